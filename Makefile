@@ -1,0 +1,36 @@
+# Quick start: `make demo` runs ocppscope, `make test` runs every test. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE := proxy/samples/jeju-morning.jsonl
+
+.PHONY: demo test lint format bench clean
+
+$(BIN)/ocppscope: pyproject.toml
+	scripts/ensure-system-packages $(PYTHON)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/ocppscope
+	-$(BIN)/ocppscope check $(SAMPLE)
+
+test: $(BIN)/ocppscope
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(BIN)/ocppscope
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/ocppscope
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(BIN)/ocppscope
+	$(BIN)/ocppscope bench engine
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis test-artifacts

@@ -1,0 +1,37 @@
+"""What the engine reports: one `Finding` per rule violation (or notable behaviour) it observes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """Error = a SHALL or schema violation; warning = SHOULD or timing-dependent; info = notable."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Severity.ERROR: 2, Severity.WARNING: 1, Severity.INFO: 0}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule violation tied to a station and, when there is one, the frame that shows it."""
+
+    rule_id: str
+    severity: Severity
+    station: str
+    message: str
+    reference: str
+    timestamp: float
+    connection_id: str | None = None
+    message_id: str | None = None
+    ref: object = None
+    """Opaque pointer to the frame or event (capture line number, stored frame id)."""

@@ -1,0 +1,228 @@
+"""OCPP-J framing: one frame's text in, a typed message and its framing violations out (Part 4 §4)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from proxy.ocppj.findings import Severity
+
+MAX_MESSAGE_ID = 36
+MAX_ERROR_DESCRIPTION = 255
+CALL, CALLRESULT, CALLERROR, CALLRESULTERROR, SEND = 2, 3, 4, 5, 6
+TYPE_NAMES = {CALL: "CALL", CALLRESULT: "CALLRESULT", CALLERROR: "CALLERROR"}
+OCPP21_TYPES = {CALLRESULTERROR: "CALLRESULTERROR", SEND: "SEND"}
+
+
+@dataclass(slots=True)
+class Call:
+    message_id: str
+    action: str
+    payload: dict[str, Any] | None
+    """None when the payload was not an object (already reported; not schema-checked)."""
+
+
+@dataclass(slots=True)
+class CallResult:
+    message_id: str
+    payload: dict[str, Any] | None
+
+
+@dataclass(slots=True)
+class CallError:
+    message_id: str
+    error_code: str
+    description: str
+    details: Any
+
+
+Message = Call | CallResult | CallError
+
+
+@dataclass(slots=True)
+class Violation:
+    """A rule broken by one frame, before the session adds station, time and frame reference."""
+
+    rule_id: str
+    message: str
+    severity: Severity | None = None
+    """None means the catalogue's default severity for the rule."""
+
+
+@dataclass(slots=True)
+class Parsed:
+    message: Message | None
+    message_type: str
+    """CALL, CALLRESULT, CALLERROR, or INVALID when the frame is not a usable OCPP-J message."""
+    message_id: str | None = None
+    """The id when it could be read, even from an otherwise broken frame."""
+    violations: list[Violation] = field(default_factory=list)
+
+
+def parse_frame(text: str, subprotocol: str | None) -> Parsed:
+    """Decode an OCPP-J text frame; never raises, whatever the text."""
+    if not text.strip():
+        return _invalid("WS-010", "empty text message: not an OCPP message")
+    try:
+        decoded = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return _invalid("RPC-001", f"not valid JSON: {_short(exc)}")
+    if not isinstance(decoded, list):
+        return _invalid("RPC-002", f"message is a JSON {_json_type(decoded)}, not an array")
+    if not decoded or type(decoded[0]) is not int:
+        first = _json_type(decoded[0]) if decoded else "nothing"
+        return _invalid("RPC-002", f"first element must be an integer MessageTypeId, got {first}")
+    return _parse_array(decoded, subprotocol)
+
+
+def _parse_array(items: list[Any], subprotocol: str | None) -> Parsed:
+    type_id = items[0]
+    parsed = Parsed(None, "INVALID")
+    if type_id in OCPP21_TYPES:
+        if subprotocol != "ocpp2.1":
+            name = OCPP21_TYPES[type_id]
+            parsed.violations.append(
+                Violation(
+                    "WS-003",
+                    f"MessageTypeId {type_id} ({name}) exists only on ocpp2.1, "
+                    f"this connection speaks {subprotocol or 'no negotiated subprotocol'}",
+                )
+            )
+        return parsed
+    if type_id not in TYPE_NAMES:
+        parsed.violations.append(
+            Violation("RPC-002", f"unknown MessageTypeId {type_id}: 2.0.1 knows 2, 3 and 4")
+        )
+        return parsed
+    if len(items) < 2:
+        parsed.violations.append(Violation("RPC-003", f"{TYPE_NAMES[type_id]} has no MessageId"))
+        return parsed
+    message_id = items[1]
+    if type(message_id) is not str:
+        parsed.violations.append(
+            Violation(
+                "RPC-004",
+                f"MessageId must be a string, got {_json_type(message_id)} {_short(message_id)}",
+            )
+        )
+        return parsed
+    parsed.message_id = message_id
+    if len(message_id) > MAX_MESSAGE_ID:
+        parsed.violations.append(
+            Violation(
+                "RPC-004",
+                f"MessageId is {len(message_id)} characters long, the maximum is {MAX_MESSAGE_ID}",
+            )
+        )
+    if type_id == CALL:
+        _parse_call(items, parsed)
+    elif type_id == CALLRESULT:
+        _parse_callresult(items, parsed)
+    else:
+        _parse_callerror(items, parsed)
+    return parsed
+
+
+def _parse_call(items: list[Any], parsed: Parsed) -> None:
+    _check_length(items, 4, "CALL", '[2, "<MessageId>", "<Action>", {<Payload>}]', parsed)
+    action = items[2] if len(items) > 2 else None
+    if type(action) is not str:
+        parsed.violations.append(
+            Violation("RPC-003", f"CALL Action must be a string, got {_json_type(action)}")
+        )
+        return
+    payload = _payload(items[3] if len(items) > 3 else None, "CALL", parsed)
+    parsed.message = Call(parsed.message_id or "", action, payload)
+    parsed.message_type = "CALL"
+
+
+def _parse_callresult(items: list[Any], parsed: Parsed) -> None:
+    _check_length(items, 3, "CALLRESULT", '[3, "<MessageId>", {<Payload>}]', parsed)
+    payload = _payload(items[2] if len(items) > 2 else None, "CALLRESULT", parsed)
+    parsed.message = CallResult(parsed.message_id or "", payload)
+    parsed.message_type = "CALLRESULT"
+
+
+def _parse_callerror(items: list[Any], parsed: Parsed) -> None:
+    shape = '[4, "<MessageId>", "<errorCode>", "<errorDescription>", {<errorDetails>}]'
+    _check_length(items, 5, "CALLERROR", shape, parsed)
+    code, description, details = [*items[2:], None, None, None][:3]
+    if type(code) is not str:
+        parsed.violations.append(
+            Violation("RPC-003", f"CALLERROR errorCode must be a string, got {_json_type(code)}")
+        )
+        code = ""
+    if type(description) is not str:
+        parsed.violations.append(
+            Violation(
+                "RPC-003",
+                "CALLERROR errorDescription must be a string "
+                f'("" when there is nothing to say), got {_json_type(description)}',
+            )
+        )
+        description = ""
+    elif len(description) > MAX_ERROR_DESCRIPTION:
+        parsed.violations.append(
+            Violation(
+                "RPC-003",
+                f"CALLERROR errorDescription is {len(description)} characters, "
+                f"the maximum is {MAX_ERROR_DESCRIPTION}",
+            )
+        )
+    if type(details) is not dict:
+        parsed.violations.append(
+            Violation(
+                "RPC-003",
+                "CALLERROR errorDetails must be a JSON object ({} when empty), "
+                f"got {_json_type(details)}",
+            )
+        )
+    parsed.message = CallError(parsed.message_id or "", code, description, details)
+    parsed.message_type = "CALLERROR"
+
+
+def _check_length(items: list[Any], expected: int, kind: str, shape: str, parsed: Parsed) -> None:
+    if len(items) != expected:
+        parsed.violations.append(
+            Violation("RPC-003", f"{kind} has {len(items)} elements, expected {expected}: {shape}")
+        )
+
+
+def _payload(value: Any, kind: str, parsed: Parsed) -> dict[str, Any] | None:
+    if type(value) is dict:
+        return value
+    if value is None:
+        parsed.violations.append(
+            Violation(
+                "RPC-011", f"{kind} payload is null; an empty payload is {{}}", Severity.WARNING
+            )
+        )
+    else:
+        parsed.violations.append(
+            Violation("RPC-003", f"{kind} payload must be a JSON object, got {_json_type(value)}")
+        )
+    return None
+
+
+def _invalid(rule_id: str, message: str) -> Parsed:
+    return Parsed(None, "INVALID", None, [Violation(rule_id, message)])
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = str(value) if isinstance(value, Exception) else json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

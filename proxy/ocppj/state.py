@@ -1,0 +1,90 @@
+"""Per-station state the rule groups share (RULES.md "State the sniffer needs": S-REG, S-DM, …)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+COMM = "OCPPCommCtrlr"
+
+
+@dataclass(slots=True)
+class Registration:
+    """S-REG: what the CSMS last answered to a BootNotification."""
+
+    status: str | None = None
+    """None until a BootNotificationResponse was seen; then Accepted, Pending or Rejected."""
+    interval: int = 0
+    answered_at: float = 0.0
+    unbooted_reported: bool = False
+
+
+@dataclass(slots=True)
+class DeviceModel:
+    """S-DM: variable values learned from Set/GetVariables and NotifyReport traffic."""
+
+    values: dict[tuple[str, str, str | None], str] = field(default_factory=dict)
+
+    def learn(self, component: dict[str, Any], variable: dict[str, Any], value: Any) -> None:
+        key = (component.get("name", ""), variable.get("name", ""), variable.get("instance"))
+        self.values[key] = str(value)
+
+    def number(self, variable: str, instance: str | None = None) -> float | None:
+        """An OCPPCommCtrlr value; stations differ in naming the 'Default' instance or not."""
+        for candidate in dict.fromkeys((instance, None, "Default")):
+            raw = self.values.get((COMM, variable, candidate))
+            if raw is not None:
+                try:
+                    return float(raw)
+                except ValueError:
+                    return None
+        return None
+
+
+@dataclass(slots=True)
+class Backoff:
+    """RetryBackOffWaitMinimum / RandomRange / RepeatTimes (OCPP-J §8.1-8.3)."""
+
+    wait_minimum: float
+    random_range: float
+    repeat_times: int
+
+
+@dataclass(slots=True)
+class Link:
+    """S-LINK: when the station was reachable, and its reconnect attempts after a loss."""
+
+    lost_at: float | None = None
+    """Set while the station is away after a connection it did not close itself."""
+    closed_by_station_at: float | None = None
+    attempts: list[float] = field(default_factory=list)
+    offline_periods: list[tuple[float, float]] = field(default_factory=list)
+    disconnected_since: float | None = None
+    lost_reported: bool = False
+
+
+@dataclass(slots=True)
+class TxEvent:
+    event_type: str
+    timestamp: float | None
+    signature: tuple[Any, ...]
+    energy_wh: float | None
+    attempts: int = 1
+    acknowledged: bool = False
+
+
+@dataclass(slots=True)
+class Transaction:
+    """S-TX: the events seen for one transactionId, keyed by seqNo."""
+
+    transaction_id: str
+    evse_id: int | None = None
+    events: dict[int, TxEvent] = field(default_factory=dict)
+    started_seq: int | None = None
+    ended_seq: int | None = None
+    ended_at: float | None = None
+    max_seq: int = -1
+    charging: bool = False
+    started_at: float = 0.0
+    reported_gaps: set[tuple[int, int]] = field(default_factory=set)
+    status_conflict_reported: bool = False

@@ -1,0 +1,141 @@
+"""Rendering a `CheckReport`: rich tables for people, JSON for scripts, JUnit XML for CI."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from rich.console import Console
+from rich.table import Table
+
+from proxy.check import CheckReport
+from proxy.ocppj.findings import Finding, Severity
+from proxy.ocppj.rules import RULES
+from proxy.ocppj.timefmt import format_datetime
+
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def render_table(report: CheckReport, console: Console, shown: list[Finding]) -> None:
+    stations = Table(title="Stations", title_justify="left")
+    for column in (
+        "station",
+        "connections",
+        "frames",
+        "transactions",
+        "rtt p50 ms",
+        "errors",
+        "warnings",
+        "info",
+    ):
+        stations.add_column(column, justify="left" if column == "station" else "right")
+    for summary in report.stations:
+        stations.add_row(
+            summary.station,
+            str(summary.connections),
+            str(summary.frames),
+            str(summary.transactions),
+            f"{summary.rtt_p50_ms:.1f}" if summary.rtt_p50_ms is not None else "-",
+            *(str(summary.counts[severity]) for severity in Severity),
+        )
+    console.print(stations)
+    if not shown:
+        console.print("No findings.")
+        return
+    findings = Table(title="Findings", title_justify="left", show_lines=False)
+    for column in ("time", "line", "station", "rule", "severity", "finding"):
+        findings.add_column(column, overflow="fold")
+    for finding in shown:
+        findings.add_row(
+            format_datetime(finding.timestamp)[11:],
+            str(finding.ref or ""),
+            finding.station,
+            finding.rule_id,
+            f"[{SEVERITY_STYLE[finding.severity]}]{finding.severity}[/]",
+            finding.message,
+        )
+    console.print(findings)
+    console.print(
+        f"{report.events} events, {len(report.stations)} stations: "
+        + ", ".join(f"{report.count(severity)} {severity}" for severity in Severity)
+    )
+
+
+def to_json(report: CheckReport, shown: list[Finding]) -> str:
+    document: dict[str, Any] = {
+        "events": report.events,
+        "totals": {str(severity): report.count(severity) for severity in Severity},
+        "stations": [
+            {
+                "station": summary.station,
+                "connections": summary.connections,
+                "frames": summary.frames,
+                "transactions": summary.transactions,
+                "rtt_p50_ms": summary.rtt_p50_ms,
+                **{str(severity): count for severity, count in summary.counts.items()},
+            }
+            for summary in report.stations
+        ],
+        "findings": [_finding_json(finding) for finding in shown],
+    }
+    return json.dumps(document, indent=2)
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "time": format_datetime(finding.timestamp),
+        "station": finding.station,
+        "rule": finding.rule_id,
+        "severity": str(finding.severity),
+        "message": finding.message,
+        "reference": finding.reference,
+        "connection": finding.connection_id,
+        "message_id": finding.message_id,
+        "line": finding.ref,
+    }
+
+
+def to_junit(report: CheckReport) -> str:
+    """One test case per station and rule; errors fail it, warnings and info go to its output."""
+    by_case: dict[tuple[str, str], list[Finding]] = {}
+    for finding in report.findings:
+        by_case.setdefault((finding.station, finding.rule_id), []).append(finding)
+    suites = ET.Element("testsuites", name="ocppscope check")
+    for summary in report.stations:
+        suite = ET.SubElement(suites, "testsuite", name=summary.station)
+        failures = 0
+        for rule in RULES.values():
+            case = ET.SubElement(
+                suite, "testcase", classname=summary.station, name=f"{rule.id} {rule.title}"
+            )
+            found = by_case.get((summary.station, rule.id), [])
+            errors = [finding for finding in found if finding.severity is Severity.ERROR]
+            if errors:
+                failures += 1
+                failure = ET.SubElement(case, "failure", message=errors[0].message, type=rule.id)
+                failure.text = "\n".join(_line(finding) for finding in errors)
+            others = [finding for finding in found if finding.severity is not Severity.ERROR]
+            if others:
+                ET.SubElement(case, "system-out").text = "\n".join(map(_line, others))
+        suite.set("tests", str(len(RULES)))
+        suite.set("failures", str(failures))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _line(finding: Finding) -> str:
+    where = f" (line {finding.ref})" if finding.ref is not None else ""
+    return (
+        f"{format_datetime(finding.timestamp)} {finding.severity}: {finding.message}{where} "
+        f"[{finding.reference}]"
+    )
+
+
+def render_rules(console: Console) -> None:
+    table = Table(title=f"{len(RULES)} rules checked", title_justify="left")
+    for column in ("id", "severity", "rule", "reference"):
+        table.add_column(column, overflow="fold")
+    for rule in RULES.values():
+        table.add_row(rule.id, "/".join(rule.severities), rule.title, rule.reference)
+    console.print(table)

@@ -1,0 +1,146 @@
+"""Builds realistic event sequences for one station with a moving clock, for rule tests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+from proxy.ocppj.actions import Direction
+from proxy.ocppj.events import ConnectionClosed, ConnectionOpened, Event, Frame, HandshakeRefused
+from proxy.ocppj.findings import Finding
+from proxy.ocppj.session import Config, Monitor
+from proxy.ocppj.timefmt import format_datetime
+
+T0 = 1_769_932_800.0  # 2026-02-01T08:00:00Z
+
+BOOT_REQUEST = {
+    "reason": "PowerUp",
+    "chargingStation": {
+        "vendorName": "Alfen BV",
+        "model": "Eve Double Pro-line",
+        "serialNumber": "ACE0012345",
+        "firmwareVersion": "6.4.0-4203",
+    },
+}
+
+
+class Wire:
+    """One station's traffic: `call`/`result`/`error`/`raw` append frames, `wait` moves the clock."""
+
+    def __init__(self, station: str = "ALF-ACE0012345", start: float = T0) -> None:
+        self.station = station
+        self.now = start
+        self.events: list[Event] = []
+        self.connection = f"{station}#0"
+        self._connections = itertools.count(1)
+        self._ids = itertools.count(1)
+        self.last_id: dict[str, str] = {}
+        """Sender ('charger' or 'csms') -> MessageId of its latest CALL."""
+
+    def wait(self, seconds: float) -> Wire:
+        self.now += seconds
+        return self
+
+    def time(self, offset: float = 0.0) -> str:
+        """An OCPP dateTime `offset` seconds from the current clock."""
+        return format_datetime(self.now + offset)
+
+    def open(
+        self,
+        offered: tuple[str, ...] | None = ("ocpp2.0.1",),
+        selected: str | None = "ocpp2.0.1",
+        path: str | None = None,
+        request_headers: dict[str, str] | None = None,
+        response_headers: dict[str, str] | None = None,
+    ) -> Wire:
+        self.connection = f"{self.station}#{next(self._connections)}"
+        self.events.append(
+            ConnectionOpened(
+                self.now,
+                self.station,
+                self.connection,
+                path or f"/ocpp/{self.station}",
+                offered,
+                selected,
+                request_headers or {},
+                response_headers or {},
+            )
+        )
+        return self
+
+    def raw(self, data: str | bytes, sender: str = "charger") -> Wire:
+        direction = Direction.CHARGER_TO_CSMS if sender == "charger" else Direction.CSMS_TO_CHARGER
+        self.events.append(Frame(self.now, self.station, self.connection, direction, data))
+        return self
+
+    def call(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        sender: str = "charger",
+        message_id: str | None = None,
+    ) -> Wire:
+        message_id = message_id or f"{sender[:2]}-{next(self._ids):06d}"
+        self.last_id[sender] = message_id
+        return self.raw(json.dumps([2, message_id, action, payload]), sender)
+
+    def result(
+        self,
+        payload: dict[str, Any],
+        sender: str = "csms",
+        after: float = 0.05,
+        message_id: str | None = None,
+    ) -> Wire:
+        """Answer the other side's latest CALL after `after` seconds."""
+        asker = "charger" if sender == "csms" else "csms"
+        self.wait(after)
+        return self.raw(json.dumps([3, message_id or self.last_id[asker], payload]), sender)
+
+    def error(
+        self,
+        code: str,
+        sender: str = "csms",
+        description: str = "",
+        after: float = 0.05,
+        message_id: str | None = None,
+    ) -> Wire:
+        asker = "charger" if sender == "csms" else "csms"
+        self.wait(after)
+        frame = [4, message_id or self.last_id[asker], code, description, {}]
+        return self.raw(json.dumps(frame), sender)
+
+    def close(self, code: int | None = 1006, closed_by: str | None = None) -> Wire:
+        self.events.append(
+            ConnectionClosed(self.now, self.station, self.connection, code, closed_by)
+        )
+        return self
+
+    def refused(self, status: int | None = 503) -> Wire:
+        self.events.append(HandshakeRefused(self.now, self.station, status))
+        return self
+
+    def boot(self, status: str = "Accepted", interval: int = 30, reason: str = "PowerUp") -> Wire:
+        """Open a connection and register: BootNotification and its response."""
+        self.open()
+        return self.boot_again(status, interval, reason)
+
+    def boot_again(
+        self, status: str = "Accepted", interval: int = 30, reason: str = "PowerUp"
+    ) -> Wire:
+        self.call("BootNotification", {**BOOT_REQUEST, "reason": reason})
+        return self.result({"currentTime": self.time(0.05), "interval": interval, "status": status})
+
+    def heartbeat(self) -> Wire:
+        return self.call("Heartbeat", {}).result({"currentTime": self.time(0.05)})
+
+
+def run(events: list[Event], config: Config | None = None) -> list[Finding]:
+    """Feed every event to a fresh monitor and finish at the last timestamp."""
+    monitor = Monitor(config)
+    findings = [f for event in events for f in monitor.feed(event).findings]
+    return findings + monitor.finish(max(event.timestamp for event in events))
+
+
+def rule_ids(findings: list[Finding]) -> list[str]:
+    return [finding.rule_id for finding in findings]
