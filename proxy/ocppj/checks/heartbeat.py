@@ -11,21 +11,26 @@ if TYPE_CHECKING:
     from proxy.ocppj.messages import Call, Parsed
     from proxy.ocppj.session import Connection, Session
 
+MIN_SLACK = 5.0
+"""Seconds of silence tolerated beyond the heartbeat interval (10 % for long intervals)."""
+
 
 def _allowed_silence(session: Session) -> tuple[float, float] | None:
     """(interval, allowed silence) once the station is Accepted with a positive interval."""
     interval = session.device_model.number("HeartbeatInterval")
     if session.registration.status != "Accepted" or not interval or interval <= 0:
         return None
-    return interval, interval + max(5.0, 0.1 * interval)
+    return interval, interval + max(MIN_SLACK, 0.1 * interval)
 
 
 def _check_silence(session: Session, connection: Connection, what: str) -> None:
+    silence = session.now - connection.last_activity
+    if silence <= MIN_SLACK:  # the common case, decided without looking up the interval
+        return
     limits = _allowed_silence(session)
     if limits is None:
         return
     interval, allowed = limits
-    silence = session.now - connection.last_activity
     if silence > allowed:
         session.flag(
             "HB-001",

@@ -1,0 +1,46 @@
+"""The rule catalogue agrees with the code that raises findings and with the tests that prove them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from proxy.ocppj.rules import RULES
+
+ROOT = Path(__file__).resolve().parents[2]
+RULE_ID = re.compile(r'"((?:WS|RPC|SCH|BOOT|HB|STAT|TX|REM|BACKOFF)-\d{3})"')
+REQUIRED_GROUPS = {"WS", "RPC", "BOOT", "HB", "STAT", "TX", "REM", "BACKOFF", "SCH"}
+
+
+def _ids_in(paths: list[Path]) -> set[str]:
+    return {match for path in paths for match in RULE_ID.findall(path.read_text())}
+
+
+def test_every_required_group_is_covered() -> None:
+    assert {rule.group for rule in RULES.values()} >= REQUIRED_GROUPS
+
+
+def test_every_rule_has_severity_title_and_reference() -> None:
+    for rule in RULES.values():
+        assert rule.severities and rule.title and rule.reference, rule.id
+        assert len(set(rule.severities)) == len(rule.severities), rule.id
+
+
+def test_code_raises_only_catalogued_rules_and_every_rule_is_raised_somewhere() -> None:
+    sources = [p for p in (ROOT / "proxy" / "ocppj").rglob("*.py") if p.name != "rules.py"]
+    assert _ids_in(sources) == set(RULES)
+
+
+def test_every_rule_has_a_test_that_names_it() -> None:
+    tests = [p for p in (ROOT / "tests").rglob("test_*.py") if p.name != Path(__file__).name]
+    assert set(RULES) <= _ids_in(tests)
+
+
+def test_rule_ids_exist_in_the_shared_catalogue() -> None:
+    catalogue = ROOT.parent / "shared" / "spec" / "RULES.md"
+    if not catalogue.exists():
+        pytest.skip("../shared/spec/RULES.md is not beside this checkout")
+    text = catalogue.read_text()
+    assert [rule_id for rule_id in RULES if f"**{rule_id}**" not in text] == []
