@@ -133,7 +133,7 @@ _CATALOGUE = (
     Rule(
         "SCH-003",
         (W,),
-        "dateTime values carry at most millisecond precision",
+        "Values the schemas leave open: dateTime precision, interval not negative",
         "OCPP 2.0.1 Part 2 primitive datatypes (as enforced by CitrineOS)",
     ),
     # Boot and registration

@@ -9,11 +9,11 @@ from typing import Any
 import jsonschema_rs
 
 from proxy.ocppj.actions import ACTIONS, SCHEMA_DIR
-from proxy.ocppj.findings import Severity
 from proxy.ocppj.messages import Violation
 
 MAX_REPORTED_ERRORS = 5
 _EMPTY_VALUES = (None, {}, [])
+"""Reported as RPC-011 by the session's walk over empty fields, not as schema errors."""
 
 
 @cache
@@ -42,7 +42,8 @@ def validate(schema_name: str, payload: dict[str, Any]) -> list[Violation]:
         if len(violations) == MAX_REPORTED_ERRORS:
             violations.append(Violation("SCH-001", f"{schema_name}: further schema errors omitted"))
             break
-        violations.append(_describe(schema_name, error))
+        if not (error.instance_path and error.instance in _EMPTY_VALUES):
+            violations.append(_describe(schema_name, error))
     return violations
 
 
@@ -52,14 +53,6 @@ def _describe(schema_name: str, error: jsonschema_rs.ValidationError) -> Violati
         return Violation(
             "SCH-002",
             f"{schema_name}: {where}: {error.message} (only customData may carry extra properties)",
-        )
-    if error.instance_path and error.instance in _EMPTY_VALUES:
-        shown = json.dumps(error.instance)
-        return Violation(
-            "RPC-011",
-            f"{schema_name}: {where} is {shown}: an empty optional field "
-            "must be omitted, a required one filled",
-            Severity.ERROR,
         )
     return Violation("SCH-001", f"{schema_name}: {where}: {error.message}")
 

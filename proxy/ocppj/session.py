@@ -7,6 +7,7 @@ matching, timeouts) lives here; the rule groups in `proxy.ocppj.checks` hang off
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,10 +17,26 @@ from proxy.ocppj.actions import ACTIONS, Direction, may_send
 from proxy.ocppj.errors import ERROR_CODES, LEGACY_ERROR_CODES
 from proxy.ocppj.events import ConnectionClosed, ConnectionOpened, Event, Frame, HandshakeRefused
 from proxy.ocppj.findings import Finding, Severity
-from proxy.ocppj.messages import Call, CallError, CallResult, Parsed, Violation, parse_frame
+from proxy.ocppj.messages import (
+    Call,
+    CallError,
+    CallResult,
+    Parsed,
+    Violation,
+    empty_fields,
+    parse_frame,
+)
 from proxy.ocppj.rules import RULES
 from proxy.ocppj.schemas import validate
-from proxy.ocppj.state import Backoff, DeviceModel, Link, Registration, Transaction
+from proxy.ocppj.state import (
+    Backoff,
+    DeviceModel,
+    Link,
+    Registration,
+    RemoteStart,
+    Transaction,
+    TriggerRequest,
+)
 
 checks.register_all()
 
@@ -81,9 +98,9 @@ class Connection:
     last_activity: float = 0.0
     last_heartbeat: float | None = None
     frequent_heartbeat_reported: bool = False
-    unreadable_from: Direction | None = None
-    """The sender of the last frame whose MessageId could not be read (RPC-014)."""
-    unbooted_reported: bool = False
+    rejected_frame: tuple[Direction, str] | None = None
+    """Sender and MessageId ("-1" when unreadable) of the last frame that was no usable message:
+    the CALLERROR that may answer it (RPC-014, RPC-015) answers no CALL."""
 
 
 @dataclass(slots=True)
@@ -115,9 +132,11 @@ class Session:
         self.device_model = DeviceModel()
         self.link = Link()
         self.transactions: dict[str, Transaction] = {}
-        self.evse_status: dict[int, tuple[str, float]] = {}
-        self.pending_triggers: dict[str, float] = {}
-        """Action requested by an outstanding or accepted TriggerMessage -> when it was asked."""
+        self.connector_status: dict[tuple[int, int], tuple[str, float]] = {}
+        """(evseId, connectorId) -> last reported connectorStatus and when."""
+        self.pending_triggers: dict[str, TriggerRequest] = {}
+        """Action a TriggerMessage asked for -> the request, until its message is sent."""
+        self.custom_data_vendors: set[str] = set()
         self.frames = 0
         self.connections_opened = 0
         self._sent_ids: dict[Direction, dict[str, int]] = {d: {} for d in Direction}
@@ -132,8 +151,8 @@ class Session:
         self.direction: Direction | None = None
         self.message_id: str | None = None
         self.current_call: PendingCall | None = None
-        self.remote_starts: dict[int, str | None] = {}
-        """remoteStartId of an accepted RequestStartTransaction -> transactionId it named."""
+        self.remote_starts: dict[int, RemoteStart] = {}
+        """remoteStartId of a RequestStartTransaction still awaiting its transaction."""
         self.remote_stops: dict[str, bool] = {}
         """transactionId of an accepted RequestStopTransaction -> RemoteStop event seen."""
 
@@ -329,11 +348,23 @@ class Session:
             handler(self, parsed)
         message = parsed.message
         if message is None:
-            if parsed.message_id is None:
-                connection.unreadable_from = event.direction
-        elif isinstance(message, Call):
+            connection.rejected_frame = (event.direction, parsed.message_id or "-1")
+            connection.last_activity = event.timestamp
+            return
+        if isinstance(message, CallError):
+            compact = ""
+        else:
+            compact = "".join(text.split())
+            if message.payload and ("{}" in compact or "[]" in compact or "null" in compact):
+                for where, value in empty_fields(message.payload):
+                    self.flag(
+                        "RPC-011",
+                        f"{where} is {json.dumps(value)}: omit an empty "
+                        "optional field, fill a required one",
+                    )
+        if isinstance(message, Call):
             outcome.action = message.action
-            self._call(message, text)
+            self._call(message, compact)
         else:
             pending = self._response(message, connection)
             if pending is not None:
@@ -346,7 +377,7 @@ class Session:
         for violation in violations:
             self.flag(violation.rule_id, violation.message, violation.severity)
 
-    def _call(self, call: Call, text: str) -> None:
+    def _call(self, call: Call, compact: str) -> None:
         direction = self.direction
         assert direction is not None and self.connection is not None
         connection = self.connection
@@ -363,7 +394,7 @@ class Session:
                 f"{call.action} is initiated by the "
                 f"{direction.reverse.sender}, not by the {direction.sender}",
             )
-        self._check_id_reuse(call, text, direction)
+        self._check_id_reuse(call, compact, direction)
         outstanding = connection.pending[direction]
         if outstanding:
             earlier = next(iter(outstanding.values()))
@@ -393,9 +424,10 @@ class Session:
             handler(self, call)
         self.current_call = None
 
-    def _check_id_reuse(self, call: Call, text: str, direction: Direction) -> None:
+    def _check_id_reuse(self, call: Call, compact: str, direction: Direction) -> None:
+        """RPC-005; CALLs are compared without whitespace, so a re-serialised retry is identical."""
         sent = self._sent_ids[direction]
-        fingerprint = hash(text)
+        fingerprint = hash(compact)
         earlier = sent.get(call.message_id)
         if earlier is not None:
             if earlier == fingerprint:
@@ -469,6 +501,7 @@ class Session:
             self._remember(self._answered[asker], late)
             return late
         answered = self._answered[asker].get(message.message_id)
+        rejected = connection.rejected_frame
         if answered is not None:
             self.flag(
                 "RPC-006",
@@ -483,12 +516,18 @@ class Session:
                 f"{direction.sender} sent a {kind} with the MessageId of its own "
                 "CALL: responses answer the peer's CALLs, never a response",
             )
-        elif isinstance(message, CallError) and connection.unreadable_from is asker:
-            if message.message_id != "-1":
+        elif isinstance(message, CallError) and rejected is not None and rejected[0] is asker:
+            if rejected[1] == "-1" and message.message_id != "-1":
                 self.flag(
                     "RPC-014",
                     f"CALLERROR answering an unreadable message must use "
                     f"MessageId \"-1\", not '{message.message_id}'",
+                )
+            elif message.message_id != rejected[1]:
+                self.flag(
+                    "RPC-006",
+                    f"CALLERROR with MessageId '{message.message_id}' answers neither a CALL nor "
+                    f"the rejected frame '{rejected[1]}' of the {asker.sender}",
                 )
         else:
             self.flag(
@@ -496,7 +535,7 @@ class Session:
                 f"{kind} with MessageId '{message.message_id}' answers no "
                 f"outstanding CALL of the {asker.sender}",
             )
-        connection.unreadable_from = None
+        connection.rejected_frame = None
         return None
 
     def _check_error_code(self, code: str) -> None:

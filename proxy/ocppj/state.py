@@ -54,6 +54,9 @@ class Backoff:
 class Link:
     """S-LINK: when the station was reachable, and its reconnect attempts after a loss."""
 
+    first_connected: float | None = None
+    """When the first connection of this observation opened; the station was live since, but
+    for `offline_periods`."""
     lost_at: float | None = None
     """Set while the station is away after a connection it did not close itself."""
     closed_by_station_at: float | None = None
@@ -79,6 +82,7 @@ class Transaction:
 
     transaction_id: str
     evse_id: int | None = None
+    connector_id: int | None = None
     events: dict[int, TxEvent] = field(default_factory=dict)
     started_seq: int | None = None
     ended_seq: int | None = None
@@ -88,3 +92,23 @@ class Transaction:
     started_at: float = 0.0
     reported_gaps: set[tuple[int, int]] = field(default_factory=set)
     status_conflict_reported: bool = False
+
+
+@dataclass(slots=True)
+class RemoteStart:
+    """A RequestStartTransaction and what came of it (the station may report before answering)."""
+
+    answered: bool = False
+    named: str | None = None
+    """The transactionId the Accepted response named, if any."""
+    reported: str | None = None
+    """The transactionId of the first TransactionEvent carrying its remoteStartId."""
+
+
+@dataclass(slots=True)
+class TriggerRequest:
+    """A TriggerMessage the station has not yet acted on."""
+
+    asked_at: float
+    message_id: str | None = None
+    """MessageId of the station's CALL that answered the trigger, once sent."""

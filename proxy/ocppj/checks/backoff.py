@@ -40,12 +40,16 @@ def connection_ended(session: Session, event: ConnectionClosed) -> None:
         link.closed_by_station_at, link.lost_at = event.timestamp, None
         return
     link.lost_at, link.closed_by_station_at = event.timestamp, None
+    _expect_attempt(session, "losing its connection")
+
+
+def _expect_attempt(session: Session, since: str) -> None:
     bound = session.config.reconnect_bound
     session.expect(
         "reconnect",
         bound,
         "BACKOFF-001",
-        f"station did not reconnect within {bound:g} s after losing its connection",
+        f"station made no reconnect attempt within {bound:g} s after {since}",
     )
 
 
@@ -53,6 +57,7 @@ def connection_ended(session: Session, event: ConnectionClosed) -> None:
 def attempt_refused(session: Session, event: HandshakeRefused) -> None:
     if session.link.lost_at is not None:
         _check_attempt(session, refused=True)
+        _expect_attempt(session, f"refused attempt {len(session.link.attempts)}")
 
 
 @on_open
@@ -63,6 +68,8 @@ def reconnected(session: Session, event: ConnectionOpened) -> None:
         del link.offline_periods[:-REMEMBERED_PERIODS]
         link.disconnected_since = None
     link.closed_by_station_at = None
+    if link.first_connected is None:
+        link.first_connected = event.timestamp
     if link.lost_at is not None:
         session.cancel("reconnect")
         _check_attempt(session, refused=False)

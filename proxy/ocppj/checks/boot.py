@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from proxy.ocppj.actions import Direction
+from proxy.ocppj.checks.remote import is_triggered
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.hooks import on_call, on_error, on_result
 from proxy.ocppj.state import COMM
@@ -86,7 +87,7 @@ def registration_gate(session: Session, call: Call) -> None:
             )
         return
     if status == "Pending":
-        if call.action in ALLOWED_WHILE_PENDING or call.action in session.pending_triggers:
+        if call.action in ALLOWED_WHILE_PENDING or is_triggered(session, call.action):
             return
         session.flag(
             "BOOT-001",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from proxy.ocppj.actions import Direction
+from proxy.ocppj.checks.remote import is_triggered
 from proxy.ocppj.hooks import on_call, on_close, on_frame
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ def _check_silence(session: Session, connection: Connection, what: str) -> None:
     silence = session.now - connection.last_activity
     if silence <= MIN_SLACK:  # the common case, decided without looking up the interval
         return
+    if connection.pending[Direction.CHARGER_TO_CSMS]:
+        return  # the station waits for an answer (RPC-007); RPC-008 reports a missing one
     limits = _allowed_silence(session)
     if limits is None:
         return
@@ -53,7 +57,7 @@ def silence_before_close(session: Session, event: ConnectionClosed) -> None:
 @on_call("Heartbeat")
 def heartbeat_rate(session: Session, call: Call) -> None:
     connection = session.connection
-    if connection is None or "Heartbeat" in session.pending_triggers:
+    if connection is None or is_triggered(session, "Heartbeat"):
         return
     previous, connection.last_heartbeat = connection.last_heartbeat, session.now
     limits = _allowed_silence(session)

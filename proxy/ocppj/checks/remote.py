@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from proxy.ocppj.actions import Direction
-from proxy.ocppj.hooks import on_call, on_result
+from proxy.ocppj.hooks import on_call, on_error, on_result
+from proxy.ocppj.state import RemoteStart, TriggerRequest
 
 if TYPE_CHECKING:
-    from proxy.ocppj.messages import Call, CallResult
+    from proxy.ocppj.messages import Call, CallError, CallResult
     from proxy.ocppj.session import PendingCall, Session
+
+REMEMBERED_STARTS = 32
 
 # TriggerMessage requestedMessage -> the action the station then sends (MessageTriggerEnumType).
 TRIGGERED_ACTION = {
@@ -47,14 +50,35 @@ def start_profile(session: Session, call: Call) -> None:
         )
 
 
+@on_call("RequestStartTransaction")
+def start_requested(session: Session, call: Call) -> None:
+    remote_start_id = (call.payload or {}).get("remoteStartId")
+    if type(remote_start_id) is int:
+        session.remote_starts[remote_start_id] = RemoteStart()
+        if len(session.remote_starts) > REMEMBERED_STARTS:
+            del session.remote_starts[next(iter(session.remote_starts))]
+
+
+@on_error("RequestStartTransaction")
+def start_refused(session: Session, pending: PendingCall, error: CallError) -> None:
+    session.remote_starts.pop(pending.payload.get("remoteStartId"), None)
+
+
 @on_result("RequestStartTransaction")
-def start_accepted(session: Session, pending: PendingCall, result: CallResult) -> None:
+def start_answered(session: Session, pending: PendingCall, result: CallResult) -> None:
     payload = result.payload or {}
     remote_start_id = pending.payload.get("remoteStartId")
-    if payload.get("status") != "Accepted" or type(remote_start_id) is not int:
+    start = session.remote_starts.get(remote_start_id)
+    if start is None:
+        return
+    if payload.get("status") != "Accepted":
+        del session.remote_starts[remote_start_id]
         return
     named = payload.get("transactionId")
-    session.remote_starts[remote_start_id] = named if isinstance(named, str) else None
+    start.answered, start.named = True, named if isinstance(named, str) else None
+    if start.reported is not None:  # the station reported the transaction before answering
+        _start_settled(session, remote_start_id, start)
+        return
     within = session.config.followup_timeout
     session.expect(
         ("remote-start", remote_start_id),
@@ -65,18 +89,29 @@ def start_accepted(session: Session, pending: PendingCall, result: CallResult) -
     )
 
 
+def _start_settled(session: Session, remote_start_id: int, start: RemoteStart) -> None:
+    del session.remote_starts[remote_start_id]
+    if start.named is not None and start.named != start.reported:
+        session.flag(
+            "REM-002",
+            f"RequestStartTransactionResponse named transaction {start.named}, but the station "
+            f"reports remoteStartId {remote_start_id} as {start.reported}",
+        )
+
+
 @on_result("RequestStopTransaction")
 def stop_accepted(session: Session, pending: PendingCall, result: CallResult) -> None:
     transaction_id = pending.payload.get("transactionId")
     if (result.payload or {}).get("status") != "Accepted" or not isinstance(transaction_id, str):
         return
     transaction = session.transactions.get(transaction_id)
-    if transaction is not None and transaction.ended_seq is not None:
-        session.flag(
-            "REM-003",
-            f"station accepted RequestStopTransaction for {transaction_id}, "
-            "which had already ended; it should answer Rejected (F03.FR.08)",
-        )
+    if transaction is not None and transaction.ended_at is not None:
+        if transaction.ended_at <= pending.timestamp:  # ended before the request was sent
+            session.flag(
+                "REM-003",
+                f"station accepted RequestStopTransaction for {transaction_id}, "
+                "which had already ended; it should answer Rejected (F03.FR.08)",
+            )
         return
     session.remote_stops[transaction_id] = False
     within = session.config.followup_timeout
@@ -97,21 +132,18 @@ def remote_effects(session: Session, call: Call) -> None:
         return
     transaction_id, trigger = info.get("transactionId"), payload.get("triggerReason")
     remote_start_id = info.get("remoteStartId")
-    if type(remote_start_id) is int and session.fulfil(("remote-start", remote_start_id)):
-        named = session.remote_starts.pop(remote_start_id, None)
+    start = session.remote_starts.get(remote_start_id)
+    if start is not None and start.reported is None and isinstance(transaction_id, str):
+        start.reported = transaction_id
         if trigger != "RemoteStart":
             session.flag(
                 "TX-005",
                 f"first TransactionEvent for remoteStartId {remote_start_id} "
                 f"has triggerReason {trigger}; expected RemoteStart (F02.FR.01)",
             )
-        if named is not None and named != transaction_id:
-            session.flag(
-                "REM-002",
-                f"RequestStartTransactionResponse named transaction {named}, "
-                f"but the station reports remoteStartId {remote_start_id} as "
-                f"{transaction_id}",
-            )
+        if start.answered:
+            session.fulfil(("remote-start", remote_start_id))
+            _start_settled(session, remote_start_id, start)
     if transaction_id not in session.remote_stops:
         return
     ended = payload.get("eventType") == "Ended"
@@ -150,7 +182,26 @@ def trigger_requested(session: Session, call: Call) -> None:
             "TriggerMessage(StatusNotification) without evse.connectorId; "
             "the CSMS shall name the connector (F06.FR.12)",
         )
-    session.pending_triggers[action] = session.now
+    session.pending_triggers[action] = TriggerRequest(session.now)
+
+
+def is_triggered(session: Session, action: str) -> bool:
+    """True for the CALL that answers an outstanding or accepted TriggerMessage (not stale).
+
+    Valid for every handler of that CALL, whichever group runs first.
+    """
+    request = session.pending_triggers.get(action)
+    return (
+        request is not None
+        and session.now - request.asked_at <= session.config.followup_timeout
+        and request.message_id in (None, session.message_id)
+    )
+
+
+@on_error("TriggerMessage")
+def trigger_refused(session: Session, pending: PendingCall, error: CallError) -> None:
+    action = TRIGGERED_ACTION.get(pending.payload.get("requestedMessage", ""))
+    session.pending_triggers.pop(action or "", None)
 
 
 @on_result("TriggerMessage")
@@ -158,8 +209,11 @@ def trigger_answered(session: Session, pending: PendingCall, result: CallResult)
     action = TRIGGERED_ACTION.get(pending.payload.get("requestedMessage", ""))
     if action is None:
         return
+    request = session.pending_triggers.get(action)
+    if request is None:
+        return
     if (result.payload or {}).get("status") != "Accepted":
-        session.pending_triggers.pop(action, None)
+        del session.pending_triggers[action]
         return
     if action == "BootNotification" and session.registration.status == "Accepted":
         session.flag(
@@ -167,7 +221,7 @@ def trigger_answered(session: Session, pending: PendingCall, result: CallResult)
             "station accepted TriggerMessage(BootNotification) although it "
             "is already Accepted; it should answer Rejected (F06.FR.17)",
         )
-    if action in session.pending_triggers:
+    if request.message_id is None:  # not sent yet, as it should be
         within = session.config.followup_timeout
         session.expect(
             ("trigger", action),
@@ -180,12 +234,15 @@ def trigger_answered(session: Session, pending: PendingCall, result: CallResult)
 
 @on_call()
 def triggered_message(session: Session, call: Call) -> None:
-    if (
-        session.direction is not Direction.CHARGER_TO_CSMS
-        or call.action not in session.pending_triggers
-    ):
+    if session.direction is not Direction.CHARGER_TO_CSMS:
         return
-    del session.pending_triggers[call.action]
+    request = session.pending_triggers.get(call.action)
+    if request is None:
+        return
+    if not is_triggered(session, call.action):
+        del session.pending_triggers[call.action]  # stale, or its message was sent already
+        return
+    request.message_id = call.message_id
     if not session.fulfil(("trigger", call.action)):
         session.flag(
             "REM-004",

@@ -23,20 +23,29 @@ def connector_status(session: Session, call: Call) -> None:
             f"{connector_id}: statuses are reported per connector, numbered from 1",
         )
     status = payload.get("connectorStatus")
-    if type(evse_id) is int and isinstance(status, str):
-        session.evse_status[evse_id] = (status, session.now)
+    if type(evse_id) is int and type(connector_id) is int and isinstance(status, str):
+        session.connector_status[evse_id, connector_id] = (status, session.now)
 
 
 def check_status_agrees(session: Session, transaction: Transaction) -> None:
     """STAT-002: a station still charging on an EVSE it reported Available during the session."""
     if not transaction.charging or transaction.status_conflict_reported:
         return
-    reported = session.evse_status.get(transaction.evse_id or -1)
-    if reported and reported[0] == "Available" and reported[1] > transaction.started_at:
+    evse, connector = transaction.evse_id, transaction.connector_id
+    reports = [
+        report
+        for (evse_id, connector_id), report in session.connector_status.items()
+        if evse_id == evse and connector in (None, connector_id)
+    ]
+    # With the connector unknown, only an EVSE whose every connector says Available conflicts.
+    if reports and all(
+        status == "Available" and at > transaction.started_at for status, at in reports
+    ):
         transaction.status_conflict_reported = True
+        where = f"EVSE {evse}" + (f" connector {connector}" if connector is not None else "")
+        latest = max(at for _status, at in reports)
         session.flag(
             "STAT-002",
-            f"EVSE {transaction.evse_id} was reported Available "
-            f"{session.now - reported[1]:.0f} s ago while transaction "
-            f"{transaction.transaction_id} is still charging on it",
+            f"{where} was reported Available {session.now - latest:.0f} s ago while "
+            f"transaction {transaction.transaction_id} is still charging on it",
         )

@@ -75,11 +75,13 @@ def transaction_event(session: Session, call: Call) -> None:
             "TX-003", f"seqNo {seq} of transaction {transaction_id} is negative", Severity.ERROR
         )
         return
-    transaction = _transaction(session, transaction_id, event_type, seq)
+    timestamp = parse_datetime(payload.get("timestamp"))
+    transaction = _transaction(session, transaction_id, event_type, seq, timestamp)
     evse = payload.get("evse")
     if isinstance(evse, dict) and type(evse.get("id")) is int:
         transaction.evse_id = evse["id"]
-    timestamp = parse_datetime(payload.get("timestamp"))
+        if type(evse.get("connectorId")) is int:
+            transaction.connector_id = evse["connectorId"]
     energy = energy_register_wh(payload.get("meterValue"))
     # The offline flag is left out on purpose: a retried message may set it (libocpp does).
     signature = (event_type, payload.get("timestamp"), payload.get("triggerReason"), energy)
@@ -113,12 +115,12 @@ def transaction_event(session: Session, call: Call) -> None:
         )
 
 
-def _transaction(session: Session, transaction_id: str, event_type: str, seq: int) -> Transaction:
+def _transaction(
+    session: Session, transaction_id: str, event_type: str, seq: int, timestamp: float | None
+) -> Transaction:
     transaction = session.transactions.get(transaction_id)
     if transaction is not None and not (
-        event_type == "Started"
-        and transaction.ended_seq is not None
-        and seq not in transaction.events
+        event_type == "Started" and _after_end(transaction, seq, timestamp)
     ):
         return transaction
     if transaction is not None:
@@ -134,6 +136,19 @@ def _transaction(session: Session, transaction_id: str, event_type: str, seq: in
     if len(session.transactions) > REMEMBERED_TRANSACTIONS:
         _forget_oldest(session)
     return transaction
+
+
+def _after_end(transaction: Transaction, seq: int, timestamp: float | None) -> bool:
+    """A Started that happened after the transaction's Ended opens a new one (a reused id).
+
+    Judged by time when both are known, so a Started back-filled after a queued Ended is not one.
+    """
+    if transaction.ended_seq is None:
+        return False
+    ended = transaction.events[transaction.ended_seq]
+    if timestamp is not None and ended.timestamp is not None:
+        return timestamp > ended.timestamp
+    return seq > transaction.ended_seq
 
 
 def _forget_oldest(session: Session) -> None:
@@ -302,12 +317,12 @@ def _check_offline(session: Session, offline: bool, timestamp: float | None) -> 
             f"was disconnected ({format_datetime(period[0])} to "
             f"{format_datetime(period[1])}) but offline is not true",
         )
-    connection = session.connection
+    first_seen = session.link.first_connected
     if (
         offline
         and period is None
-        and connection is not None
-        and (connection.opened_at + margin < timestamp < session.now + margin)
+        and first_seen is not None
+        and first_seen + margin < timestamp < session.now + margin
     ):
         session.flag(
             "TX-007",
@@ -357,7 +372,7 @@ def acknowledged(session: Session, pending: PendingCall, result: CallResult) -> 
 
 @on_error("TransactionEvent")
 def refused(session: Session, pending: PendingCall, error: CallError) -> None:
-    if pending.valid:
+    if pending.valid and not pending.forbidden:  # SecurityError is the right answer then
         session.flag(
             "TX-010",
             f"CSMS answered a valid TransactionEvent with CALLERROR "

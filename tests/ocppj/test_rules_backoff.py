@@ -1,0 +1,327 @@
+"""BACKOFF rules: reconnect attempts after a lost connection against RetryBackOff* (RULES.md §12).
+
+The seed guide's station uses RetryBackOffWaitMinimum 1 s, RandomRange 0 s, RepeatTimes 4, so a
+compliant station retries 1, 2, 4, 8 and 16 s apart and keeps 16 s from then on.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy.ocppj.checks.backoff import wait_bounds
+from proxy.ocppj.events import Event
+from proxy.ocppj.findings import Finding, Severity
+from proxy.ocppj.session import Config
+from proxy.ocppj.state import Backoff
+from tests.ocppj.wire import Wire, rule_ids, run
+
+SEED = Config(backoff=Backoff(1, 0, 4))
+HEARTBEAT_INTERVAL = 60
+
+
+def severities(findings: list[Finding]) -> list[Severity]:
+    return [finding.severity for finding in findings]
+
+
+def online(w: Wire | None = None) -> Wire:
+    """A booted station exchanging heartbeats; the link is lost 5 s after the last one."""
+    w = w or Wire()
+    w.boot(interval=HEARTBEAT_INTERVAL)
+    w.wait(HEARTBEAT_INTERVAL).heartbeat()
+    return w.wait(5)
+
+
+def outage(w: Wire, attempts: list[float], status: int | None = 503) -> Wire:
+    """Connection lost (1006, nobody closed it); attempts at these offsets from the loss.
+
+    Every attempt but the last is refused (the CSMS behind its load balancer answers 503); the
+    last one is accepted and the station carries on with a Heartbeat, without rebooting.
+    """
+    lost = w.now
+    w.close(1006, closed_by=None)
+    for offset in attempts[:-1]:
+        w.wait(lost + offset - w.now).refused(status)
+    w.wait(lost + attempts[-1] - w.now).open()
+    return w.wait(1).heartbeat()
+
+
+def set_variables(w: Wire, values: dict[str, str], status: str = "Accepted") -> Wire:
+    """The CSMS writes OCPPCommCtrlr variables; the station answers `status` for each."""
+    data = [
+        {
+            "component": {"name": "OCPPCommCtrlr"},
+            "variable": {"name": name},
+            "attributeValue": value,
+        }
+        for name, value in values.items()
+    ]
+    w.wait(2).call("SetVariables", {"setVariableData": data}, sender="csms")
+    results = [
+        {"attributeStatus": status, "component": item["component"], "variable": item["variable"]}
+        for item in data
+    ]
+    return w.result({"setVariableResult": results}, sender="charger", after=0.2)
+
+
+def merged(*wires: Wire) -> list[Event]:
+    """One capture of several stations behind the same proxy, in time order."""
+    return sorted((event for w in wires for event in w.events), key=lambda e: e.timestamp)
+
+
+def neighbour_keeps_talking(seconds: float) -> Wire:
+    """Another station on the same proxy, so that the capture goes on for `seconds`."""
+    w = Wire("ALF-ACE0012346")
+    w.boot(interval=HEARTBEAT_INTERVAL)
+    while w.now < seconds + w.events[0].timestamp:
+        w.wait(HEARTBEAT_INTERVAL).heartbeat()
+    return w
+
+
+SEED_ATTEMPTS = [1, 3, 7, 15, 31]
+"""Loss at 0; refused at 1, 3, 7, 15; accepted at 31: waits of 1, 2, 4, 8, 16 s."""
+
+
+# ---- wait_bounds -------------------------------------------------------------------------
+
+
+def test_wait_bounds_seed_guide() -> None:
+    bounds = [wait_bounds(1, 0, 4, attempt) for attempt in range(1, 8)]
+    assert bounds == [(1, 1), (2, 2), (4, 4), (8, 8), (16, 16), (16, 16), (16, 16)]
+
+
+def test_wait_bounds_with_random_range() -> None:
+    bounds = [wait_bounds(10, 5, 3, attempt) for attempt in range(1, 6)]
+    assert bounds == [(10, 15), (20, 35), (40, 75), (80, 155), (80, 155)]
+
+
+def test_wait_bounds_without_doubling() -> None:
+    assert [wait_bounds(30, 10, 0, attempt) for attempt in (1, 2, 5)] == [(30, 40)] * 3
+
+
+def test_wait_bounds_tc_b_57() -> None:
+    """Part 6 TC_B_57_CS: RepeatTimes 2, RandomRange 0; the second attempt is 3 x Wmin after loss."""
+    first, _ = wait_bounds(7, 0, 2, 1)
+    second, _ = wait_bounds(7, 0, 2, 2)
+    assert first == 7
+    assert first + second == 3 * 7
+
+
+@pytest.mark.parametrize(("minimum", "spread", "repeat"), [(1, 0, 4), (10, 5, 3), (3, 7, 2)])
+def test_wait_bounds_upper_is_libocpp_worst_case(minimum: int, spread: int, repeat: int) -> None:
+    """libocpp: b1 = Wmin + r1, bk = 2 b(k-1) + rk with every r at its maximum."""
+    worst = minimum + spread
+    for attempt in range(1, repeat + 2):
+        assert wait_bounds(minimum, spread, repeat, attempt)[1] == worst
+        worst = 2 * worst + spread
+
+
+# ---- BACKOFF-002 / BACKOFF-003 with assumed values -----------------------------------------
+
+
+def test_compliant_outage_has_no_findings() -> None:
+    w = outage(online(), SEED_ATTEMPTS)
+    w.wait(30).heartbeat()
+
+    assert run(w.events, SEED) == []
+
+
+def test_compliant_outage_with_tcp_failures_has_no_findings() -> None:
+    w = outage(online(), SEED_ATTEMPTS, status=None)
+
+    assert run(w.events, SEED) == []
+
+
+def test_backoff002_first_attempt_too_early() -> None:
+    w = outage(online(), [0.1, 2.1, 6.1, 14.1, 30.1])  # reconnects at once, then doubles
+
+    findings = run(w.events, SEED)
+    assert rule_ids(findings) == ["BACKOFF-002"]
+    assert severities(findings) == [Severity.ERROR]
+    assert "attempt 1 (refused)" in findings[0].message
+
+
+def test_backoff002_first_attempt_accepted_too_early() -> None:
+    w = outage(online(), [0.2])
+
+    findings = run(w.events, SEED)
+    assert rule_ids(findings) == ["BACKOFF-002"]
+    assert severities(findings) == [Severity.ERROR]
+    assert "attempt 1 (accepted)" in findings[0].message
+
+
+def test_backoff003_attempt_that_does_not_double() -> None:
+    w = outage(online(), [1, 3, 5, 13, 29])  # 1, 2, 2, 8, 16: the third wait stayed at 2 s
+
+    findings = run(w.events, SEED)
+    assert rule_ids(findings) == ["BACKOFF-003"]
+    assert severities(findings) == [Severity.ERROR]
+    assert "attempt 3 (refused) came 2.0 s after refused attempt 2" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("attempts", "rule"),
+    [
+        ([5, 7, 11, 19, 35], "BACKOFF-002"),  # first wait 5 s instead of 1 s
+        ([1, 3, 7, 30, 46], "BACKOFF-003"),  # fourth wait 23 s instead of 8 s
+    ],
+    ids=["first", "later"],
+)
+def test_backoff_wait_beyond_upper_bound_is_warning(attempts: list[float], rule: str) -> None:
+    w = outage(online(), attempts)
+
+    findings = run(w.events, SEED)
+    assert rule_ids(findings) == [rule]
+    assert severities(findings) == [Severity.WARNING]
+
+
+def test_backoff003_growth_past_repeat_times_judged_against_capped_wait() -> None:
+    # 1, 2, 4, 8, 16, then 32: the fifth doubling exceeds RepeatTimes 4
+    w = outage(online(), [1, 3, 7, 15, 31, 63, 79])
+
+    findings = run(w.events, SEED)
+    assert rule_ids(findings) == ["BACKOFF-003"]
+    assert severities(findings) == [Severity.WARNING]
+    assert "attempt 6" in findings[0].message
+
+
+def test_backoff003_capped_wait_repeated_is_fine() -> None:
+    w = outage(online(), [1, 3, 7, 15, 31, 47, 63, 79])  # 16 s from the fifth attempt on
+
+    assert run(w.events, SEED) == []
+
+
+def test_backoff_resets_after_a_successful_connection() -> None:
+    w = outage(online(), SEED_ATTEMPTS)
+    w.wait(20)
+    outage(w, SEED_ATTEMPTS)  # the second outage starts again from 1 s
+
+    assert run(w.events, SEED) == []
+
+
+# ---- values learned from SetVariables ------------------------------------------------------
+
+LEARNED = {
+    "RetryBackOffWaitMinimum": "10",
+    "RetryBackOffRandomRange": "5",
+    "RetryBackOffRepeatTimes": "3",
+}
+LEARNED_ATTEMPTS = [12, 39, 89, 189]
+"""Waits of 12, 27, 50 and 100 s: inside 10-15, 20-35, 40-75 and 80-155 s."""
+
+
+def test_learned_values_override_config() -> None:
+    w = set_variables(online(), LEARNED)
+    outage(w.wait(5), LEARNED_ATTEMPTS)
+
+    assert run(w.events, SEED) == []
+
+
+def test_learned_values_judge_a_seed_guide_outage() -> None:
+    w = set_variables(online(), LEARNED)
+    outage(w.wait(5), SEED_ATTEMPTS)
+
+    findings = run(w.events, SEED)
+    assert rule_ids(findings) == ["BACKOFF-002"] + ["BACKOFF-003"] * 4
+    assert set(severities(findings)) == {Severity.ERROR}
+    assert "at least 10 s required" in findings[0].message
+
+
+def test_config_applies_when_the_same_outage_is_not_learned() -> None:
+    w = outage(online(), LEARNED_ATTEMPTS)  # 12, 27, 50, 100 s against 1, 2, 4, 8 s
+
+    findings = run(w.events, SEED)
+    assert rule_ids(findings) == ["BACKOFF-002"] + ["BACKOFF-003"] * 3
+    assert set(severities(findings)) == {Severity.WARNING}
+
+
+def test_learned_values_apply_without_config() -> None:
+    w = set_variables(online(), LEARNED)
+    outage(w.wait(5), [3, 39, 89, 189])  # the first attempt 3 s after the loss
+
+    findings = run(w.events)
+    assert rule_ids(findings) == ["BACKOFF-002"]
+    assert severities(findings) == [Severity.ERROR]
+
+
+def test_rejected_set_variables_teach_nothing() -> None:
+    w = set_variables(online(), LEARNED, status="Rejected")
+    outage(w.wait(5), SEED_ATTEMPTS)
+
+    assert run(w.events, SEED) == []
+
+
+def test_partly_learned_values_complete_from_config() -> None:
+    w = set_variables(online(), {"RetryBackOffWaitMinimum": "2"})
+    outage(w.wait(5), [2, 6, 14, 30, 62])  # 2, 4, 8, 16, 32 s: RandomRange 0, RepeatTimes 4
+
+    assert run(w.events, SEED) == []
+
+
+# ---- nothing known: only the qualitative checks -------------------------------------------
+
+
+def test_no_backoff_known_means_no_timing_checks() -> None:
+    w = outage(online(), [0.1, 0.3, 0.6, 1.0, 1.5])  # hammering the CSMS
+
+    assert run(w.events) == []
+
+
+def test_partly_learned_values_without_config_mean_no_timing_checks() -> None:
+    w = set_variables(online(), {"RetryBackOffWaitMinimum": "30"})
+    outage(w.wait(5), [0.1, 0.3, 0.6])
+
+    assert run(w.events) == []
+
+
+# ---- BACKOFF-001: the station never comes back ---------------------------------------------
+
+
+def test_backoff001_station_not_back_within_bound() -> None:
+    w = online()
+    lost = w.now
+    w.close(1006)
+    neighbour = neighbour_keeps_talking(600)
+
+    findings = run(merged(w, neighbour))
+    assert rule_ids(findings) == ["BACKOFF-001"]
+    assert findings[0].station == w.station
+    assert findings[0].severity is Severity.WARNING
+    assert findings[0].timestamp == pytest.approx(lost + 300)
+
+
+def test_backoff001_station_back_within_bound_is_fine() -> None:
+    w = outage(online(), [250])
+    neighbour = neighbour_keeps_talking(600)
+
+    assert run(merged(w, neighbour)) == []
+
+
+def test_backoff001_capture_ending_before_bound_is_fine() -> None:
+    w = online()
+    w.close(1006)
+    neighbour = neighbour_keeps_talking(240)
+
+    assert run(merged(w, neighbour)) == []
+
+
+# ---- a close by the station itself is not a lost connection ----------------------------------
+
+
+def test_station_close_and_reboot_is_not_checked_for_backoff() -> None:
+    w = online()
+    w.call("Reset", {"type": "Immediate"}, sender="csms").result({"status": "Accepted"}, "charger")
+    w.wait(1).close(1000, closed_by="charger")
+    w.wait(0.3).boot(interval=HEARTBEAT_INTERVAL, reason="RemoteReset")
+
+    assert run(w.events, SEED) == []
+
+
+def test_ws007_station_close_without_reconnect() -> None:
+    w = online()
+    w.close(1000, closed_by="charger")
+    neighbour = neighbour_keeps_talking(600)
+
+    findings = run(merged(w, neighbour), SEED)
+    assert rule_ids(findings) == ["WS-007"]
+    assert findings[0].station == w.station
+    assert findings[0].severity is Severity.WARNING

@@ -1,0 +1,279 @@
+"""BOOT group: the registration gate (B02/B03), retry intervals, TriggerMessage(Boot), clocks."""
+
+from __future__ import annotations
+
+from proxy.ocppj.findings import Finding, Severity
+from tests.ocppj.wire import Wire, rule_ids, run
+
+E, W = Severity.ERROR, Severity.WARNING
+
+KEMPOWER_BOOT = {
+    "reason": "PowerUp",
+    "chargingStation": {
+        "vendorName": "Kempower",
+        "model": "S-Series Satellite",
+        "serialNumber": "KPS2204711",
+        "firmwareVersion": "1.32.4",
+        "modem": {"iccid": "89358151000012345678", "imsi": "244051234567890"},
+    },
+}
+
+
+def graded(findings: list[Finding]) -> list[tuple[str, Severity]]:
+    return [(finding.rule_id, finding.severity) for finding in findings]
+
+
+def status_notification(wire: Wire, status: str = "Available", evse: int = 1) -> Wire:
+    payload = {
+        "timestamp": wire.time(),
+        "connectorStatus": status,
+        "evseId": evse,
+        "connectorId": 1,
+    }
+    return wire.call("StatusNotification", payload)
+
+
+def transaction_started(wire: Wire) -> Wire:
+    payload = {
+        "eventType": "Started",
+        "timestamp": wire.time(),
+        "triggerReason": "CablePluggedIn",
+        "seqNo": 0,
+        "transactionInfo": {
+            "transactionId": "6f1c2a9e-3b7d-4e58-a0c4-91d2e8f7b350",
+            "chargingState": "EVConnected",
+        },
+        "evse": {"id": 1, "connectorId": 1},
+        "meterValue": [
+            {
+                "timestamp": wire.time(),
+                "sampledValue": [
+                    {
+                        "value": 18452.31,
+                        "context": "Transaction.Begin",
+                        "measurand": "Energy.Active.Import.Register",
+                        "unitOfMeasure": {"unit": "kWh"},
+                    }
+                ],
+            }
+        ],
+    }
+    return wire.call("TransactionEvent", payload)
+
+
+def trigger(wire: Wire, requested: str, **extra: object) -> Wire:
+    return wire.call("TriggerMessage", {"requestedMessage": requested, **extra}, sender="csms")
+
+
+def answer(wire: Wire, payload: dict) -> Wire:
+    """The station's CALLRESULT to the CSMS's latest CALL."""
+    return wire.result(payload, sender="charger", after=0.3)
+
+
+# ---- BOOT-001: nothing but BootNotification before Accepted ---------------------------------
+
+
+def test_accepted_station_reports_status_and_heartbeats_freely():
+    wire = Wire().boot()
+    status_notification(wire).result({})
+    wire.wait(30).heartbeat()
+    assert run(wire.events) == []
+
+
+def test_traffic_without_any_boot_warns_once():
+    wire = Wire().open()
+    status_notification(wire).result({})
+    wire.wait(20).heartbeat()
+    status_notification(wire.wait(5), "Occupied").result({})
+    assert graded(run(wire.events)) == [("BOOT-001", W)]
+
+
+def test_status_notification_while_pending_is_an_error():
+    wire = Wire().boot(status="Pending", interval=60)
+    status_notification(wire.wait(1)).error("SecurityError")
+    assert graded(run(wire.events)) == [("BOOT-001", E)]
+
+
+def test_transaction_event_while_pending_is_an_error():
+    wire = Wire().boot(status="Pending", interval=60)
+    transaction_started(wire.wait(2)).result({})
+    assert graded(run(wire.events)) == [("BOOT-001", E), ("BOOT-001", W)]
+
+
+def test_transaction_event_while_pending_refused_with_security_error():
+    wire = Wire().boot(status="Pending", interval=60)
+    transaction_started(wire.wait(2)).error("SecurityError")
+    assert graded(run(wire.events)) == [("BOOT-001", E)]
+
+
+def test_notify_report_while_pending_is_allowed():
+    wire = Wire().boot(status="Pending", interval=60)
+    wire.wait(1).call(
+        "GetBaseReport", {"requestId": 3001, "reportBase": "ConfigurationInventory"}, "csms"
+    )
+    answer(wire, {"status": "Accepted"})
+    report = {
+        "requestId": 3001,
+        "generatedAt": wire.time(),
+        "seqNo": 0,
+        "reportData": [
+            {
+                "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "HeartbeatInterval"},
+                "variableAttribute": [
+                    {"type": "Actual", "value": "300", "mutability": "ReadWrite"}
+                ],
+                "variableCharacteristics": {"dataType": "integer", "supportsMonitoring": False},
+            }
+        ],
+    }
+    wire.wait(0.5).call("NotifyReport", report).result({})
+    assert run(wire.events) == []
+
+
+def test_triggered_status_notification_while_pending_is_allowed():
+    wire = Wire().boot(status="Pending", interval=60)
+    trigger(wire.wait(1), "StatusNotification", evse={"id": 1, "connectorId": 1})
+    answer(wire, {"status": "Accepted"})
+    status_notification(wire.wait(0.2)).result({})
+    assert run(wire.events) == []
+
+
+def test_call_while_rejected_after_the_interval_needs_a_new_boot_first():
+    wire = Wire().boot(status="Rejected", interval=30)
+    wire.wait(45).call("Heartbeat", {}).error("SecurityError")
+    assert graded(run(wire.events)) == [("BOOT-001", E)]
+
+
+def test_csms_answering_a_forbidden_call_with_callresult_is_warned():
+    wire = Wire().boot(status="Pending", interval=60)
+    wire.wait(5).heartbeat()
+    assert graded(run(wire.events)) == [("BOOT-001", E), ("BOOT-001", W)]
+
+
+def test_csms_answering_a_forbidden_call_with_another_callerror_is_warned():
+    wire = Wire().boot(status="Pending", interval=60)
+    status_notification(wire.wait(1)).error("GenericError", description="station not accepted")
+    assert graded(run(wire.events)) == [("BOOT-001", E), ("BOOT-001", W)]
+
+
+def test_csms_answering_a_forbidden_call_with_security_error_is_fine():
+    wire = Wire().boot(status="Rejected", interval=30)
+    status_notification(wire.wait(40)).error("SecurityError", description="not registered")
+    assert graded(run(wire.events)) == [("BOOT-001", E)]
+
+
+# ---- BOOT-002: silence while Rejected ---------------------------------------------------------
+
+
+def test_station_sending_while_rejected_before_the_interval():
+    wire = Wire().boot(status="Rejected", interval=300)
+    status_notification(wire.wait(10)).error("SecurityError")
+    assert rule_ids(run(wire.events)) == ["BOOT-002"]
+
+
+def test_csms_initiating_a_call_after_rejecting():
+    wire = Wire().boot(status="Rejected", interval=300)
+    wire.wait(5).call(
+        "GetVariables",
+        {
+            "getVariableData": [
+                {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+            ]
+        },
+        sender="csms",
+    )
+    wire.error("SecurityError", sender="charger", description="not accepted", after=0.2)
+    assert rule_ids(run(wire.events)) == ["BOOT-002"]
+
+
+def test_rejected_station_reconnects_and_boots_after_the_interval():
+    wire = Wire().boot(status="Rejected", interval=60)
+    wire.wait(1).close(1000, closed_by="charger")
+    wire.wait(60).boot()
+    status_notification(wire).result({})
+    assert run(wire.events) == []
+
+
+# ---- BOOT-003: the retry interval after Pending/Rejected --------------------------------------
+
+
+def test_reboot_before_the_pending_interval():
+    wire = Wire().boot(status="Pending", interval=60)
+    wire.wait(20).boot_again(status="Pending", interval=60)
+    assert rule_ids(run(wire.events)) == ["BOOT-003"]
+
+
+def test_reboot_before_the_rejected_interval():
+    wire = Wire().boot(status="Rejected", interval=120)
+    wire.wait(30).boot_again(status="Accepted")
+    assert rule_ids(run(wire.events)) == ["BOOT-003"]
+
+
+def test_triggered_reboot_before_the_interval_is_exempt():
+    wire = Wire().boot(status="Pending", interval=60)
+    trigger(wire.wait(5), "BootNotification")
+    answer(wire, {"status": "Accepted"})
+    wire.wait(0.5).boot_again(status="Accepted", reason="Triggered")
+    assert run(wire.events) == []
+
+
+def test_reboot_after_the_pending_interval():
+    wire = Wire().boot(status="Pending", interval=60)
+    wire.wait(60).boot_again(status="Accepted")
+    status_notification(wire).result({})
+    assert run(wire.events) == []
+
+
+# ---- BOOT-005: TriggerMessage(BootNotification) once Accepted ---------------------------------
+
+
+def test_station_accepting_trigger_boot_while_accepted():
+    wire = Wire().boot()
+    trigger(wire.wait(10), "BootNotification")
+    answer(wire, {"status": "Accepted"})
+    wire.wait(0.5).boot_again(reason="Triggered")
+    assert rule_ids(run(wire.events)) == ["BOOT-005"]
+
+
+def test_station_rejecting_trigger_boot_while_accepted():
+    wire = Wire().boot()
+    trigger(wire.wait(10), "BootNotification")
+    answer(wire, {"status": "Rejected"})
+    assert run(wire.events) == []
+
+
+# ---- BOOT-009: the CSMS clock ------------------------------------------------------------------
+
+
+def kempower_boot(wire: Wire, clock_offset: float) -> Wire:
+    wire.open().call("BootNotification", KEMPOWER_BOOT)
+    current = wire.time(0.05 + clock_offset)
+    return wire.result({"currentTime": current, "interval": 30, "status": "Accepted"})
+
+
+def test_boot_response_clock_ten_seconds_ahead():
+    wire = kempower_boot(Wire("KEMPOWER-KPS2204711"), clock_offset=10)
+    assert rule_ids(run(wire.events)) == ["BOOT-009"]
+
+
+def test_heartbeat_response_clock_six_seconds_behind():
+    wire = kempower_boot(Wire("KEMPOWER-KPS2204711"), clock_offset=0)
+    wire.wait(30).call("Heartbeat", {})
+    wire.result({"currentTime": wire.time(0.05 - 6)})
+    assert rule_ids(run(wire.events)) == ["BOOT-009"]
+
+
+def test_clocks_within_four_seconds_agree():
+    wire = kempower_boot(Wire("KEMPOWER-KPS2204711"), clock_offset=3)
+    wire.wait(30).call("Heartbeat", {})
+    wire.result({"currentTime": wire.time(0.05 - 3.5)})
+    assert run(wire.events) == []
+
+
+def test_current_time_with_a_utc_offset_is_compared_as_the_same_instant():
+    wire = kempower_boot(Wire("KEMPOWER-KPS2204711"), clock_offset=0)
+    wire.wait(30).call("Heartbeat", {})
+    # 09:00:30.050+01:00 is 08:00:30.050Z, the observer's time of the response.
+    wire.result({"currentTime": "2026-02-01T09:00:30.050+01:00"})
+    assert run(wire.events) == []
