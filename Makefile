@@ -13,8 +13,9 @@ $(BIN)/ocppscope: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The sample holds seeded defects, so `check` exits 1 (errors found); only 2 (bad input) fails here.
 demo: $(BIN)/ocppscope
-	-$(BIN)/ocppscope check $(SAMPLE)
+	$(BIN)/ocppscope check $(SAMPLE) || [ $$? -eq 1 ]
 
 test: $(BIN)/ocppscope
 	$(BIN)/ruff check .

@@ -43,7 +43,7 @@ class CaptureError(ValueError):
     """A capture line that cannot be read; names the file and line."""
 
     def __init__(self, path: Path, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}")
+        super().__init__(f"{path}:{line}: {reason}" if line else f"{path}: {reason}")
         self.line = line
 
 
@@ -52,28 +52,27 @@ def read_capture(path: Path) -> Iterator[Event]:
     latest: dict[str, str] = {}
     opened: dict[str, int] = {}
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")  # decoded line by line, so that a bad byte names its own line
     except OSError as exc:
         raise CaptureError(path, 0, exc.strerror or str(exc)) from exc
     with handle:
-        number = 0
-        try:
-            for number, line in enumerate(handle, start=1):
-                text = line.strip()
-                if not text or text.startswith("#"):
-                    continue
-                try:
-                    record = json.loads(text)
-                except ValueError as exc:
-                    raise CaptureError(path, number, f"not a JSON object: {exc}") from exc
-                if not isinstance(record, dict):
-                    raise CaptureError(path, number, "not a JSON object")
-                try:
-                    yield _event(record, number, latest, opened)
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise CaptureError(path, number, _reason(exc)) from exc
-        except UnicodeDecodeError as exc:
-            raise CaptureError(path, number + 1, "not UTF-8 text") from exc
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise CaptureError(path, number, "not UTF-8 text") from None
+            if not text or text.startswith("#"):
+                continue
+            try:
+                record = json.loads(text)
+            except ValueError as exc:
+                raise CaptureError(path, number, f"not a JSON object: {exc}") from exc
+            if not isinstance(record, dict):
+                raise CaptureError(path, number, "not a JSON object")
+            try:
+                yield _event(record, number, latest, opened)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CaptureError(path, number, _reason(exc)) from exc
 
 
 def _reason(exc: Exception) -> str:

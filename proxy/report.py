@@ -6,6 +6,7 @@ import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -43,12 +44,13 @@ def render_table(report: CheckReport, console: Console, shown: list[Finding]) ->
     if not shown:
         console.print("No findings.")
         return
-    findings = Table(title="Findings", title_justify="left", show_lines=False)
-    for column in ("time", "line", "station", "rule", "severity", "finding"):
-        findings.add_column(column, overflow="fold")
+    findings = Table(title="Findings", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("time", "line", "station", "rule", "severity"):
+        findings.add_column(column, no_wrap=True)
+    findings.add_column("finding", overflow="fold", ratio=1)
     for finding in shown:
         findings.add_row(
-            format_datetime(finding.timestamp)[11:],
+            format_datetime(finding.timestamp)[11:23],
             str(finding.ref or ""),
             finding.station,
             finding.rule_id,

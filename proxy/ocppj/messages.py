@@ -136,7 +136,7 @@ def _parse_array(items: list[Any], subprotocol: str | None, parsed: Parsed) -> N
             )
         )
         return
-    if len(message_id) > MAX_MESSAGE_ID:
+    if type_id == CALL and len(message_id) > MAX_MESSAGE_ID:  # a response must echo it
         parsed.violations.append(
             Violation(
                 "RPC-004",

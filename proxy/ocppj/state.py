@@ -74,6 +74,8 @@ class TxEvent:
     energy_wh: float | None
     attempts: int = 1
     acknowledged: bool = False
+    ref: object = None
+    """The frame that carried it, for findings raised later (seqNo gaps)."""
 
 
 @dataclass(slots=True)

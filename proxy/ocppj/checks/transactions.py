@@ -89,7 +89,9 @@ def transaction_event(session: Session, call: Call) -> None:
     if earlier is not None:
         _repeated(session, transaction, seq, earlier, signature)
         return
-    event = TxEvent(event_type, timestamp, signature, energy)
+    event = TxEvent(
+        event_type, timestamp, signature, energy, ref=session.event.ref if session.event else None
+    )
     _check_order(session, transaction, seq, event_type)
     _check_neighbours(session, transaction, seq, event)
     transaction.events[seq] = event
@@ -306,10 +308,9 @@ def _check_offline(session: Session, offline: bool, timestamp: float | None) -> 
     if timestamp is None:
         return
     margin = session.config.clock_tolerance
-    period = next(
-        (p for p in session.link.offline_periods if p[0] + margin < timestamp < p[1] - margin),
-        None,
-    )
+    periods = session.link.offline_periods
+    period = next((p for p in periods if p[0] + margin < timestamp < p[1] - margin), None)
+    near_period = any(p[0] - margin <= timestamp <= p[1] + margin for p in periods)
     if period is not None and not offline:
         session.flag(
             "TX-007",
@@ -320,7 +321,7 @@ def _check_offline(session: Session, offline: bool, timestamp: float | None) -> 
     first_seen = session.link.first_connected
     if (
         offline
-        and period is None
+        and not near_period
         and first_seen is not None
         and first_seen + margin < timestamp < session.now + margin
     ):
@@ -345,6 +346,7 @@ def review_numbering(session: Session, transaction: Transaction) -> None:
                 f"TransactionEvent seqNo jumped from {low} to {high} in "
                 f"transaction {transaction.transaction_id}: {lost} message"
                 f"{'s' if lost > 1 else ''} lost (seqNo {which})",
+                ref=transaction.events[high].ref,
             )
 
 
