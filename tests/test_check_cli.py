@@ -275,7 +275,10 @@ def test_table_prints_the_station_table_and_the_findings() -> None:
     assert re.search(r"│ CP-NET +│ +2 │", run.stdout)  # two connections: before and after the loss
     assert "Findings" in run.stdout
     for rule, line in SEEDED_FINDINGS:
-        assert re.search(rf"│ {line} +│ CP-[A-Z]+ +│ {rule} ", run.stdout), (rule, line)
+        assert re.search(rf"^ *[0-9:.]+ +{line} +CP-[A-Z]+ +{rule} ", run.stdout, re.M), (
+            rule,
+            line,
+        )
     assert run.stdout.rstrip().endswith("14 error, 7 warning, 0 info")
 
 
