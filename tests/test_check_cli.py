@@ -55,7 +55,7 @@ SEEDED_STATIONS = ["CP-BOOT", "CP-NET", "CP-RPC", "CP-TX", "CP-WS"]
 
 # What `make demo` shows: the defects seeded into the bundled sample capture.
 SAMPLE_FINDINGS = {
-    ("RPC-004", "emart_jeju_02"),  # SetChargingProfile MessageId of 37 characters (and its echo)
+    ("RPC-004", "emart_jeju_02"),  # SetChargingProfile MessageId of 37 characters
     ("RPC-008", "emart_shinjeju_02"),  # Authorize answered after 31 s ...
     ("RPC-006", "emart_shinjeju_02"),  # ... so its CALLRESULT arrives late
     ("SCH-001", "emart_jeju_01"),  # TransactionEventResponse.totalCost as a string
