@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 
 from proxy.ocppj.errors import ERROR_CODES
-from proxy.ocppj.events import Event
-from proxy.ocppj.findings import Finding, Severity
-from proxy.ocppj.session import Monitor
-from tests.ocppj.wire import Wire, run
+from proxy.ocppj.findings import Severity
+from tests.ocppj.wire import Wire, rule_severities, run
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO  # N for notice: info
 TX_ID = "c5a9f7a2-2b7e-4d2a-8a0b-6f2d9e3c1b47"
@@ -23,17 +21,6 @@ HEARTBEAT_INTERVAL = 300
 def uid(n: int) -> str:
     """A deterministic UUID MessageId, as stations and CSMSs generate them."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:ocppscope:test:{n}"))
-
-
-def severities(findings: list[Finding]) -> list[tuple[str, Severity]]:
-    return [(f.rule_id, f.severity) for f in findings]
-
-
-def run_until(events: list[Event], until: float) -> list[Finding]:
-    """Like `run`, but the observation ends at `until` (later than the last event)."""
-    monitor = Monitor()
-    findings = [f for event in events for f in monitor.feed(event).findings]
-    return findings + monitor.finish(until)
 
 
 def booted(interval: int = 30) -> Wire:
@@ -134,7 +121,7 @@ def test_identical_retransmission_after_reconnect_is_rpc_005_warning():
     wire.raw(frame).wait(2).close(1006).wait(15).open()
     wire.raw(frame).result({}, message_id=uid(1))
 
-    assert severities(run(wire.events)) == [("RPC-005", W)]
+    assert rule_severities(run(wire.events)) == [("RPC-005", W)]
 
 
 @pytest.mark.parametrize("reconnect", [False, True], ids=["same-connection", "after-reconnect"])
@@ -146,7 +133,7 @@ def test_same_message_id_for_a_different_call_is_rpc_005_error(reconnect):
         wire.close(1006).wait(10).open()
     wire.call("MeterValues", meter_values(wire, 18236.02), message_id=uid(1)).result({})
 
-    assert severities(run(wire.events)) == [("RPC-005", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-005", E)]
 
 
 def test_new_uuid_for_every_call_is_fine():
@@ -174,7 +161,7 @@ def test_retransmission_serialised_differently_is_still_identical_rpc_005_warnin
     wire.raw(json.dumps([2, uid(1), "MeterValues", payload], separators=(",", ":")))
     wire.result({}, message_id=uid(1))
 
-    assert severities(run(wire.events)) == [("RPC-005", W)]
+    assert rule_severities(run(wire.events)) == [("RPC-005", W)]
 
 
 # ---- RPC-006: responses answer an outstanding CALL of the peer, once, in time -----------------
@@ -190,7 +177,7 @@ def test_response_with_unknown_message_id_is_rpc_006_error(responder):
         wire.call("GetVariables", GET_HEARTBEAT_INTERVAL, sender="csms", message_id=uid(1))
     wire.result({}, sender=responder, message_id=uid(2))
 
-    assert severities(run(wire.events)) == [("RPC-006", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-006", E)]
 
 
 def test_second_response_to_the_same_call_is_rpc_006_error():
@@ -198,7 +185,7 @@ def test_second_response_to_the_same_call_is_rpc_006_error():
     wire.call("StatusNotification", status_notification(wire), message_id=uid(1)).result({})
     wire.result({}, after=0.4)
 
-    assert severities(run(wire.events)) == [("RPC-006", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-006", E)]
 
 
 @pytest.mark.parametrize("answer", ["result", "error"])
@@ -210,7 +197,7 @@ def test_response_after_the_timeout_is_rpc_006_warning_after_rpc_008(answer):
     else:
         wire.error("InternalError", description="database timeout", after=34)
 
-    assert severities(run(wire.events)) == [("RPC-008", W), ("RPC-006", W)]
+    assert rule_severities(run(wire.events)) == [("RPC-008", W), ("RPC-006", W)]
 
 
 def test_response_in_time_is_fine():
@@ -231,7 +218,7 @@ def test_second_call_while_first_is_unanswered_is_rpc_007():
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("RPC-007", E)]
+    assert rule_severities(findings) == [("RPC-007", E)]
     assert findings[0].message_id == uid(2)
 
 
@@ -250,7 +237,7 @@ def test_new_call_after_the_previous_one_timed_out_is_not_rpc_007():
     wire.call("StatusNotification", status_notification(wire), message_id=uid(1))
     wire.wait(31).call("MeterValues", meter_values(wire, 18234.51), message_id=uid(2)).result({})
 
-    assert severities(run(wire.events)) == [("RPC-008", W)]
+    assert rule_severities(run(wire.events)) == [("RPC-008", W)]
 
 
 def test_new_call_on_a_new_connection_after_the_old_one_dropped_is_fine():
@@ -279,7 +266,7 @@ def test_call_unanswered_for_30_s_is_rpc_008_at_the_next_event(sender):
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("RPC-008", W)]
+    assert rule_severities(findings) == [("RPC-008", W)]
     assert findings[0].message_id == uid(1)
     assert findings[0].timestamp == pytest.approx(sent_at + 30)
 
@@ -305,7 +292,7 @@ def test_learned_message_timeout_replaces_the_30_s_default(timeout, answered_aft
     set_message_timeout(wire, timeout).wait(5)
     wire.call("StatusNotification", status_notification(wire)).result({}, after=answered_after)
 
-    assert severities(run(wire.events)) == expected
+    assert rule_severities(run(wire.events)) == expected
 
 
 def test_rejected_message_timeout_is_not_learned():
@@ -313,7 +300,7 @@ def test_rejected_message_timeout_is_not_learned():
     set_message_timeout(wire, 60, status="Rejected").wait(5)
     wire.call("StatusNotification", status_notification(wire)).result({}, after=45)
 
-    assert severities(run(wire.events)) == [("RPC-008", W), ("RPC-006", W)]
+    assert rule_severities(run(wire.events)) == [("RPC-008", W), ("RPC-006", W)]
 
 
 @pytest.mark.parametrize(("observed_for", "expected"), [(31, [("RPC-008", W)]), (29, [])])
@@ -321,9 +308,9 @@ def test_unanswered_call_is_judged_when_the_observation_ends(observed_for, expec
     wire = booted(HEARTBEAT_INTERVAL)
     wire.call("StatusNotification", status_notification(wire), message_id=uid(1))
 
-    findings = run_until(wire.events, wire.now + observed_for)
+    findings = run(wire.events, until=wire.now + observed_for)
 
-    assert severities(findings) == expected
+    assert rule_severities(findings) == expected
 
 
 @pytest.mark.parametrize("closed_by", [None, "csms"])
@@ -334,7 +321,7 @@ def test_call_pending_when_the_connection_closes_is_not_rpc_008(closed_by):
     wire.wait(20).open().wait(40)
     wire.call("StatusNotification", status_notification(wire), message_id=uid(2)).result({})
 
-    assert run_until(wire.events, wire.now + 5) == []
+    assert run(wire.events, until=wire.now + 5) == []
 
 
 # ---- RPC-009: known action, sent by the side allowed to send it --------------------------------
@@ -347,7 +334,7 @@ def test_unknown_action_is_rpc_009(action):
     wire = booted()
     wire.call(action, {}).error("NotImplemented", description=f"Unknown action {action}")
 
-    assert severities(run(wire.events)) == [("RPC-009", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-009", E)]
 
 
 @pytest.mark.parametrize(
@@ -369,7 +356,7 @@ def test_action_sent_in_the_wrong_direction_is_rpc_009(sender, action, payload):
     wire.call(action, payload, sender=sender)
     wire.error("NotSupported", sender="charger" if sender == "csms" else "csms")
 
-    assert severities(run(wire.events)) == [("RPC-009", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-009", E)]
 
 
 def test_data_transfer_both_ways_is_fine():
@@ -400,7 +387,7 @@ def test_empty_optional_field_in_transaction_event_is_rpc_011_error(field, value
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("RPC-011", E)]
+    assert rule_severities(findings) == [("RPC-011", E)]
     assert f"{field} is {json.dumps(value)}" in findings[0].message
 
 
@@ -408,14 +395,14 @@ def test_empty_optional_object_in_response_is_rpc_011_error():
     wire = booted()
     wire.call("TransactionEvent", tx_started(wire)).result({"idTokenInfo": {}})
 
-    assert severities(run(wire.events)) == [("RPC-011", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-011", E)]
 
 
 def test_null_heartbeat_payload_is_rpc_011_warning():
     wire = booted()
     wire.call("Heartbeat", None).result({"currentTime": wire.time(0.05)})
 
-    assert severities(run(wire.events)) == [("RPC-011", W)]
+    assert rule_severities(run(wire.events)) == [("RPC-011", W)]
 
 
 def test_optional_fields_left_out_and_empty_response_are_fine():
@@ -464,7 +451,7 @@ def test_empty_optional_modem_object_in_boot_notification_is_rpc_011_error():
     )
     wire.result({"currentTime": wire.time(0.05), "interval": 30, "status": "Accepted"})
 
-    assert severities(run(wire.events)) == [("RPC-011", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-011", E)]
 
 
 # ---- RPC-012: CALLERROR errorCode is one of the 2.0.1 codes ------------------------------------
@@ -485,7 +472,7 @@ def test_error_code_outside_table_8_is_rpc_012(code, severity):
     wire.call("DataTransfer", {"vendorId": "com.alfen", "messageId": "GetSocketInfo"})
     wire.error(code, description="rejected")
 
-    assert severities(run(wire.events)) == [("RPC-012", severity)]
+    assert rule_severities(run(wire.events)) == [("RPC-012", severity)]
 
 
 @pytest.mark.parametrize("code", sorted(ERROR_CODES))
@@ -506,7 +493,7 @@ def test_csms_callerror_rejecting_the_stations_callresult_is_rpc_013():
     wire.result(HEARTBEAT_INTERVAL_RESULT, sender="charger")
     wire.error("FormatViolation", sender="csms", message_id=uid(1))
 
-    assert severities(run(wire.events)) == [("RPC-013", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-013", E)]
 
 
 @pytest.mark.parametrize("answer", ["error", "result"])
@@ -518,7 +505,7 @@ def test_station_answering_the_csms_response_to_its_own_call_is_rpc_013(answer):
     else:
         wire.result({}, sender="charger", message_id=uid(1))
 
-    assert severities(run(wire.events)) == [("RPC-013", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-013", E)]
 
 
 def test_callerror_answering_a_call_is_fine():
@@ -538,7 +525,7 @@ def test_callerror_to_unreadable_frame_with_invented_id_is_rpc_014():
     wire = booted()
     wire.raw(TRUNCATED_CALL).error("RpcFrameworkError", message_id=uid(77))
 
-    assert severities(run(wire.events)) == [("RPC-001", E), ("RPC-014", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-001", E), ("RPC-014", E)]
 
 
 @pytest.mark.parametrize(
@@ -557,7 +544,7 @@ def test_callerror_minus_1_after_an_unreadable_frame_is_fine(frame, first):
     )
     wire.wait(10).heartbeat()
 
-    assert severities(run(wire.events)) == [(first, E)]
+    assert rule_severities(run(wire.events)) == [(first, E)]
 
 
 @pytest.mark.parametrize(
@@ -572,7 +559,7 @@ def test_message_type_not_supported_quoting_the_readable_id_is_not_rpc_014(frame
     wire = booted()
     wire.raw(json.dumps(frame)).error("MessageTypeNotSupported", message_id=uid(5))
 
-    assert severities(run(wire.events)) == [(first, E)]
+    assert rule_severities(run(wire.events)) == [(first, E)]
 
 
 # ---- SCH-001: payloads conform to the schema of their action -----------------------------------
@@ -585,7 +572,7 @@ def test_transaction_id_longer_than_36_is_sch_001_naming_the_field():
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("SCH-001", E)]
+    assert rule_severities(findings) == [("SCH-001", E)]
     assert "transactionInfo.transactionId" in findings[0].message
     assert "36" in findings[0].message
 
@@ -598,7 +585,7 @@ def test_wrong_type_deep_in_meter_value_is_sch_001_with_its_path():
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("SCH-001", E)]
+    assert rule_severities(findings) == [("SCH-001", E)]
     assert "meterValue[0].sampledValue[0].value" in findings[0].message
 
 
@@ -614,7 +601,7 @@ def test_timestamp_that_is_not_rfc_3339_is_sch_001(timestamp):
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("SCH-001", E)]
+    assert rule_severities(findings) == [("SCH-001", E)]
     assert "timestamp" in findings[0].message
     assert "date-time" in findings[0].message
 
@@ -648,7 +635,7 @@ def test_callresult_is_checked_against_the_response_schema_of_its_call():
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("SCH-001", E)]
+    assert rule_severities(findings) == [("SCH-001", E)]
     assert "BootNotificationResponse" in findings[0].message
     assert "currentTime" in findings[0].message
 
@@ -668,7 +655,7 @@ def test_at_most_five_schema_errors_per_payload_are_listed():
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("SCH-001", E)] * 6
+    assert rule_severities(findings) == [("SCH-001", E)] * 6
     assert findings[-1].message.endswith("further schema errors omitted")
 
 
@@ -709,7 +696,7 @@ def test_unknown_property_is_sch_002_error(where, payload_of, named):
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("SCH-002", E)]
+    assert rule_severities(findings) == [("SCH-002", E)]
     assert named in findings[0].message
 
 
@@ -733,7 +720,7 @@ def test_custom_data_is_sch_002_info_naming_the_vendor_id():
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("SCH-002", N)]
+    assert rule_severities(findings) == [("SCH-002", N)]
     assert "com.alfen" in findings[0].message
 
 
@@ -744,7 +731,7 @@ def test_custom_data_without_vendor_id_is_sch_001():
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("SCH-001", E)]
+    assert rule_severities(findings) == [("SCH-001", E)]
     assert "vendorId" in findings[0].message
 
 
@@ -756,14 +743,14 @@ def test_timestamp_with_microseconds_is_sch_003_warning():
     payload = {**status_notification(wire), "timestamp": "2026-02-01T08:00:05.123456Z"}
     wire.call("StatusNotification", payload).result({})
 
-    assert severities(run(wire.events)) == [("SCH-003", W)]
+    assert rule_severities(run(wire.events)) == [("SCH-003", W)]
 
 
 def test_csms_current_time_with_dotnet_ticks_is_sch_003_warning():
     wire = booted()
     wire.call("Heartbeat", {}).result({"currentTime": "2026-02-01T08:00:05.0512347Z"})
 
-    assert severities(run(wire.events)) == [("SCH-003", W)]
+    assert rule_severities(run(wire.events)) == [("SCH-003", W)]
 
 
 @pytest.mark.parametrize(
@@ -783,7 +770,7 @@ def test_meter_value_timestamp_with_microseconds_is_sch_003_warning():
     payload["meterValue"][0]["timestamp"] = "2026-02-01T08:00:05.123456Z"
     wire.call("MeterValues", payload).result({})
 
-    assert severities(run(wire.events)) == [("SCH-003", W)]
+    assert rule_severities(run(wire.events)) == [("SCH-003", W)]
 
 
 def test_negative_boot_interval_is_sch_003_warning():
@@ -801,4 +788,4 @@ def test_negative_boot_interval_is_sch_003_warning():
     )
     wire.result({"currentTime": wire.time(0.05), "interval": -1, "status": "Accepted"})
 
-    assert severities(run(wire.events)) == [("SCH-003", W)]
+    assert rule_severities(run(wire.events)) == [("SCH-003", W)]

@@ -6,23 +6,11 @@ import json
 
 import pytest
 
-from proxy.ocppj.events import Event, station_from_path
-from proxy.ocppj.findings import Finding, Severity
-from proxy.ocppj.session import Monitor
-from tests.ocppj.wire import Wire, rule_ids, run
+from proxy.ocppj.events import station_from_path
+from proxy.ocppj.findings import Severity
+from tests.ocppj.wire import Wire, rule_ids, rule_severities, run
 
 DEFLATE_OFFER = {"sec-websocket-extensions": "permessage-deflate; client_max_window_bits"}
-
-
-def run_until(events: list[Event], until: float) -> list[Finding]:
-    """Like `run`, but the observation ends at `until` (later than the last event)."""
-    monitor = Monitor()
-    findings = [f for event in events for f in monitor.feed(event).findings]
-    return findings + monitor.finish(until)
-
-
-def severities(findings: list[Finding]) -> list[tuple[str, Severity]]:
-    return [(f.rule_id, f.severity) for f in findings]
 
 
 # ---- WS-001: the station offers ocpp2.0.1 -----------------------------------------------------
@@ -31,13 +19,13 @@ def severities(findings: list[Finding]) -> list[tuple[str, Severity]]:
 def test_upgrade_without_subprotocol_header_is_ws_001_error():
     wire = Wire().open(offered=None, selected=None)
 
-    assert severities(run(wire.events)) == [("WS-001", Severity.ERROR)]
+    assert rule_severities(run(wire.events)) == [("WS-001", Severity.ERROR)]
 
 
 def test_station_offering_only_ocpp16_is_ws_001_info():
     wire = Wire("ABB-TACW22-0451").open(offered=("ocpp1.6",), selected="ocpp1.6")
 
-    assert severities(run(wire.events)) == [("WS-001", Severity.INFO)]
+    assert rule_severities(run(wire.events)) == [("WS-001", Severity.INFO)]
 
 
 def test_station_offering_several_versions_including_ocpp201_is_fine():
@@ -64,7 +52,7 @@ def test_station_offering_several_versions_including_ocpp201_is_fine():
 def test_csms_selecting_a_subprotocol_the_station_did_not_offer_is_ws_002():
     wire = Wire().open(offered=("ocpp2.0.1",), selected="ocpp2.1")
 
-    assert severities(run(wire.events)) == [("WS-002", Severity.ERROR)]
+    assert rule_severities(run(wire.events)) == [("WS-002", Severity.ERROR)]
 
 
 def test_ocpp_traffic_after_csms_selected_no_subprotocol_is_ws_002():
@@ -72,7 +60,7 @@ def test_ocpp_traffic_after_csms_selected_no_subprotocol_is_ws_002():
     wire.boot_again()
     wire.wait(30).heartbeat()
 
-    assert severities(run(wire.events)) == [("WS-002", Severity.ERROR)]
+    assert rule_severities(run(wire.events)) == [("WS-002", Severity.ERROR)]
 
 
 def test_csms_selecting_no_subprotocol_and_closing_at_once_is_fine():
@@ -97,7 +85,7 @@ def test_send_message_on_ocpp201_connection_is_ws_003():
         )
     )
 
-    assert severities(run(wire.events)) == [("WS-003", Severity.ERROR)]
+    assert rule_severities(run(wire.events)) == [("WS-003", Severity.ERROR)]
 
 
 def test_send_message_on_ocpp21_connection_is_not_ws_003():
@@ -134,7 +122,7 @@ def test_bad_station_identity_is_ws_004(path, severity):
     station = station_from_path(path)
     wire = Wire(station).open(path=path)
 
-    assert severities(run(wire.events)) == [("WS-004", severity)]
+    assert rule_severities(run(wire.events)) == [("WS-004", severity)]
 
 
 def test_identity_with_colon_and_too_long_is_two_ws_004_errors():
@@ -142,7 +130,7 @@ def test_identity_with_colon_and_too_long_is_two_ws_004_errors():
     station = station_from_path(path)
     wire = Wire(station).open(path=path)
 
-    assert severities(run(wire.events)) == [
+    assert rule_severities(run(wire.events)) == [
         ("WS-004", Severity.ERROR),
         ("WS-004", Severity.ERROR),
     ]
@@ -176,7 +164,7 @@ def test_identifier_string_identity_is_fine(path):
 def test_version_in_endpoint_path_is_ws_006_info(path):
     wire = Wire().open(path=path)
 
-    assert severities(run(wire.events)) == [("WS-006", Severity.INFO)]
+    assert rule_severities(run(wire.events)) == [("WS-006", Severity.INFO)]
 
 
 @pytest.mark.parametrize(
@@ -201,16 +189,16 @@ def test_identity_that_looks_like_a_version_is_not_ws_006():
 def test_station_closing_and_staying_away_is_ws_007():
     wire = Wire().boot(interval=300).wait(45).close(1000, closed_by="charger")
 
-    findings = run_until(wire.events, wire.now + 600)
+    findings = run(wire.events, until=wire.now + 600)
 
-    assert severities(findings) == [("WS-007", Severity.WARNING)]
+    assert rule_severities(findings) == [("WS-007", Severity.WARNING)]
 
 
 def test_station_closing_then_reconnecting_is_fine():
     wire = Wire().boot().wait(20).close(1001, closed_by="charger")
     wire.wait(8).open().heartbeat()
 
-    assert run_until(wire.events, wire.now + 10) == []
+    assert run(wire.events, until=wire.now + 10) == []
 
 
 def test_csms_closing_the_connection_is_not_ws_007():
@@ -232,13 +220,13 @@ def test_json_in_binary_frame_is_ws_008_and_still_understood(sender):
 
     findings = run(wire.events)
 
-    assert severities(findings) == [("WS-008", Severity.WARNING)]
+    assert rule_severities(findings) == [("WS-008", Severity.WARNING)]
 
 
 def test_binary_frame_that_is_not_utf8_is_ws_008_and_rpc_001():
     wire = Wire().boot().wait(10).raw(b"\x82\xa4type\x02\xa2id\xd9\x24")
 
-    assert severities(run(wire.events)) == [
+    assert rule_severities(run(wire.events)) == [
         ("WS-008", Severity.WARNING),
         ("RPC-001", Severity.ERROR),
     ]
@@ -256,7 +244,7 @@ def test_text_frames_are_not_ws_008():
 def test_empty_text_message_is_ws_010():
     wire = Wire().boot().wait(10).raw("")
 
-    assert severities(run(wire.events)) == [("WS-010", Severity.WARNING)]
+    assert rule_severities(run(wire.events)) == [("WS-010", Severity.WARNING)]
 
 
 # ---- WS-011: permessage-deflate ----------------------------------------------------------------
@@ -268,7 +256,7 @@ def test_csms_declining_offered_compression_is_ws_011():
         response_headers={"sec-websocket-protocol": "ocpp2.0.1"},
     )
 
-    assert severities(run(wire.events)) == [("WS-011", Severity.WARNING)]
+    assert rule_severities(run(wire.events)) == [("WS-011", Severity.WARNING)]
 
 
 @pytest.mark.parametrize(
@@ -298,7 +286,7 @@ def test_compression_accepted_or_not_offered_is_fine(request_headers, response_h
 def test_second_connection_while_first_is_open_is_ws_015():
     wire = Wire().boot().wait(25).open()
 
-    assert severities(run(wire.events)) == [("WS-015", Severity.WARNING)]
+    assert rule_severities(run(wire.events)) == [("WS-015", Severity.WARNING)]
 
 
 def test_reconnect_after_the_old_connection_closed_is_fine():

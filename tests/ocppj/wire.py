@@ -8,7 +8,7 @@ from typing import Any
 
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import ConnectionClosed, ConnectionOpened, Event, Frame, HandshakeRefused
-from proxy.ocppj.findings import Finding
+from proxy.ocppj.findings import Finding, Severity
 from proxy.ocppj.session import Config, Monitor
 from proxy.ocppj.timefmt import format_datetime
 
@@ -135,12 +135,18 @@ class Wire:
         return self.call("Heartbeat", {}).result({"currentTime": self.time(0.05)})
 
 
-def run(events: list[Event], config: Config | None = None) -> list[Finding]:
-    """Feed every event to a fresh monitor and finish at the last timestamp."""
+def run(
+    events: list[Event], config: Config | None = None, until: float | None = None
+) -> list[Finding]:
+    """Feed every event to a fresh monitor; the observation ends at `until` or the last event."""
     monitor = Monitor(config)
     findings = [f for event in events for f in monitor.feed(event).findings]
-    return findings + monitor.finish(max(event.timestamp for event in events))
+    return findings + monitor.finish(until or max(event.timestamp for event in events))
 
 
 def rule_ids(findings: list[Finding]) -> list[str]:
     return [finding.rule_id for finding in findings]
+
+
+def rule_severities(findings: list[Finding]) -> list[tuple[str, Severity]]:
+    return [(finding.rule_id, finding.severity) for finding in findings]
