@@ -16,6 +16,14 @@ from proxy.ocppj.findings import Severity
 from proxy.ocppj.session import Config
 from proxy.ocppj.state import Backoff
 from proxy.report import render_rules, render_table, to_json, to_junit
+from proxy.settings import (
+    DEFAULT_LISTEN,
+    DEFAULT_UPSTREAM,
+    ProxySettings,
+    data_dir,
+    parse_listen,
+    parse_upstream,
+)
 
 app = typer.Typer(
     help="OCPP 2.0.1 man-in-the-middle: validate, time and record every frame.",
@@ -101,6 +109,134 @@ def check(
             sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
     if report.count(Severity.ERROR):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def proxy(
+    listen: Annotated[
+        str,
+        typer.Option(
+            envvar="OCPPSCOPE_LISTEN",
+            help="HOST:PORT chargers connect to (ws:// and wss:// on the "
+            "same port; point a charger at ws://HOST:PORT/<stationId>).",
+        ),
+    ] = DEFAULT_LISTEN,
+    upstream: Annotated[
+        str,
+        typer.Option(
+            envvar="OCPPSCOPE_UPSTREAM",
+            help="The CSMS: ws://HOST:PORT or wss://HOST:PORT. The "
+            "charger's path is forwarded unchanged.",
+        ),
+    ] = DEFAULT_UPSTREAM,
+    cert: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM certificate for wss:// on the listening side (with its key in the same file, "
+            "or --key). Without it, certificates are issued by ocppscope's CA (see 'ocppscope ca')."
+        ),
+    ] = None,
+    key: Annotated[Path | None, typer.Option(help="PEM private key of --cert.")] = None,
+    upstream_ca: Annotated[
+        Path | None,
+        typer.Option(help="PEM CA bundle to verify a wss:// CSMS with (default: the system's)."),
+    ] = None,
+    upstream_insecure: Annotated[
+        bool,
+        typer.Option(
+            help="Do not verify the wss:// CSMS's certificate (test CSMSs with self-signed ones)."
+        ),
+    ] = False,
+    client_cert: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM certificate and key the proxy presents when the CSMS asks for a client "
+            "certificate (security profile 3). The CSMS sees this one, never the charger's."
+        ),
+    ] = None,
+    message_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.001,
+            help="Seconds before an unanswered CALL times out, until MessageTimeout "
+            "is seen on the wire.",
+        ),
+    ] = 30.0,
+    retry_backoff: Annotated[
+        str | None,
+        typer.Option(
+            help="RetryBackOffWaitMinimum,RandomRange,RepeatTimes to assume until seen on the wire, "
+            "e.g. 1,0,4."
+        ),
+    ] = None,
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            help="Seconds without any traffic before a connection is cut (above the longest "
+            "HeartbeatInterval of your chargers).",
+        ),
+    ] = 7200.0,
+    max_message_size: Annotated[
+        int,
+        typer.Option(
+            min=1024,
+            help="Largest WebSocket message in bytes; a bigger one closes the connection "
+            "with 1009.",
+        ),
+    ] = 4 * 1024 * 1024,
+    quiet: Annotated[bool, typer.Option(help="No live view; only ocppscope's own messages.")] = (
+        False
+    ),
+    json_log: Annotated[
+        bool,
+        typer.Option(help="One JSON object per line for every connection, finding and message."),
+    ] = False,
+) -> None:
+    """Run the man-in-the-middle: forward every frame, check and time it live."""
+    import asyncio  # noqa: PLC0415 (keeps `check` free of the proxy's start-up cost)
+
+    from proxy.runtime import CertificateError, check_certificate, serve  # noqa: PLC0415
+
+    try:
+        if retry_backoff:
+            _backoff(retry_backoff)
+        settings = ProxySettings(
+            listen=parse_listen(listen),
+            upstream=parse_upstream(upstream),
+            cert=cert,
+            key=key,
+            upstream_ca=upstream_ca,
+            upstream_insecure=upstream_insecure,
+            client_cert=client_cert,
+            message_timeout=message_timeout,
+            retry_backoff=retry_backoff or "",
+            idle_timeout=idle_timeout,
+            max_message_size=max_message_size,
+            quiet=quiet,
+            json_log=json_log,
+            confdir=data_dir() / "mitmproxy",
+        )
+        if cert:
+            check_certificate(cert, key, "--cert")
+        if client_cert:
+            check_certificate(client_cert, None, "--client-cert")
+        if upstream_ca and not upstream_ca.is_file():
+            raise ValueError(f"--upstream-ca {upstream_ca}: no such file")
+        asyncio.run(serve(settings))
+    except (ValueError, CertificateError, OSError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def ca() -> None:
+    """Print the path of the CA certificate to install on chargers for wss:// through the proxy."""
+    from mitmproxy.certs import CertStore  # noqa: PLC0415
+
+    confdir = data_dir() / "mitmproxy"
+    confdir.mkdir(parents=True, exist_ok=True)
+    CertStore.from_store(confdir, "mitmproxy", 2048)
+    typer.echo(confdir / "mitmproxy-ca-cert.pem")
 
 
 @app.command()

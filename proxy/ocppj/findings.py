@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from proxy.ocppj.actions import Direction
+
 
 class Severity(StrEnum):
     """Error = a SHALL or schema violation; warning = SHOULD or timing-dependent; info = notable."""
@@ -35,3 +37,7 @@ class Finding:
     message_id: str | None = None
     ref: object = None
     """Opaque pointer to the frame or event (capture line number, stored frame id)."""
+    action: str | None = None
+    """The OCPP action concerned, when there is one (a CALL's, or that of the CALL answered)."""
+    direction: Direction | None = None
+    """The direction of the frame concerned (for a timeout: of the unanswered CALL)."""

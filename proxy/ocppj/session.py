@@ -151,6 +151,8 @@ class Session:
         self.direction: Direction | None = None
         self.message_id: str | None = None
         self.current_call: PendingCall | None = None
+        self.action: str | None = None
+        """The action of the frame being handled (for a response: of the CALL it answers)."""
         self.remote_starts: dict[int, RemoteStart] = {}
         """remoteStartId of a RequestStartTransaction still awaiting its transaction."""
         self.remote_stops: dict[str, bool] = {}
@@ -164,6 +166,8 @@ class Session:
         self._advance(event.timestamp)
         self.event = event
         self.message_id = None
+        self.action = None
+        self.direction = None
         outcome = Outcome(self._findings)
         if isinstance(event, Frame):
             self._frame(event, outcome)
@@ -201,6 +205,8 @@ class Session:
         message_id: str | None = None,
         ref: object = None,
         connection_id: str | None = None,
+        action: str | None = None,
+        direction: Direction | None = None,
     ) -> None:
         """Report a finding about the current event (or the frame named by `ref`)."""
         rule = RULES[rule_id]
@@ -217,6 +223,8 @@ class Session:
                 or (self.connection.connection_id if self.connection else None),
                 message_id=message_id or self.message_id,
                 ref=ref if ref is not None else (event.ref if event is not None else None),
+                action=action or self.action,
+                direction=direction or (self.direction if event is not None else None),
             )
         )
 
@@ -233,13 +241,19 @@ class Session:
     ) -> None:
         """Flag `message` unless `fulfil(key)` happens within `within` seconds from now."""
         connection_id = self.connection.connection_id if self.connection else None
-        message_id = self.message_id
+        message_id, action, direction = self.message_id, self.action, self.direction
         ref = ref if ref is not None else (self.event.ref if self.event else None)
         self.at(
             key,
             self.now + within,
             lambda: self.flag(
-                rule_id, message, message_id=message_id, ref=ref, connection_id=connection_id
+                rule_id,
+                message,
+                message_id=message_id,
+                ref=ref,
+                connection_id=connection_id,
+                action=action,
+                direction=direction,
             ),
         )
 
@@ -343,6 +357,8 @@ class Session:
         parsed = parse_frame(text, connection.subprotocol)
         outcome.parsed = parsed
         self.message_id = parsed.message_id
+        if isinstance(parsed.message, Call):
+            self.action = parsed.message.action
         self._report(parsed.violations)
         for handler in hooks.FRAMES:
             handler(self, parsed)
@@ -368,7 +384,7 @@ class Session:
         else:
             pending = self._response(message, connection)
             if pending is not None:
-                outcome.action = pending.action
+                self.action = outcome.action = pending.action
                 outcome.rtt = event.timestamp - pending.timestamp
                 self._dispatch_response(pending, message)
         connection.last_activity = event.timestamp
@@ -465,6 +481,8 @@ class Session:
                 message_id=pending.call.message_id,
                 ref=pending.ref,
                 connection_id=pending.connection_id,
+                action=pending.action,
+                direction=pending.direction,
             )
 
         self.at(key, pending.timestamp + timeout, timed_out)

@@ -1,0 +1,49 @@
+"""Glue the addons share (not an addon): the Frame of the current message, upgrade details,
+and the `ocpp_finding` event through which findings reach every addon that wants them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mitmproxy import hooks, http
+
+from proxy.frame import FRAME_KEY, Frame
+from proxy.ocppj.actions import Direction
+from proxy.ocppj.events import station_from_path
+from proxy.ocppj.findings import Finding
+
+
+@dataclass
+class OcppFindingHook(hooks.Hook):
+    """A finding of the conformance engine; addons receive it as `ocpp_finding(finding)`."""
+
+    finding: Finding
+
+
+def current_frame(flow: http.HTTPFlow) -> Frame:
+    """The Frame of the message being handled, created by the first addon that asks."""
+    assert flow.websocket is not None
+    message = flow.websocket.messages[-1]
+    held = flow.metadata.get(FRAME_KEY)
+    if held is not None and held[0] is message:
+        return held[1]
+    frame = Frame(
+        connection_id=flow.id,
+        station=station_from_path(flow.request.path),
+        direction=Direction.CHARGER_TO_CSMS if message.from_client else Direction.CSMS_TO_CHARGER,
+        received_at=message.timestamp,
+        data=message.text if message.is_text else message.content,
+    )
+    flow.metadata[FRAME_KEY] = (message, frame)
+    return frame
+
+
+def is_websocket_upgrade(flow: http.HTTPFlow) -> bool:
+    return flow.request.headers.get("upgrade", "").lower() == "websocket"
+
+
+def offered_subprotocols(flow: http.HTTPFlow) -> tuple[str, ...] | None:
+    values = flow.request.headers.get_all("sec-websocket-protocol")
+    if not values:
+        return None
+    return tuple(item.strip() for value in values for item in value.split(",") if item.strip())

@@ -1,0 +1,130 @@
+"""Conformance: one engine session per station; every finding goes out as an `ocpp_finding` event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
+
+from mitmproxy import ctx, http
+
+from addons._ocpp import OcppFindingHook, current_frame, is_websocket_upgrade, offered_subprotocols
+from proxy.ocppj import events
+from proxy.ocppj.events import station_from_path
+from proxy.ocppj.findings import Finding
+from proxy.ocppj.session import Monitor
+from proxy.ocppj.state import Backoff
+
+TICK_SECONDS = 1.0
+
+
+class Conformance:
+    def __init__(self) -> None:
+        self.monitor = Monitor()
+        self._ticker: asyncio.Task[None] | None = None
+
+    def load(self, loader) -> None:  # type: ignore[no-untyped-def]
+        loader.add_option(
+            "ocpp_message_timeout",
+            float,
+            30.0,
+            "Seconds before an unanswered CALL times out, until MessageTimeout is "
+            "seen on the wire.",
+        )
+        loader.add_option(
+            "ocpp_retry_backoff",
+            str,
+            "",
+            "RetryBackOffWaitMinimum,RandomRange,RepeatTimes to assume until they are "
+            "seen on the wire, e.g. 1,0,4; empty: judge back-off only when seen.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        config = self.monitor.config
+        config.message_timeout = ctx.options.ocpp_message_timeout
+        spec = ctx.options.ocpp_retry_backoff
+        if spec:
+            minimum, spread, repeat = spec.split(",")
+            config.backoff = Backoff(float(minimum), float(spread), int(repeat))
+        else:
+            config.backoff = None
+
+    def running(self) -> None:
+        self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="ocpp ticks")
+
+    async def done(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        self._publish(self.monitor.finish(time.time()))
+
+    async def _tick(self) -> None:
+        """Timeouts fire only when time passes; the engine has no clock, so we lend it ours."""
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            self._publish(self.monitor.tick(time.time()))
+
+    def websocket_start(self, flow: http.HTTPFlow) -> None:
+        assert flow.response is not None
+        outcome = self.monitor.feed(
+            events.ConnectionOpened(
+                timestamp=flow.response.timestamp_end or time.time(),
+                station=station_from_path(flow.request.path),
+                connection_id=flow.id,
+                path=flow.request.path,
+                offered_subprotocols=offered_subprotocols(flow),
+                selected_subprotocol=flow.response.headers.get("sec-websocket-protocol"),
+                request_headers={k.lower(): v for k, v in flow.request.headers.items()},
+                response_headers={k.lower(): v for k, v in flow.response.headers.items()},
+            )
+        )
+        self._publish(outcome.findings)
+
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        frame = current_frame(flow)
+        frame.outcome = self.monitor.feed(
+            events.Frame(
+                frame.received_at, frame.station, frame.connection_id, frame.direction, frame.data
+            )
+        )
+        self._publish(frame.outcome.findings)
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        assert flow.websocket is not None
+        code = flow.websocket.close_code
+        closed_by = "charger" if flow.websocket.closed_by_client else "csms"
+        outcome = self.monitor.feed(
+            events.ConnectionClosed(
+                timestamp=flow.websocket.timestamp_end or time.time(),
+                station=station_from_path(flow.request.path),
+                connection_id=flow.id,
+                code=code,
+                closed_by=None if code in (None, 1006) else closed_by,
+            )
+        )
+        self._publish(outcome.findings)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        """An upgrade the CSMS (or a fault) answered with anything but 101 is a refused attempt."""
+        if is_websocket_upgrade(flow) and flow.response and flow.response.status_code != 101:
+            self._refused(flow, flow.response.status_code)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        """The upstream could not be reached: the station's attempt failed (it sees a 502)."""
+        if is_websocket_upgrade(flow) and flow.websocket is None and flow.response is None:
+            self._refused(flow, 502)
+
+    def _refused(self, flow: http.HTTPFlow, status: int) -> None:
+        outcome = self.monitor.feed(
+            events.HandshakeRefused(time.time(), station_from_path(flow.request.path), status)
+        )
+        self._publish(outcome.findings)
+
+    def _publish(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            ctx.master.addons.trigger(OcppFindingHook(finding))
+
+
+addons = [Conformance()]

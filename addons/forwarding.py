@@ -1,0 +1,55 @@
+"""Forwarding: the upgrade reaches the CSMS as the charger sent it, plus X-Forwarded-For; an
+unreachable CSMS is reported once per outage, not once per charger attempt."""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import http
+from mitmproxy.proxy import server_hooks
+
+from addons._ocpp import is_websocket_upgrade
+
+log = logging.getLogger("ocppscope.forwarding")
+
+
+class Forwarding:
+    def __init__(self) -> None:
+        self.upstream_down = False
+        self.failed_attempts = 0
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        peer = flow.client_conn.peername[0] if flow.client_conn.peername else None
+        if peer:
+            earlier = flow.request.headers.get("X-Forwarded-For")
+            flow.request.headers["X-Forwarded-For"] = f"{earlier}, {peer}" if earlier else peer
+
+    def server_connect_error(self, data: server_hooks.ServerConnectionHookData) -> None:
+        self.failed_attempts += 1
+        if not self.upstream_down:
+            self.upstream_down = True
+            log.warning(
+                "upstream %s unreachable (%s); chargers' handshakes fail with 502 until it is back",
+                _address(data),
+                data.server.error,
+            )
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        """A TLS failure towards a wss upstream comes here, not to server_connect_error."""
+        if is_websocket_upgrade(flow) and flow.server_conn.tls and not self.upstream_down:
+            self.upstream_down = True
+            self.failed_attempts += 1
+            log.warning("upstream TLS handshake failed: %s", flow.error)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if self.upstream_down and flow.response and flow.response.status_code == 101:
+            log.warning("upstream back after %d failed charger attempt(s)", self.failed_attempts)
+            self.upstream_down, self.failed_attempts = False, 0
+
+
+def _address(data: server_hooks.ServerConnectionHookData) -> str:
+    address = data.server.address
+    return f"{address[0]}:{address[1]}" if address else "?"
+
+
+addons = [Forwarding()]

@@ -1,0 +1,55 @@
+"""The one record per WebSocket message that travels through the addons (DESIGN.md).
+
+Each addon enriches the same `Frame` in hook order; nobody parses the JSON twice. It lives in
+`flow.metadata[FRAME_KEY]` while its message is being handled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from proxy.ocppj.actions import Direction
+    from proxy.ocppj.findings import Finding
+    from proxy.ocppj.session import Outcome
+
+FRAME_KEY = "ocppscope.frame"
+
+
+@dataclass(slots=True)
+class Frame:
+    connection_id: str
+    station: str
+    direction: Direction
+    received_at: float
+    """When the proxy had the whole message (epoch seconds)."""
+    data: str | bytes
+    outcome: Outcome | None = None
+    """What the conformance engine made of it: parsed message, findings, action, rtt."""
+    fault: str | None = None
+    """The fault applied to it, if any (dropped, delayed, ...)."""
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.outcome.findings if self.outcome else []
+
+    @property
+    def action(self) -> str | None:
+        return self.outcome.action if self.outcome else None
+
+    @property
+    def rtt(self) -> float | None:
+        """Seconds since the CALL this frame answers, for CALLRESULT and CALLERROR frames."""
+        return self.outcome.rtt if self.outcome else None
+
+    @property
+    def message_type(self) -> str:
+        if self.outcome is None or self.outcome.parsed is None:
+            return "INVALID"
+        return self.outcome.parsed.message_type
+
+    @property
+    def message_id(self) -> str | None:
+        parsed = self.outcome.parsed if self.outcome else None
+        return parsed.message_id if parsed else None
