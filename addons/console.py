@@ -10,7 +10,6 @@ import logging
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
 
 from mitmproxy import ctx, http
 from rich.console import Console as RichConsole
@@ -31,13 +30,17 @@ SHOWN_FINDINGS = 10
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-@dataclass(slots=True)
 class _StationView:
-    connected: int = 0
-    frames: int = 0
-    findings: int = 0
-    last_action: str = ""
-    last_seen: float = 0.0
+    # Not a dataclass: mitmproxy loads addon scripts without registering them in sys.modules,
+    # which dataclasses need.
+    __slots__ = ("connected", "findings", "frames", "last_action", "last_seen")
+
+    def __init__(self) -> None:
+        self.connected = 0
+        self.frames = 0
+        self.findings = 0
+        self.last_action = ""
+        self.last_seen = 0.0
 
 
 class Console:
