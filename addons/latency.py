@@ -6,6 +6,7 @@ Needs the conformance addon before it (it matches responses to CALLs; nothing is
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from mitmproxy import command, http
 
@@ -38,7 +39,7 @@ class Latency:
             self.book.timed_out(finding.action, finding.direction)
 
     @command.command("ocppscope.latency")
-    def latency(self) -> list[str]:
+    def latency(self) -> Sequence[str]:
         """Round trips by action: count, p50 and p99 in ms, timeouts."""
         return [_describe(row) for row in self.book.rows()]
 
