@@ -7,7 +7,7 @@ import contextlib
 import time
 from collections.abc import Iterable
 
-from mitmproxy import ctx, http
+from mitmproxy import ctx, exceptions, http
 
 from addons._ocpp import OcppFindingHook, current_frame, is_websocket_upgrade, offered_subprotocols
 from proxy.ocppj import events
@@ -44,11 +44,16 @@ class Conformance:
         config = self.monitor.config
         config.message_timeout = ctx.options.ocpp_message_timeout
         spec = ctx.options.ocpp_retry_backoff
-        if spec:
+        if not spec:
+            config.backoff = None
+            return
+        try:
             minimum, spread, repeat = spec.split(",")
             config.backoff = Backoff(float(minimum), float(spread), int(repeat))
-        else:
-            config.backoff = None
+        except ValueError:
+            raise exceptions.OptionsError(
+                f"ocpp_retry_backoff '{spec}' is not MIN,RANGE,REPEAT (e.g. 1,0,4)"
+            ) from None
 
     def running(self) -> None:
         self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="ocpp ticks")

@@ -68,11 +68,26 @@ class OcppMaster(Master):
 
 
 def check_certificate(cert: Path, key: Path | None, what: str) -> None:
+    """Fail early, in one line that says which part is wrong, rather than at the first handshake."""
+    try:
+        pem = cert.read_bytes()
+        key_pem = key.read_bytes() if key else pem
+    except OSError as exc:
+        raise CertificateError(f"{what} {exc.filename}: {exc.strerror}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in pem:
+        raise CertificateError(f"{what} {cert}: no PEM certificate in it")
+    if b"PRIVATE KEY-----" not in key_pem:
+        where = f"--key {key}" if key else f"{cert} (give the key in the same file or with --key)"
+        raise CertificateError(f"{what}: no PEM private key in {where}")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         context.load_cert_chain(cert, key)
-    except (OSError, ssl.SSLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    except ssl.SSLError as exc:
+        reason = (
+            "the key does not match the certificate"
+            if "KEY_VALUES_MISMATCH" in str(exc)
+            else f"unusable certificate or key ({exc.reason or exc})"
+        )
         raise CertificateError(f"{what} {cert}: {reason}") from None
 
 
@@ -134,7 +149,10 @@ class _MessageSizeLimit:
     def _events(connection: Any) -> Iterator[Any]:
         for event in _MessageSizeLimit._original(connection):
             if isinstance(event, wsproto.events.Message):
-                size = getattr(connection, "_ocppscope_size", 0) + len(event.data)
+                data = event.data
+                size = getattr(connection, "_ocppscope_size", 0) + len(data)
+                if isinstance(data, str) and size + 3 * len(data) > _MessageSizeLimit.limit:
+                    size += len(data.encode()) - len(data)  # the limit is in bytes, not characters
                 if size > _MessageSizeLimit.limit:
                     connection._ocppscope_size = 0
                     connection.frame_buf = [b""]
@@ -201,7 +219,9 @@ class RunningProxy:
             if instance.is_running:  # Master.done() leaves listeners open
                 await instance.stop()
         for client_id, handler in list(server.connections.items()):
-            if not close_websocket(self.master, client_id, SHUTDOWN_CLOSE_CODE, "proxy stopping"):
+            if close_websocket(self.master, client_id, SHUTDOWN_CLOSE_CODE, "proxy stopping"):
+                continue
+            if handler.client in handler.transports:  # gone while its disconnect hooks run
                 handler.close_connection(handler.client)
         for _ in range(100):  # at most 5 s for the handlers to finish
             if not server.connections:
