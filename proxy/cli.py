@@ -258,6 +258,46 @@ def bench_engine(
     run_engine_benchmark(stations, minutes, Console())
 
 
+@bench_app.command("proxy")
+def bench_proxy(
+    stations: Annotated[
+        str,
+        typer.Option(help="Comma-separated station counts, each run through every path."),
+    ] = "1,100,1000",
+    seconds: Annotated[
+        float,
+        typer.Option(
+            min=0.5, max=600, help="Seconds of the throughput phase (calls back to back)."
+        ),
+    ] = 4.0,
+    latency_seconds: Annotated[
+        float | None,
+        typer.Option(
+            min=1,
+            max=600,
+            help="Seconds of the latency phase (1 call/s per station); default 2.5x --seconds.",
+        ),
+    ] = None,
+) -> None:
+    """Calls/s, added latency, CPU per call and RSS: direct vs mitmdump vs ocppscope proxy."""
+    from proxy.bench_proxy import parse_station_counts, run_proxy_benchmark  # noqa: PLC0415
+
+    try:
+        counts = parse_station_counts(stations)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--stations'") from None
+    console = Console(width=None if sys.stdout.isatty() else 180)
+    code = run_proxy_benchmark(
+        counts,
+        seconds,
+        latency_seconds if latency_seconds is not None else 2.5 * seconds,
+        console,
+        progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
+    )
+    if code:
+        raise typer.Exit(code)
+
+
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"ocppscope: {message}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import signal
 import ssl
@@ -18,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import wsproto.events
-from mitmproxy import http, options
+from mitmproxy import addonmanager, exceptions, hooks, http, options
 from mitmproxy.addons import core, next_layer, proxyserver, tlsconfig
 from mitmproxy.master import Master
 from mitmproxy.proxy import events as proxy_events
 from mitmproxy.proxy import server as proxy_server
 from mitmproxy.proxy.layers import websocket as websocket_layer
+from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 
 from addons.conformance import Conformance
 from addons.console import Console
@@ -54,9 +56,48 @@ class TrimMessages:
         flow.websocket.messages.clear()
 
 
+class _FastMessageDispatch(addonmanager.AddonManager):
+    """mitmproxy walks every addon twice per WebSocket message (`websocket_message`, then an
+    `update` event nobody here handles); measured at 38 % of the proxy's CPU. Call the cached
+    `websocket_message` handlers directly, with the same error handling, and skip `update`
+    while no addon wants it. Every other event takes mitmproxy's own path."""
+
+    _handlers: list[Any] | None = None
+    _wants_update = True
+
+    def register(self, addon: Any) -> Any:
+        self._handlers = None
+        return super().register(addon)
+
+    def remove(self, addon: Any) -> None:
+        self._handlers = None
+        super().remove(addon)
+
+    async def handle_lifecycle(self, event: hooks.Hook) -> None:
+        if not isinstance(event, WebsocketMessageHook):
+            await super().handle_lifecycle(event)
+            return
+        if self._handlers is None:
+            self._handlers = [f for a in self.chain for _a, f in self._iter_hooks(a, event)]
+            self._wants_update = any(
+                callable(getattr(a, "update", None)) for a in addonmanager.traverse(self.chain)
+            )
+        try:
+            for handler in self._handlers:
+                with addonmanager.safecall():
+                    result = handler(event.flow)
+                    if inspect.isawaitable(result):
+                        await result
+        except exceptions.AddonHalt:
+            return
+        if self._wants_update:
+            await self.trigger_event(hooks.UpdateHook([event.flow]))
+
+
 class OcppMaster(Master):
     def __init__(self, opts: options.Options, addons: list[Any]) -> None:
         super().__init__(opts)
+        self.addons = _FastMessageDispatch(self)
         self.addons.add(
             core.Core(),
             proxyserver.Proxyserver(),

@@ -1,0 +1,109 @@
+"""`ocppscope bench proxy`, tiny: three rows with numbers, exit 0, no process left behind."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from proxy.bench_proxy import StationTraffic, csms_response, parse_station_counts
+
+OCPPSCOPE = Path(sys.executable).parent / "ocppscope"
+ROW = re.compile(r"^[│|]\s*2\s*[│|]\s*(direct|mitmdump|ocppscope)\b(.*)$")
+NUMBER = re.compile(r"\d[\d,]*\.?\d*")
+
+
+def _cmdlines() -> dict[int, str]:
+    """Every process's command line (psutil is not a dependency; /proc is enough on Linux)."""
+    lines = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                raw = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            lines[int(entry.name)] = raw.replace(b"\0", b" ").decode(errors="replace")
+    return lines
+
+
+def _leftovers(ports: list[str]) -> list[str]:
+    needles = [f"127.0.0.1:{port}" for port in ports]
+    return [
+        f"{pid}: {line}"
+        for pid, line in _cmdlines().items()
+        if any(needle in line for needle in needles)
+    ]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU and RSS from /proc")
+def test_tiny_run_prints_three_rows_and_leaves_no_process() -> None:
+    done = subprocess.run(
+        [str(OCPPSCOPE), "bench", "proxy", "--stations", "2", "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = done.stdout
+    assert done.returncode == 0, output + done.stderr
+
+    rows = {match[1]: match[2] for line in output.splitlines() if (match := ROW.match(line))}
+    assert set(rows) == {"direct", "mitmdump", "ocppscope"}, output
+    for path, rest in rows.items():
+        cells = [cell.strip() for cell in re.split(r"[│|]", rest.rstrip("│| "))[1:]]
+        calls_per_second = float(cells[0].replace(",", ""))
+        assert calls_per_second > 0, (path, cells)
+        assert NUMBER.fullmatch(cells[4]), (path, "RTT p50", cells)  # every path has a latency
+        if path != "direct":
+            assert re.fullmatch(r"\d+\.\d\dx", cells[1]), (path, "vs mitmdump", cells)
+            assert NUMBER.fullmatch(cells[2]), (path, "CPU per call", cells)
+            assert NUMBER.fullmatch(cells[3]), (path, "RSS", cells)
+            assert re.fullmatch(r"-?\d+\.\d\d", cells[6]), (path, "added p50", cells)
+        assert cells[-1] == "0", (path, "errors", cells)
+    assert "ocppscope/mitmdump calls/s" in output
+
+    ports = re.search(r"ports used: ([\d ]+)", output)
+    assert ports, output
+    port_list = ports[1].split()
+    assert len(port_list) == 3  # the CSMS, mitmdump, ocppscope
+    for _ in range(20):  # children are waited for before exit; allow the kernel a moment
+        left = _leftovers(port_list)
+        if not left:
+            break
+        time.sleep(0.1)
+    assert not left, left
+
+
+def test_station_traffic_is_a_compliant_charging_cycle() -> None:
+    from proxy.ocppj.actions import Direction  # noqa: PLC0415
+    from proxy.ocppj.events import ConnectionOpened, Frame  # noqa: PLC0415
+    from proxy.ocppj.session import Monitor  # noqa: PLC0415
+
+    monitor = Monitor()
+    traffic = StationTraffic("BENCH-00001")
+    now = time.time()
+    path = "/ocpp/BENCH-00001"
+    monitor.feed(ConnectionOpened(now, traffic.station, "c1", path, ("ocpp2.0.1",), "ocpp2.0.1"))
+    calls = [traffic.boot(), traffic.status("Available")]
+    calls += [traffic.next_call() for _ in range(3 * len(StationTraffic.CYCLE))]
+    rules = []
+    for message_id, text in calls:
+        action = text.split('"')[3]
+        outcome = monitor.feed(Frame(now, traffic.station, "c1", Direction.CHARGER_TO_CSMS, text))
+        rules += [finding.rule_id for finding in outcome.findings]
+        reply = f'[3,"{message_id}",{json.dumps(csms_response(action))}]'
+        outcome = monitor.feed(Frame(now, traffic.station, "c1", Direction.CSMS_TO_CHARGER, reply))
+        rules += [finding.rule_id for finding in outcome.findings]
+    assert set(rules) <= {"HB-002"}, rules  # back-to-back heartbeats: reported once, as info
+
+
+def test_station_counts_are_checked() -> None:
+    assert parse_station_counts("1, 100,1000") == [1, 100, 1000]
+    for bad in ("", "0", "1,x", "9999"):
+        with pytest.raises(ValueError):
+            parse_station_counts(bad)
