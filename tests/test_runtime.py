@@ -515,3 +515,41 @@ def test_listener_pem_combines_cert_and_key(pems: dict[str, Path], tmp_path: Pat
     assert combined.parent == tmp_path
     assert combined.stat().st_mode & 0o777 == 0o600
     check_certificate(combined, None, "combined")
+
+
+class _Failing:
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        raise RuntimeError("an addon bug")
+
+
+class _AsyncCounter:
+    def __init__(self) -> None:
+        self.messages = 0
+        self.updates = 0
+
+    async def websocket_message(self, flow: http.HTTPFlow) -> None:
+        await asyncio.sleep(0)
+        self.messages += 1
+
+    def update(self, flows: list[Any]) -> None:
+        self.updates += 1
+
+
+def test_fast_dispatch_keeps_mitmproxy_semantics(tmp_path: Path) -> None:
+    """A failing addon does not stop the others, async handlers are awaited, and `update` still
+    fires when an addon wants it."""
+
+    async def scenario() -> None:
+        counter = _AsyncCounter()
+        async with csms() as upstream:
+            settings = settings_for(tmp_path, upstream)
+            async with running_proxy(settings, Hooks()) as running:
+                running.master.addons.add(_Failing(), counter)
+                async with charger(settings) as ws:
+                    await call(ws, "1")
+                    await call(ws, "2")
+        assert counter.messages == 4  # two CALLs, two CALLRESULTs, despite the failing addon
+        assert counter.updates >= 4
+        assert upstream.received == ['[2, "1", "Heartbeat", {}]', '[2, "2", "Heartbeat", {}]']
+
+    run(scenario())
