@@ -61,6 +61,12 @@ class Console:
             "ocpp_quiet", bool, False, "No live view and no finding lines; warnings only."
         )
         loader.add_option(
+            "ocpp_live",
+            bool,
+            True,
+            "Draw the live view when stdout is a terminal (else a line per finding).",
+        )
+        loader.add_option(
             "ocpp_json_log",
             bool,
             False,
@@ -74,7 +80,7 @@ class Console:
             return "json"
         if ctx.options.ocpp_quiet:
             return "quiet"
-        return "live" if sys.stdout.isatty() else "lines"
+        return "live" if ctx.options.ocpp_live and sys.stdout.isatty() else "lines"
 
     def running(self) -> None:
         self._log_handler = _ConsoleLogHandler(self)

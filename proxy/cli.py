@@ -192,6 +192,16 @@ def proxy(
         bool,
         typer.Option(help="One JSON object per line for every connection, finding and message."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Proxy processes behind the one port; each station always lands on the same "
+            "one (by station id, or the charger's address for wss://). With more than one, "
+            "findings print as lines instead of the live view.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the man-in-the-middle: forward every frame, check and time it live."""
     import asyncio  # noqa: PLC0415 (keeps `check` free of the proxy's start-up cost)
@@ -223,7 +233,12 @@ def proxy(
             check_certificate(client_cert, None, "--client-cert")
         if upstream_ca and not upstream_ca.is_file():
             raise ValueError(f"--upstream-ca {upstream_ca}: no such file")
-        asyncio.run(serve(settings))
+        if workers > 1:
+            from proxy.workers import serve_workers  # noqa: PLC0415
+
+            serve_workers(settings, workers)
+        else:
+            asyncio.run(serve(settings))
     except (ValueError, CertificateError, OSError) as exc:
         _fail(str(exc))
 

@@ -145,6 +145,7 @@ def mitmproxy_options(settings: ProxySettings) -> dict[str, Any]:
         "ocpp_retry_backoff": settings.retry_backoff,
         "ocpp_quiet": settings.quiet,
         "ocpp_json_log": settings.json_log,
+        "ocpp_live": settings.live_view,
     }
     if settings.upstream_ca:
         values["ssl_verify_upstream_trusted_ca"] = str(settings.upstream_ca)

@@ -78,4 +78,6 @@ class ProxySettings:
     max_message_size: int = 4 * 1024 * 1024
     quiet: bool = False
     json_log: bool = False
+    live_view: bool = True
+    """Draw the live view when stdout is a terminal (off in workers, which share the terminal)."""
     confdir: Path = Path()

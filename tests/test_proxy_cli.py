@@ -38,6 +38,7 @@ FLAGS = (
     "--max-message-size",
     "--quiet",
     "--json-log",
+    "--workers",
 )
 
 
