@@ -6,9 +6,7 @@ import functools
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -19,6 +17,7 @@ import typer.main
 from proxy.cli import app
 from proxy.ocppj.rules import RULES
 from proxy.ocppj.timefmt import format_datetime
+from tests.support import ocppscope_executable
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDED = Path(__file__).parent / "data" / "seeded-violations.jsonl"
@@ -71,16 +70,7 @@ SAMPLE_STATIONS = [
 ]
 
 
-def _executable() -> str:
-    beside = Path(sys.executable).with_name("ocppscope")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("ocppscope")
-    assert found, "the ocppscope console script is not installed (pip install -e .)"
-    return found
-
-
-OCPPSCOPE = _executable()
+OCPPSCOPE = ocppscope_executable()
 
 
 def ocppscope(*args: str | Path) -> subprocess.CompletedProcess[str]:

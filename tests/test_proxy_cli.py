@@ -6,11 +6,8 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from proxy.cli import app
+from tests.support import free_port, ocppscope_executable
 
 ROOT = Path(__file__).resolve().parents[1]
 EXIT_TIMEOUT = 10.0
@@ -42,16 +40,7 @@ FLAGS = (
 )
 
 
-def _executable() -> str:
-    beside = Path(sys.executable).with_name("ocppscope")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("ocppscope")
-    assert found, "the ocppscope console script is not installed (pip install -e .)"
-    return found
-
-
-OCPPSCOPE = _executable()
+OCPPSCOPE = ocppscope_executable()
 
 
 def environment(data_dir: Path) -> dict[str, str]:
@@ -72,12 +61,6 @@ def ocppscope(data_dir: Path, *args: str | Path) -> subprocess.CompletedProcess[
         cwd=ROOT,
         env=environment(data_dir),
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # ---- usage errors ---------------------------------------------------------------------------------

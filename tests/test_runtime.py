@@ -37,6 +37,7 @@ from proxy.runtime import (
     start_proxy,
 )
 from proxy.settings import Endpoint, ProxySettings, Upstream
+from tests.support import free_port
 
 T = TypeVar("T")
 STEP = 5.0
@@ -49,12 +50,6 @@ def run(coroutine: Awaitable[T], timeout: float = 30.0) -> T:
         return await asyncio.wait_for(coroutine, timeout)
 
     return asyncio.run(bounded())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
