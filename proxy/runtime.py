@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import inspect
 import logging
 import signal
@@ -305,11 +306,25 @@ async def start_proxy(settings: ProxySettings, addons: list[Any] | None = None) 
     return running
 
 
+GC_THRESHOLDS = (50_000, 20, 100)
+"""CPython's default (700, 10, 10) ran a full collection over every connection's state every
+couple of seconds at 1,000 stations: 165-250 ms pauses, the proxy's p99. With these, young
+collections are rarer and a full one comes after ~10^8 allocations (about a minute at full load)."""
+
+
+def tune_garbage_collector() -> None:
+    """Move start-up objects out of the collector's way and make collections rarer."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 async def serve(settings: ProxySettings) -> None:
     """Run until SIGINT or SIGTERM, then close every connection with 1001 and stop."""
     logging.getLogger("mitmproxy").setLevel(logging.WARNING)
     log.setLevel(logging.INFO)
     running = await start_proxy(settings)
+    tune_garbage_collector()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -172,11 +172,12 @@ def _worker_main(settings: ProxySettings, channel: socket.socket, index: int) ->
 
 
 async def _worker(settings: ProxySettings, channel: socket.socket, index: int) -> None:
-    from proxy.runtime import start_proxy  # noqa: PLC0415 (the parent never loads mitmproxy)
+    from proxy.runtime import start_proxy, tune_garbage_collector  # noqa: PLC0415 (the parent never loads mitmproxy)
 
     logging.getLogger("mitmproxy").setLevel(logging.WARNING)
     log.setLevel(logging.INFO)
     running = await start_proxy(settings)
+    tune_garbage_collector()
     server = next(iter(running.master.addons.get("proxyserver").servers))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
