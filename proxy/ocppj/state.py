@@ -63,7 +63,6 @@ class Link:
     attempts: list[float] = field(default_factory=list)
     offline_periods: list[tuple[float, float]] = field(default_factory=list)
     disconnected_since: float | None = None
-    lost_reported: bool = False
 
 
 @dataclass(slots=True)

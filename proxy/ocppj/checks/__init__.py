@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-# Order matters where two groups handle every CALL: the registration gate (boot) asks whether a
-# CALL was triggered before `remote` marks the trigger as used.
+# Handlers of one event run in this order; no check depends on it (a triggered CALL stays
+# "triggered" for every handler of that CALL, see remote.is_triggered).
 GROUPS = (
     "device_model",
     "transport",
