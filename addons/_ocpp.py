@@ -47,3 +47,24 @@ def offered_subprotocols(flow: http.HTTPFlow) -> tuple[str, ...] | None:
     if not values:
         return None
     return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
+
+
+def refused_status(flow: http.HTTPFlow) -> int | None:
+    """The HTTP status a charger got instead of 101 for its upgrade (502 when the CSMS could not
+    be reached); None when this flow is not a refused WebSocket handshake."""
+    if not is_websocket_upgrade(flow):
+        return None
+    if flow.response is not None:
+        return flow.response.status_code if flow.response.status_code != 101 else None
+    if flow.websocket is None and flow.error is not None:
+        return 502
+    return None
+
+
+def close_details(flow: http.HTTPFlow) -> tuple[int | None, str | None]:
+    """The close code and who closed ("charger"/"csms"); who is None when the link was lost."""
+    assert flow.websocket is not None
+    code = flow.websocket.close_code
+    if code in (None, 1006):
+        return code, None
+    return code, "charger" if flow.websocket.closed_by_client else "csms"

@@ -9,7 +9,13 @@ from collections.abc import Iterable
 
 from mitmproxy import ctx, exceptions, http
 
-from addons._ocpp import OcppFindingHook, current_frame, is_websocket_upgrade, offered_subprotocols
+from addons._ocpp import (
+    OcppFindingHook,
+    close_details,
+    current_frame,
+    offered_subprotocols,
+    refused_status,
+)
 from proxy.ocppj import events
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
@@ -98,30 +104,31 @@ class Conformance:
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         assert flow.websocket is not None
-        code = flow.websocket.close_code
-        closed_by = "charger" if flow.websocket.closed_by_client else "csms"
+        code, closed_by = close_details(flow)
         outcome = self.monitor.feed(
             events.ConnectionClosed(
                 timestamp=flow.websocket.timestamp_end or time.time(),
                 station=station_from_path(flow.request.path),
                 connection_id=flow.id,
                 code=code,
-                closed_by=None if code in (None, 1006) else closed_by,
+                closed_by=closed_by,
             )
         )
         self._publish(outcome.findings)
 
     def response(self, flow: http.HTTPFlow) -> None:
         """An upgrade the CSMS (or a fault) answered with anything but 101 is a refused attempt."""
-        if is_websocket_upgrade(flow) and flow.response and flow.response.status_code != 101:
-            self._refused(flow, flow.response.status_code)
+        self._refused(flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
         """The upstream could not be reached: the station's attempt failed (it sees a 502)."""
-        if is_websocket_upgrade(flow) and flow.websocket is None and flow.response is None:
-            self._refused(flow, 502)
+        if flow.response is None:  # with a response, `response` has counted it
+            self._refused(flow)
 
-    def _refused(self, flow: http.HTTPFlow, status: int) -> None:
+    def _refused(self, flow: http.HTTPFlow) -> None:
+        status = refused_status(flow)
+        if status is None:
+            return
         outcome = self.monitor.feed(
             events.HandshakeRefused(time.time(), station_from_path(flow.request.path), status)
         )

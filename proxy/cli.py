@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +19,7 @@ from proxy.ocppj.session import Config
 from proxy.ocppj.state import Backoff
 from proxy.report import render_rules, render_table, to_json, to_junit
 from proxy.settings import (
+    DEFAULT_ADMIN,
     DEFAULT_LISTEN,
     DEFAULT_UPSTREAM,
     ProxySettings,
@@ -35,6 +38,11 @@ bench_app = typer.Typer(
     help="Benchmarks that print numbers measured in the same run.", no_args_is_help=True
 )
 app.add_typer(bench_app, name="bench")
+db_app = typer.Typer(
+    help="The PostgreSQL database: OCPPSCOPE_DATABASE_URL, or the embedded one started on demand.",
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
 
 EXIT_FINDINGS, EXIT_BAD_INPUT = 1, 2
 
@@ -192,6 +200,49 @@ def proxy(
         bool,
         typer.Option(help="One JSON object per line for every connection, finding and message."),
     ] = False,
+    store: Annotated[
+        bool,
+        typer.Option(
+            help="Store every frame, connection and finding in PostgreSQL "
+            "(OCPPSCOPE_DATABASE_URL, or the embedded server)."
+        ),
+    ] = True,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OCPPSCOPE_DATABASE_URL",
+            help="postgresql://USER:PASSWORD@HOST:PORT/DB (PostgreSQL 14+); unset: an embedded "
+            "PostgreSQL under the data directory, started and stopped with the proxy.",
+            show_envvar=True,
+        ),
+    ] = None,
+    store_buffer: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Rows held in memory while PostgreSQL is unavailable; beyond that, rows are "
+            "discarded, counted and recorded in store_discards. Frames are always forwarded.",
+        ),
+    ] = 100_000,
+    retention_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Days of frames to keep; older daily partitions are dropped (0: keep all).",
+        ),
+    ] = 30,
+    instance: Annotated[
+        str | None,
+        typer.Option(help="This proxy's name in the tables (default: HOSTNAME:PORT)."),
+    ] = None,
+    admin: Annotated[
+        str,
+        typer.Option(
+            envvar="OCPPSCOPE_ADMIN",
+            help="HOST:PORT of the admin HTTP API (/healthz, /docs), or 'off'. With --workers, "
+            "worker N listens on PORT+N.",
+        ),
+    ] = DEFAULT_ADMIN,
     workers: Annotated[
         int,
         typer.Option(
@@ -207,6 +258,7 @@ def proxy(
     import asyncio  # noqa: PLC0415 (keeps `check` free of the proxy's start-up cost)
 
     from proxy.runtime import CertificateError, check_certificate, serve  # noqa: PLC0415
+    from proxy.store.database import DatabaseError, database_for  # noqa: PLC0415
 
     try:
         if retry_backoff:
@@ -226,6 +278,12 @@ def proxy(
             quiet=quiet,
             json_log=json_log,
             confdir=data_dir() / "mitmproxy",
+            store=store,
+            database_url=database_url or None,
+            store_buffer=store_buffer,
+            retention_days=retention_days,
+            instance=instance or "",
+            admin=None if admin == "off" else parse_listen(admin),
         )
         if cert:
             check_certificate(cert, key, "--cert")
@@ -233,13 +291,14 @@ def proxy(
             check_certificate(client_cert, None, "--client-cert")
         if upstream_ca and not upstream_ca.is_file():
             raise ValueError(f"--upstream-ca {upstream_ca}: no such file")
-        if workers > 1:
-            from proxy.workers import serve_workers  # noqa: PLC0415
+        with database_for(settings) as settings_with_database:
+            if workers > 1:
+                from proxy.workers import serve_workers  # noqa: PLC0415
 
-            serve_workers(settings, workers)
-        else:
-            asyncio.run(serve(settings))
-    except (ValueError, CertificateError, OSError) as exc:
+                serve_workers(settings_with_database, workers)
+            else:
+                asyncio.run(serve(settings_with_database))
+    except (ValueError, CertificateError, OSError, DatabaseError) as exc:
         _fail(str(exc))
 
 
@@ -311,6 +370,100 @@ def bench_proxy(
     )
     if code:
         raise typer.Exit(code)
+
+
+def _database_url() -> str:
+    """The configured URL, or the embedded server's (started if needed and left running, so
+    the URL stays usable after this command exits)."""
+    from proxy.store.database import (  # noqa: PLC0415
+        DatabaseError,
+        EmbeddedDatabase,
+        configured_url,
+    )
+
+    url = configured_url()
+    if url:
+        return url
+    try:
+        return EmbeddedDatabase().start(keep_running=True)
+    except DatabaseError as exc:
+        _fail(str(exc))
+
+
+def _with_connection(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run `work(connection)`; an unreachable database is one line and exit code 2."""
+    import asyncio  # noqa: PLC0415
+
+    import asyncpg  # noqa: PLC0415
+
+    from proxy.store.database import redact  # noqa: PLC0415
+    from proxy.store.migrations import MigrationError  # noqa: PLC0415
+
+    async def run() -> Any:
+        connection = await asyncpg.connect(url, timeout=10)
+        try:
+            return await work(connection)
+        finally:
+            await connection.close()
+
+    try:
+        return asyncio.run(run())
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        _fail(f"database {redact(url)}: {exc or type(exc).__name__}")
+    except MigrationError as exc:
+        _fail(str(exc))
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL, e.g. for psql "$(ocppscope db url)". Starts the embedded server
+    when OCPPSCOPE_DATABASE_URL is unset and leaves it running ('ocppscope db stop')."""
+    typer.echo(_database_url())
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply the migrations in sql/ that the database lacks (the proxy does this at start)."""
+    from proxy.store.migrations import load_migrations, migrate  # noqa: PLC0415
+
+    migrations = load_migrations()
+    applied = _with_connection(_database_url(), lambda c: migrate(c, migrations))
+    for migration in applied:
+        typer.echo(f"applied {migration.version:03d}_{migration.name}")
+    typer.echo(f"database is at migration {migrations[-1].version:03d}" if migrations else "")
+
+
+@db_app.command("shell")
+def db_shell() -> None:
+    """Open psql on the database (the system's psql, else the embedded server's)."""
+    from proxy.store.database import psql_executable  # noqa: PLC0415
+
+    url = _database_url()
+    psql = psql_executable()
+    os.execv(psql, [psql, url])
+
+
+@db_app.command("stats")
+def db_stats() -> None:
+    """Rows, size and time span per table, and the daily partitions of ocpp_message_log."""
+    from proxy.store.inspect import render_store_stats, store_stats  # noqa: PLC0415
+
+    stats = _with_connection(_database_url(), store_stats)
+    if stats is None:
+        _fail("no ocppscope tables in this database yet (run 'ocppscope db migrate' or the proxy)")
+    render_store_stats(stats, Console())
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (refused while a proxy uses it)."""
+    from proxy.store.database import DatabaseError, EmbeddedDatabase  # noqa: PLC0415
+
+    try:
+        stopped = EmbeddedDatabase().stop()
+    except DatabaseError as exc:
+        _fail(str(exc))
+    typer.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
 
 
 def _fail(message: str) -> typer.Exit:

@@ -15,7 +15,7 @@ import inspect
 import logging
 import signal
 import ssl
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,10 @@ from addons.conformance import Conformance
 from addons.console import Console
 from addons.forwarding import Forwarding
 from addons.latency import Latency
+from addons.store import Store
+from proxy.admin import AdminServer, admin_app
 from proxy.settings import ProxySettings
+from proxy.store.database import redact
 
 log = logging.getLogger("ocppscope")
 START_TIMEOUT = 10.0
@@ -45,7 +48,7 @@ class CertificateError(ValueError):
 
 def default_addons() -> list[Any]:
     """Our addons in hook order (DESIGN.md: faults, conformance, latency, metrics, store)."""
-    return [Forwarding(), Conformance(), Latency(), Console()]
+    return [Forwarding(), Conformance(), Latency(), Store(), Console()]
 
 
 class TrimMessages:
@@ -147,6 +150,10 @@ def mitmproxy_options(settings: ProxySettings) -> dict[str, Any]:
         "ocpp_quiet": settings.quiet,
         "ocpp_json_log": settings.json_log,
         "ocpp_live": settings.live_view,
+        "ocpp_database_url": (settings.database_url or "") if settings.store else "",
+        "ocpp_store_buffer": settings.store_buffer,
+        "ocpp_retention_days": settings.retention_days,
+        "ocpp_instance": settings.instance_name,
     }
     if settings.upstream_ca:
         values["ssl_verify_upstream_trusted_ca"] = str(settings.upstream_ca)
@@ -256,6 +263,17 @@ class RunningProxy:
         servers = self.master.addons.get("proxyserver").servers
         return [address[:2] for server in servers for address in server.listen_addrs]
 
+    def health(self) -> dict[str, Any]:
+        """What the admin /healthz reports: `degraded` while the store cannot write."""
+        store = self.master.addons.get("store")
+        store_stats = store.stats() if store is not None else {"enabled": False}
+        degraded = store_stats["enabled"] and not store_stats["connected"]
+        return {
+            "status": "degraded" if degraded else "ok",
+            "connections": len(self.master.addons.get("proxyserver").connections),
+            "store": store_stats,
+        }
+
     async def stop(self) -> None:
         server = self.master.addons.get("proxyserver")
         for instance in list(server.servers):
@@ -319,12 +337,34 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-async def serve(settings: ProxySettings) -> None:
-    """Run until SIGINT or SIGTERM, then close every connection with 1001 and stop."""
+@contextlib.asynccontextmanager
+async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
+    """The proxy and its admin API; on the way out connections close, then the store drains."""
     logging.getLogger("mitmproxy").setLevel(logging.WARNING)
     log.setLevel(logging.INFO)
     running = await start_proxy(settings)
-    tune_garbage_collector()
+    admin = None
+    try:
+        if settings.admin is not None:
+            admin = AdminServer(admin_app(running.health), settings.admin)
+            await admin.start()
+        if settings.store:
+            log.info("storing frames in %s", redact(settings.database_url or ""))
+        tune_garbage_collector()
+        yield running
+    finally:
+        if admin is not None:
+            await admin.stop()
+        await running.stop()
+
+
+async def serve(settings: ProxySettings) -> None:
+    """Run until SIGINT or SIGTERM, then close every connection with 1001 and stop."""
+    async with running_proxy(settings):
+        await _until_signalled(settings)
+
+
+async def _until_signalled(settings: ProxySettings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -341,4 +381,3 @@ async def serve(settings: ProxySettings) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(signum)
-        await running.stop()

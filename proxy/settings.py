@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_LISTEN = "0.0.0.0:9000"
 DEFAULT_UPSTREAM = "ws://127.0.0.1:9001"
+DEFAULT_ADMIN = "127.0.0.1:9464"
 
 
 def data_dir() -> Path:
@@ -81,3 +83,16 @@ class ProxySettings:
     live_view: bool = True
     """Draw the live view when stdout is a terminal (off in workers, which share the terminal)."""
     confdir: Path = Path()
+    store: bool = False
+    """Store frames in PostgreSQL: `database_url`, or the embedded server when that is None."""
+    database_url: str | None = None
+    store_buffer: int = 100_000
+    retention_days: int = 30
+    instance: str = ""
+    """This proxy's name in the tables (default: host name and listening port)."""
+    admin: Endpoint | None = None
+    """Where the admin HTTP API (/healthz) listens; None: nowhere."""
+
+    @property
+    def instance_name(self) -> str:
+        return self.instance or f"{socket.gethostname()}:{self.listen.port}"

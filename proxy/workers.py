@@ -21,9 +21,13 @@ import sys
 import zlib
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING
 
 from proxy.ocppj.events import station_from_path
 from proxy.settings import Endpoint, ProxySettings
+
+if TYPE_CHECKING:
+    from proxy.runtime import RunningProxy
 
 log = logging.getLogger("ocppscope")
 PEEK_BYTES = 4096
@@ -167,17 +171,24 @@ async def _peek_request_line(connection: socket.socket) -> bytes:
 def _worker_main(settings: ProxySettings, channel: socket.socket, index: int) -> None:
     """A worker: its own mitmproxy on an internal port, fed with the sockets the parent passes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    internal = replace(settings, listen=Endpoint("127.0.0.1", 0), live_view=False)
+    internal = replace(
+        settings,
+        listen=Endpoint("127.0.0.1", 0),
+        live_view=False,
+        instance=f"{settings.instance_name}/w{index}",
+        admin=replace(settings.admin, port=settings.admin.port + index) if settings.admin else None,
+    )
     asyncio.run(_worker(internal, channel, index))
 
 
 async def _worker(settings: ProxySettings, channel: socket.socket, index: int) -> None:
-    from proxy.runtime import start_proxy, tune_garbage_collector  # noqa: PLC0415 (the parent never loads mitmproxy)
+    from proxy.runtime import running_proxy  # noqa: PLC0415 (the parent never loads mitmproxy)
 
-    logging.getLogger("mitmproxy").setLevel(logging.WARNING)
-    log.setLevel(logging.INFO)
-    running = await start_proxy(settings)
-    tune_garbage_collector()
+    async with running_proxy(settings) as running:
+        await _serve_handed_over(running, channel)
+
+
+async def _serve_handed_over(running: RunningProxy, channel: socket.socket) -> None:
     server = next(iter(running.master.addons.get("proxyserver").servers))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -203,7 +214,6 @@ async def _worker(settings: ProxySettings, channel: socket.socket, index: int) -
         await stop.wait()
     finally:
         loop.remove_reader(channel.fileno())
-        await running.stop()
         os.close(channel.detach())
 
 

@@ -1,0 +1,156 @@
+"""Store: every frame, connection event and finding into PostgreSQL, off the forwarding path.
+
+Needs the conformance and latency addons before it (frames carry their outcome and round trip).
+Rows are queued in memory and written by a background task (proxy/store/writer.py); with no
+`ocpp_database_url` the addon does nothing. In stock mitmdump:
+`mitmdump -s addons/conformance.py -s addons/latency.py -s addons/store.py --set ocpp_database_url=...`
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from mitmproxy import ctx, exceptions, http
+
+from addons._ocpp import close_details, current_frame, refused_status
+from proxy.ocppj.events import station_from_path
+from proxy.ocppj.findings import Finding
+from proxy.store.records import RowMaker, Table
+from proxy.store.writer import StoreWriter, WriterOptions
+
+
+class Store:
+    def __init__(self) -> None:
+        self.writer: StoreWriter | None = None
+
+    def load(self, loader) -> None:  # type: ignore[no-untyped-def]
+        loader.add_option(
+            "ocpp_database_url",
+            str,
+            os.environ.get("OCPPSCOPE_DATABASE_URL", ""),
+            "PostgreSQL URL to store every frame in; empty: store nothing.",
+        )
+        loader.add_option(
+            "ocpp_store_buffer",
+            int,
+            100_000,
+            "Rows held in memory while PostgreSQL is unavailable; beyond, rows are discarded "
+            "(counted, logged and recorded in store_discards).",
+        )
+        loader.add_option(
+            "ocpp_retention_days",
+            int,
+            30,
+            "Days of frames, connections and findings to keep (0: keep everything).",
+        )
+        loader.add_option(
+            "ocpp_instance", str, "", "Name of this proxy in the tables (default: the host name)."
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if ctx.options.ocpp_store_buffer < 1:
+            raise exceptions.OptionsError("ocpp_store_buffer must be at least 1")
+        if ctx.options.ocpp_retention_days < 0:
+            raise exceptions.OptionsError("ocpp_retention_days must be 0 (keep all) or more")
+
+    def running(self) -> None:
+        url = ctx.options.ocpp_database_url
+        if not url or self.writer is not None:
+            return
+        options = WriterOptions(
+            url=url,
+            buffer_rows=ctx.options.ocpp_store_buffer,
+            retention_days=ctx.options.ocpp_retention_days,
+        )
+        self.writer = StoreWriter(
+            options, RowMaker(ctx.options.ocpp_instance or socket.gethostname())
+        )
+        self.writer.start()
+
+    async def done(self) -> None:
+        """Runs after the proxy closed its connections: write everything still queued."""
+        if self.writer is not None:
+            await self.writer.stop()
+
+    def websocket_start(self, flow: http.HTTPFlow) -> None:
+        if self.writer is None:
+            return
+        assert flow.response is not None
+        client = flow.client_conn
+        self.writer.submit(
+            Table.CONNECTIONS,
+            self.writer.rows.opened(
+                at=flow.response.timestamp_end or time.time(),
+                station=station_from_path(flow.request.path),
+                connection_id=flow.id,
+                remote_address=_address(client.peername),
+                path=flow.request.path,
+                subprotocol=flow.response.headers.get("sec-websocket-protocol"),
+                tls=client.tls_established,
+            ),
+        )
+
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        if self.writer is not None:
+            self.writer.submit(Table.MESSAGES, self.writer.rows.message(current_frame(flow)))
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        if self.writer is None:
+            return
+        assert flow.websocket is not None
+        code, closed_by = close_details(flow)
+        self.writer.submit(
+            Table.CONNECTIONS,
+            self.writer.rows.closed(
+                at=flow.websocket.timestamp_end or time.time(),
+                station=station_from_path(flow.request.path),
+                connection_id=flow.id,
+                code=code,
+                closed_by=closed_by,
+            ),
+        )
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._refused(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        if flow.response is None:  # with a response, `response` has recorded it
+            self._refused(flow)
+
+    def _refused(self, flow: http.HTTPFlow) -> None:
+        status = refused_status(flow) if self.writer is not None else None
+        if status is None or self.writer is None:
+            return
+        self.writer.submit(
+            Table.CONNECTIONS,
+            self.writer.rows.refused(
+                at=time.time(),
+                station=station_from_path(flow.request.path),
+                remote_address=_address(flow.client_conn.peername),
+                path=flow.request.path,
+                status=status,
+                tls=flow.client_conn.tls_established,
+            ),
+        )
+
+    def ocpp_finding(self, finding: Finding) -> None:
+        if self.writer is not None:
+            self.writer.submit(Table.FINDINGS, self.writer.rows.finding(finding))
+
+    def stats(self) -> dict[str, object]:
+        """For the admin /healthz: queue depth, write lag, discards."""
+        if self.writer is None:
+            return {"enabled": False}
+        return {"enabled": True, **self.writer.stats()}
+
+
+def _address(peername: tuple[str, int] | None) -> str | None:
+    if not peername:
+        return None
+    host, port = peername[0], peername[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+addons = [Store()]

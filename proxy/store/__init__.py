@@ -1,0 +1,1 @@
+"""PostgreSQL storage: migrations, the batched writer, the embedded default database."""

@@ -1,0 +1,305 @@
+"""The store's writer: one asyncio task that moves queued rows into PostgreSQL in batches.
+
+`submit` only appends to the backlog, so the forwarding path never waits for the database. The
+task writes whatever has queued up (one transaction, `COPY` per table), reconnects with back-off
+when PostgreSQL goes away, and after a failure whose commit it could not confirm writes the same
+batch through a staging table that skips rows already present, so nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import asyncpg
+
+from proxy.store.backlog import Backlog, Pending
+from proxy.store.migrations import load_migrations, migrate
+from proxy.store.records import COLUMNS, TIME_COLUMN, Row, RowMaker, Table
+
+log = logging.getLogger("ocppscope.store")
+
+BATCH_ROWS = 5_000
+CONNECT_TIMEOUT = 5.0
+RETRY_FIRST, RETRY_MAX = 0.5, 10.0
+RETENTION_EVERY = 3600.0
+DISCARD_LOG_EVERY = 10.0
+LAG_WINDOW = 10_000
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+"""Connection exception, insufficient resources, operator intervention, system error."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriterOptions:
+    url: str
+    buffer_rows: int = 100_000
+    retention_days: int = 30
+    """0 keeps everything."""
+    drain_timeout: float = 15.0
+    """On shutdown: how long to keep trying to write what is queued."""
+
+
+class StoreWriter:
+    def __init__(self, options: WriterOptions, rows: RowMaker) -> None:
+        self.options = options
+        self.rows = rows
+        self.backlog = Backlog(options.buffer_rows)
+        self.written: dict[Table, int] = dict.fromkeys(Table, 0)
+        self.rejected = 0
+        """Rows PostgreSQL refused on their own (not for an outage); logged one by one."""
+        self.connected = False
+        self.last_error: str | None = None
+        self.lags: deque[float] = deque(maxlen=LAG_WINDOW)
+        """Seconds from queueing to commit of the latest rows."""
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._connection: asyncpg.Connection | None = None
+        self._partitions: set[date] = set()
+        self._uncertain = False
+        self._next_retention = 0.0
+        self._last_discard_log = 0.0
+        self._last_reject_log = 0.0
+        self._down_since: float | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="store writer")
+
+    def submit(self, table: Table, row: Row) -> None:
+        """Queue a row; never blocks, never raises."""
+        now = time.time()
+        queued = self.backlog.put(Pending(table, row, time.monotonic()), now)
+        if not queued and now - self._last_discard_log >= DISCARD_LOG_EVERY:
+            self._last_discard_log = now
+            log.error(
+                "store: buffer full (%d rows) while PostgreSQL is unavailable; %d rows "
+                "discarded so far (frames are still forwarded)",
+                self.backlog.capacity,
+                self.backlog.discarded,
+            )
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Write what is queued (for at most `drain_timeout`), then close the connection."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, self.options.drain_timeout)
+            except TimeoutError:
+                log.error(
+                    "store: gave up after %.0f s with %d rows not written (%s)",
+                    self.options.drain_timeout,
+                    len(self.backlog),
+                    self.last_error or "PostgreSQL unavailable",
+                )
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._connection.close(), 2)
+
+    def stats(self) -> dict[str, object]:
+        oldest = self.backlog.oldest_queued_at()
+        lags = sorted(self.lags)
+        return {
+            "connected": self.connected,
+            "queue_depth": len(self.backlog),
+            "buffer_rows": self.backlog.capacity,
+            "oldest_queued_seconds": round(time.monotonic() - oldest, 3) if oldest else 0.0,
+            "write_lag_ms_p50": _percentile_ms(lags, 0.50),
+            "write_lag_ms_p99": _percentile_ms(lags, 0.99),
+            "written": {table.value: count for table, count in self.written.items()},
+            "discarded": self.backlog.discarded,
+            "rejected": self.rejected,
+            "last_error": self.last_error,
+        }
+
+    async def _run(self) -> None:
+        delay = RETRY_FIRST
+        while True:
+            if self._stopping and not len(self.backlog) and not self.backlog.window:
+                return
+            try:
+                if self._connection is None:
+                    await self._connect()
+                    delay = RETRY_FIRST
+                await self._maintain()
+                if not len(self.backlog) and not self.backlog.window:
+                    await self._idle()
+                    continue
+                await self._write_next()
+            except Exception as exc:  # outage, refused login, bad migration: retry, never die
+                await self._lost(exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+
+    async def _idle(self) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), 1.0)
+
+    async def _connect(self) -> None:
+        connection = await asyncpg.connect(self.options.url, timeout=CONNECT_TIMEOUT)
+        try:
+            await migrate(connection, load_migrations())
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+        self._partitions.clear()
+        self.connected = True
+        if self._down_since is not None:
+            log.warning(
+                "store: PostgreSQL back after %.1f s; writing %d queued rows",
+                time.monotonic() - self._down_since,
+                len(self.backlog),
+            )
+            self._down_since = None
+
+    async def _lost(self, exc: BaseException) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning(
+                "store: PostgreSQL unavailable (%s); buffering up to %d rows, frames are still "
+                "forwarded",
+                self.last_error,
+                self.backlog.capacity,
+            )
+        self.connected = False
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.terminate()
+
+    async def _maintain(self) -> None:
+        """Retention, and the record of rows discarded while PostgreSQL was away."""
+        window = self.backlog.take_window()
+        if window is not None:
+            self.backlog.put_anyway(
+                Pending(
+                    Table.DISCARDS,
+                    self.rows.discards(window.first_at, window.last_at, window.records),
+                    time.monotonic(),
+                )
+            )
+            log.error(
+                "store: %d rows were discarded while PostgreSQL was unavailable (buffer full); "
+                "recorded in store_discards",
+                window.records,
+            )
+        if self.options.retention_days and time.monotonic() >= self._next_retention:
+            assert self._connection is not None
+            dropped = await self._connection.fetch(
+                "SELECT ocppscope_drop_partitions($1)", self.options.retention_days
+            )
+            for table in (Table.CONNECTIONS, Table.FINDINGS, Table.DISCARDS):
+                await self._connection.execute(
+                    f"DELETE FROM {table} WHERE {TIME_COLUMN[table]} "
+                    "< now() - make_interval(days => $1)",
+                    self.options.retention_days,
+                )
+            if dropped:
+                log.info("store: retention dropped %s", ", ".join(r[0] for r in dropped))
+            self._next_retention = time.monotonic() + RETENTION_EVERY
+
+    async def _write_next(self) -> None:
+        batch = self.backlog.peek(BATCH_ROWS)
+        try:
+            await self._write(batch, deduplicate=self._uncertain)
+        except asyncpg.PostgresError as exc:
+            if _is_transient(exc):
+                self._uncertain = True
+                raise
+            await self._write_one_by_one(batch)  # a row PostgreSQL will not take, not an outage
+        except BaseException:
+            self._uncertain = True  # the COPY may have committed before the link broke
+            raise
+        self._uncertain = False
+        self._committed(batch)
+
+    def _committed(self, batch: list[Pending]) -> None:
+        now = time.monotonic()
+        self.backlog.commit(len(batch))
+        self.lags.extend(now - pending.queued_at for pending in batch)
+        for pending in batch:
+            self.written[pending.table] += 1
+
+    async def _write(self, batch: list[Pending], deduplicate: bool) -> None:
+        connection = self._connection
+        assert connection is not None
+        by_table: dict[Table, list[Row]] = {}
+        for pending in batch:
+            by_table.setdefault(pending.table, []).append(pending.row)
+        await self._ensure_partitions(connection, by_table.get(Table.MESSAGES, ()))
+        async with connection.transaction():
+            for table, rows in by_table.items():
+                if deduplicate:
+                    await _copy_missing(connection, table, rows)
+                else:
+                    await connection.copy_records_to_table(
+                        table.value, records=rows, columns=COLUMNS[table]
+                    )
+
+    async def _write_one_by_one(self, batch: list[Pending]) -> None:
+        """Write each row on its own so one bad row costs only itself."""
+        assert self._connection is not None
+        for pending in batch:
+            try:
+                await self._write([pending], deduplicate=True)
+            except asyncpg.PostgresError as exc:
+                if _is_transient(exc):
+                    raise
+                self.rejected += 1
+                now = time.monotonic()
+                if now - self._last_reject_log >= 1.0:
+                    self._last_reject_log = now
+                    log.error(
+                        "store: PostgreSQL refused a %s row (%d refused so far): %s",
+                        pending.table.value,
+                        self.rejected,
+                        exc,
+                    )
+
+    async def _ensure_partitions(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
+        days = {row[0].date() for row in rows if isinstance(row[0], datetime)} - self._partitions
+        for day in sorted(days):
+            await connection.execute("SELECT ocppscope_ensure_partition($1)", day)
+            self._partitions.add(day)
+
+
+async def _copy_missing(connection: asyncpg.Connection, table: Table, rows: list[Row]) -> None:
+    """COPY into a staging table, then insert only the rows this run has not stored yet."""
+    staging = f"staging_{table.value}"
+    time_column = TIME_COLUMN[table]
+    await connection.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table.value}) ON COMMIT DELETE ROWS"
+    )
+    await connection.copy_records_to_table(staging, records=rows, columns=COLUMNS[table])
+    same_charger = "AND t.charger_id = s.charger_id " if table is Table.MESSAGES else ""
+    await connection.execute(
+        f"INSERT INTO {table.value} SELECT * FROM {staging} s WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {table.value} t WHERE t.proxy_run = s.proxy_run AND t.seq = s.seq "
+        f"AND t.{time_column} = s.{time_column} {same_charger})"
+    )
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """An outage or a broken link (try again later), as opposed to a row PostgreSQL rejects."""
+    if isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", None) or ""
+        return state.startswith(_TRANSIENT_SQLSTATE_CLASSES)
+    return False
+
+
+def _percentile_ms(ordered: list[float], fraction: float) -> float | None:
+    if not ordered:
+        return None
+    index = min(len(ordered) - 1, int(fraction * len(ordered)))
+    return round(ordered[index] * 1000.0, 3)
