@@ -394,6 +394,9 @@ def _start_proxy(children: Children, path: Route, csms_port: int) -> tuple[Child
             "--upstream",
             f"ws://{HOST}:{csms_port}",
             "--quiet",
+            "--no-store",  # the forwarding path alone; `bench store` measures the store
+            "--admin",
+            "off",
         ]
         env = {**os.environ, "OCPPSCOPE_DATA_DIR": str(children.workdir / "ocppscope")}
     child = children.start(path.key, command, env)

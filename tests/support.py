@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sys
@@ -22,3 +23,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def environment(data_dir: Path) -> dict[str, str]:
+    """For `ocppscope` subprocesses: files under `data_dir`, plain output, no admin port, and
+    none of the developer's own OCPPSCOPE_* settings."""
+    env = {**os.environ, "COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb"}
+    env["OCPPSCOPE_DATA_DIR"] = str(data_dir)
+    for name in ("OCPPSCOPE_LISTEN", "OCPPSCOPE_UPSTREAM", "OCPPSCOPE_DATABASE_URL"):
+        env.pop(name, None)
+    env["OCPPSCOPE_ADMIN"] = "off"  # 9464 may be taken by a proxy the developer runs
+    return env

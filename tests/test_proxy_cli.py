@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import time
@@ -18,7 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from proxy.cli import app
-from tests.support import free_port, ocppscope_executable
+from tests.support import environment, free_port, ocppscope_executable
 
 ROOT = Path(__file__).resolve().parents[1]
 EXIT_TIMEOUT = 10.0
@@ -41,14 +40,6 @@ FLAGS = (
 
 
 OCPPSCOPE = ocppscope_executable()
-
-
-def environment(data_dir: Path) -> dict[str, str]:
-    env = {**os.environ, "COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb"}
-    env["OCPPSCOPE_DATA_DIR"] = str(data_dir)
-    for name in ("OCPPSCOPE_LISTEN", "OCPPSCOPE_UPSTREAM"):
-        env.pop(name, None)
-    return env
 
 
 def ocppscope(data_dir: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -12,8 +12,8 @@ from pathlib import Path
 from websockets.asyncio.client import connect
 
 from proxy.workers import affinity_key, worker_for
-from tests.support import free_port
-from tests.test_proxy_cli import OCPPSCOPE, ROOT, csms, environment, exited
+from tests.support import environment, free_port
+from tests.test_proxy_cli import OCPPSCOPE, ROOT, csms, exited
 
 STATIONS = 8
 

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import urlsplit, urlunsplit
 
 from proxy.settings import ProxySettings, data_dir
@@ -45,12 +46,8 @@ class EmbeddedDatabase:
 
     def start(self, keep_running: bool = False) -> str:
         """Start the server (or join the running one) and return its URL."""
-        logging.getLogger("pgserver").setLevel(logging.WARNING)
         try:
-            with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
-                warnings.simplefilter("ignore")
-                import pgserver  # noqa: PLC0415 (imports psutil etc.; only when embedded is used)
-
+            pgserver = import_pgserver()
             self.directory.parent.mkdir(parents=True, exist_ok=True)
             self._forget_dead_users()
             self._server = pgserver.get_server(
@@ -71,9 +68,7 @@ class EmbeddedDatabase:
             self._server = None
 
     def is_running(self) -> bool:
-        from pgserver.utils import PostmasterInfo  # noqa: PLC0415
-
-        info = PostmasterInfo.read_from_pgdata(self.directory)
+        info = import_pgserver().utils.PostmasterInfo.read_from_pgdata(self.directory)
         return info is not None and info.is_running()
 
     def stop(self) -> bool:
@@ -86,10 +81,8 @@ class EmbeddedDatabase:
                 f"the embedded PostgreSQL is in use by process {', '.join(map(str, users))}; "
                 "stop that first (it stops the database when it exits)"
             )
-        from pgserver import _commands  # noqa: PLC0415
-
         user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs it as that user
-        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.directory, user=user)
+        import_pgserver()._commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.directory, user=user)
         return True
 
     def _forget_dead_users(self) -> list[int]:
@@ -115,9 +108,18 @@ def psql_executable() -> str:
     found = shutil.which("psql")
     if found:
         return found
-    from pgserver._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
+    return str(import_pgserver()._commands.POSTGRES_BIN_PATH / "psql")
 
-    return str(POSTGRES_BIN_PATH / "psql")
+
+def import_pgserver() -> ModuleType:
+    """pgserver, imported only when the embedded server is wanted (it pulls in psutil & co)."""
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import pgserver  # noqa: PLC0415
+        import pgserver._commands  # noqa: PLC0415
+        import pgserver.utils  # noqa: PLC0415
+    return pgserver
 
 
 def redact(url: str) -> str:
