@@ -9,16 +9,17 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 from websockets.asyncio.client import connect
 
 from tests.support import free_port
 from tests.test_proxy_cli import csms
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ("forwarding", "conformance", "latency", "console")
+SCRIPTS = ("forwarding", "conformance", "latency", "store", "console")
 
 
-def test_addons_run_in_stock_mitmdump(tmp_path: Path) -> None:
+def test_addons_run_in_stock_mitmdump(tmp_path: Path, database_url: str) -> None:
     listen = free_port()
     out = tmp_path / "mitmdump.out"
 
@@ -35,6 +36,8 @@ def test_addons_run_in_stock_mitmdump(tmp_path: Path) -> None:
                 f"confdir={tmp_path / 'conf'}",
                 "--set",
                 "ocpp_json_log=true",
+                "--set",
+                f"ocpp_database_url={database_url}",
                 *(arg for name in SCRIPTS for arg in ("-s", str(ROOT / "addons" / f"{name}.py"))),
             ]
             with out.open("wb") as stdout:
@@ -61,6 +64,10 @@ def test_addons_run_in_stock_mitmdump(tmp_path: Path) -> None:
                 while '"disconnected"' not in out.read_text():
                     assert time.monotonic() < deadline, out.read_text()
                     await asyncio.sleep(0.1)
+                deadline = time.monotonic() + 15
+                while not await stored_frames(database_url):
+                    assert time.monotonic() < deadline, out.read_text()
+                    await asyncio.sleep(0.1)
             finally:
                 process.terminate()
                 try:
@@ -77,3 +84,23 @@ def test_addons_run_in_stock_mitmdump(tmp_path: Path) -> None:
         ("SCH-002", "CS01")
     }
     assert "error in script" not in out.read_text()
+    frames = asyncio.run(stored_frames(database_url))
+    assert [(f["message_id"], f["message_type"]) for f in frames] == [
+        ("hb-1", "CALL"),
+        ("hb-1", "CALLRESULT"),
+    ]
+    assert "SCH-002" in frames[0]["finding_ids"]
+
+
+async def stored_frames(url: str) -> list[asyncpg.Record]:
+    """The store addon's rows, once it has written both frames (it runs in mitmdump)."""
+    connection = await asyncpg.connect(url, timeout=5)
+    try:
+        if await connection.fetchval("SELECT to_regclass('ocpp_message_log')") is None:
+            return []
+        rows = await connection.fetch(
+            "SELECT message_id, message_type, finding_ids FROM ocpp_message_log ORDER BY seq"
+        )
+        return list(rows) if len(rows) >= 2 else []
+    finally:
+        await connection.close()

@@ -1,4 +1,5 @@
-"""Fixtures: one PostgreSQL server for the session, a fresh database for each test."""
+"""Fixtures: one real PostgreSQL server for the session, a fresh database for each test that
+asks for one (tests/pg.py)."""
 
 from __future__ import annotations
 
