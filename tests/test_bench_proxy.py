@@ -1,4 +1,4 @@
-"""`ocppscope bench proxy`, tiny: three rows with numbers, exit 0, no process left behind."""
+"""`ocppscope bench proxy`, tiny: four rows with numbers, exit 0, no process left behind."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from proxy.bench_proxy import StationTraffic, csms_response, parse_station_counts
 
 OCPPSCOPE = Path(sys.executable).parent / "ocppscope"
-ROW = re.compile(r"^[│|]\s*2\s*[│|]\s*(direct|mitmdump|ocppscope)\b(.*)$")
+ROW = re.compile(r"^[│|]\s*2\s*[│|]\s*(direct|mitmdump|ocppscope \+ store|ocppscope)\b(.*)$")
 NUMBER = re.compile(r"\d[\d,]*\.?\d*")
 
 
@@ -41,7 +41,7 @@ def _leftovers(ports: list[str]) -> list[str]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU and RSS from /proc")
-def test_tiny_run_prints_three_rows_and_leaves_no_process() -> None:
+def test_tiny_run_prints_four_rows_and_leaves_no_process() -> None:
     done = subprocess.run(
         [str(OCPPSCOPE), "bench", "proxy", "--stations", "2", "--seconds", "1"],
         capture_output=True,
@@ -53,7 +53,7 @@ def test_tiny_run_prints_three_rows_and_leaves_no_process() -> None:
     assert done.returncode == 0, output + done.stderr
 
     rows = {match[1]: match[2] for line in output.splitlines() if (match := ROW.match(line))}
-    assert set(rows) == {"direct", "mitmdump", "ocppscope"}, output
+    assert set(rows) == {"direct", "mitmdump", "ocppscope", "ocppscope + store"}, output
     for path, rest in rows.items():
         cells = [cell.strip() for cell in re.split(r"[│|]", rest.rstrip("│| "))[1:]]
         calls_per_second = float(cells[0].replace(",", ""))
@@ -70,7 +70,7 @@ def test_tiny_run_prints_three_rows_and_leaves_no_process() -> None:
     ports = re.search(r"ports used: ([\d ]+)", output)
     assert ports, output
     port_list = ports[1].split()
-    assert len(port_list) == 3  # the CSMS, mitmdump, ocppscope
+    assert len(port_list) == 4  # the CSMS, mitmdump, ocppscope, ocppscope with its store
     for _ in range(20):  # children are waited for before exit; allow the kernel a moment
         left = _leftovers(port_list)
         if not left:
