@@ -372,6 +372,48 @@ def bench_proxy(
         raise typer.Exit(code)
 
 
+@bench_app.command("store")
+def bench_store(
+    rows: Annotated[
+        int,
+        typer.Option(
+            min=1_000,
+            max=1_000_000,
+            help="Rows of the throughput phases (COPY writer, then executemany, same rows).",
+        ),
+    ] = 200_000,
+    rate: Annotated[
+        int, typer.Option(min=1, max=50_000, help="Rows/s of the write-lag phase.")
+    ] = 1_000,
+    seconds: Annotated[
+        float, typer.Option(min=1, max=600, help="Seconds of the write-lag phase.")
+    ] = 10.0,
+) -> None:
+    """Rows/s into PostgreSQL: the store's COPY writer vs executemany, and its write lag.
+
+    Runs on a scratch database (created, then dropped) on OCPPSCOPE_DATABASE_URL's server, else
+    on the embedded one.
+    """
+    from proxy.bench_store import BenchError, check_paced, run_store_benchmark  # noqa: PLC0415
+
+    try:
+        check_paced(rate, seconds)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--rate'") from None
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    try:
+        run_store_benchmark(
+            rows,
+            rate,
+            seconds,
+            console,
+            progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
+        )
+    except BenchError as exc:
+        typer.echo(f"ocppscope: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
 def _database_url() -> str:
     """The configured URL, or the embedded server's (started if needed and left running, so
     the URL stays usable after this command exits)."""

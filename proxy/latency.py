@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from proxy.ocppj.actions import Direction
@@ -47,16 +48,17 @@ class LatencyBook:
                 action,
                 caller,
                 series.count,
-                _percentile(series.recent, 0.50),
-                _percentile(series.recent, 0.99),
+                percentile_ms(series.recent, 0.50),
+                percentile_ms(series.recent, 0.99),
                 series.timeouts,
             )
             for (action, caller), series in sorted(self._series.items())
         ]
 
 
-def _percentile(values: deque[float], quantile: float) -> float | None:
-    if not values:
+def percentile_ms(seconds: Iterable[float], quantile: float) -> float | None:
+    """The quantile of durations given in seconds, in milliseconds; None when there are none."""
+    ordered = sorted(seconds)
+    if not ordered:
         return None
-    ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] * 1000

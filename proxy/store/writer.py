@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 import asyncpg
 
+from proxy.latency import percentile_ms
 from proxy.store.backlog import Backlog, Pending
 from proxy.store.migrations import load_migrations, migrate
 from proxy.store.records import COLUMNS, TIME_COLUMN, Row, RowMaker, Table
@@ -105,14 +106,13 @@ class StoreWriter:
 
     def stats(self) -> dict[str, object]:
         oldest = self.backlog.oldest_queued_at()
-        lags = sorted(self.lags)
         return {
             "connected": self.connected,
             "queue_depth": len(self.backlog),
             "buffer_rows": self.backlog.capacity,
             "oldest_queued_seconds": round(time.monotonic() - oldest, 3) if oldest else 0.0,
-            "write_lag_ms_p50": _percentile_ms(lags, 0.50),
-            "write_lag_ms_p99": _percentile_ms(lags, 0.99),
+            "write_lag_ms_p50": _rounded(percentile_ms(self.lags, 0.50)),
+            "write_lag_ms_p99": _rounded(percentile_ms(self.lags, 0.99)),
             "written": {table.value: count for table, count in self.written.items()},
             "discarded": self.backlog.discarded,
             "rejected": self.rejected,
@@ -298,8 +298,5 @@ def _is_transient(exc: BaseException) -> bool:
     return False
 
 
-def _percentile_ms(ordered: list[float], fraction: float) -> float | None:
-    if not ordered:
-        return None
-    index = min(len(ordered) - 1, int(fraction * len(ordered)))
-    return round(ordered[index] * 1000.0, 3)
+def _rounded(milliseconds: float | None) -> float | None:
+    return None if milliseconds is None else round(milliseconds, 3)
