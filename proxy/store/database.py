@@ -82,7 +82,9 @@ class EmbeddedDatabase:
                 "stop that first (it stops the database when it exits)"
             )
         user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs it as that user
-        import_pgserver()._commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.directory, user=user)
+        import_pgserver()._commands.pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=self.directory, user=user
+        )
         return True
 
     def _forget_dead_users(self) -> list[int]:
