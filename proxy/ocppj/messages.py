@@ -88,8 +88,9 @@ def parse_frame(text: str, subprotocol: str | None) -> Parsed:
 
 
 def _decode(text: str) -> Any:
-    """orjson first (about twice as fast); the standard parser only for what orjson refuses
-    but JSON allows (integers beyond 64 bits). Neither accepts NaN or Infinity."""
+    """orjson first (about twice as fast); the standard parser only for what orjson refuses but
+    JSON allows. orjson reads integers beyond 64 bits as floats (no OCPP integer field is that
+    large; a schema still sees a whole number). Neither accepts NaN or Infinity."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as fast_error:

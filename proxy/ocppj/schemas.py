@@ -35,15 +35,26 @@ def compile_all() -> int:
 def validate(schema_name: str, payload: dict[str, Any]) -> list[Violation]:
     """Schema violations of one payload, each naming the field and what is wrong with it."""
     checker = validator(schema_name)
-    if checker.is_valid(payload):
-        return []
-    violations = []
-    for error in checker.iter_errors(payload):
-        if len(violations) == MAX_REPORTED_ERRORS:
-            violations.append(Violation("SCH-001", f"{schema_name}: further schema errors omitted"))
-            break
-        if not (error.instance_path and error.instance in _EMPTY_VALUES):
-            violations.append(_describe(schema_name, error))
+    violations: list[Violation] = []
+    try:
+        if checker.is_valid(payload):
+            return []
+        for error in checker.iter_errors(payload):
+            if len(violations) == MAX_REPORTED_ERRORS:
+                violations.append(
+                    Violation("SCH-001", f"{schema_name}: further schema errors omitted")
+                )
+                break
+            if not (error.instance_path and error.instance in _EMPTY_VALUES):
+                violations.append(_describe(schema_name, error))
+    except UnicodeEncodeError:  # a lone surrogate escape ("\ud800"): JSON, but not Unicode text
+        violations.append(
+            Violation(
+                "SCH-001",
+                f"{schema_name}: a string holds an unpaired surrogate escape (not a Unicode "
+                "character); the payload cannot be validated",
+            )
+        )
     return violations
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from proxy.settings import ProxySettings, data_dir
 
@@ -125,12 +125,18 @@ def import_pgserver() -> ModuleType:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for logs."""
+    """The URL without its password (in the user part or as a `password=` parameter), for logs."""
     parts = urlsplit(url)
-    if not parts.password:
+    if not parts.password and "password=" not in parts.query:
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = [
+        (name, "***" if name == "password" else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*/")))
 
 
 @contextlib.contextmanager

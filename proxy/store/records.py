@@ -9,6 +9,7 @@ allowed to fail a whole batch.
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -123,7 +124,7 @@ class RowMaker:
             frame.fault or "sent",
             rtt * 1000.0 if rtt is not None else None,
             [f.rule_id for f in findings] if findings else None,
-            len(data.encode()) if isinstance(data, str) else len(data),
+            len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data),
             frame.connection_id,
             self.instance,
             self.run,
@@ -253,9 +254,13 @@ def payload_json(frame: Frame) -> str:
         encoded = orjson.dumps(value).decode()
     except (TypeError, orjson.JSONEncodeError):  # lone surrogates from the json fallback
         return _json_string(frame.data if isinstance(frame.data, str) else "")
-    if "\\u0000" in encoded:  # jsonb has no NUL; keep the frame as text instead
+    if "\\u0000" in encoded and _ESCAPED_NUL.search(encoded):  # jsonb has no NUL
         return _json_string(frame.data if isinstance(frame.data, str) else "")
     return encoded
+
+
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+"""A \u0000 escape, not the text `\u0000` (an escaped backslash followed by u0000)."""
 
 
 def _json_string(value: str) -> str:

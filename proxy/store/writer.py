@@ -32,8 +32,9 @@ RETRY_FIRST, RETRY_MAX = 0.5, 10.0
 RETENTION_EVERY = 3600.0
 DISCARD_LOG_EVERY = 10.0
 LAG_WINDOW = 10_000
-_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58")
-"""Connection exception, insufficient resources, operator intervention, system error."""
+_TRANSIENT_SQLSTATES = ("08", "25006", "40", "53", "57", "58")
+"""Connection exception, read-only transaction, rollback (deadlock, serialization), insufficient
+resources, operator intervention, system error: the database's state, not the row's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,24 +211,31 @@ class StoreWriter:
     async def _write_next(self) -> None:
         batch = self.backlog.peek(BATCH_ROWS)
         try:
-            await self._write(batch, deduplicate=self._uncertain)
-        except asyncpg.PostgresError as exc:
-            if _is_transient(exc):
-                self._uncertain = True
-                raise
-            await self._write_one_by_one(batch)  # a row PostgreSQL will not take, not an outage
+            refused = await self._write_batch(batch)
         except BaseException:
-            self._uncertain = True  # the COPY may have committed before the link broke
+            self._uncertain = True  # a COPY may have committed before the link broke
             raise
         self._uncertain = False
-        self._committed(batch)
+        self._committed(batch, refused)
 
-    def _committed(self, batch: list[Pending]) -> None:
+    async def _write_batch(self, batch: list[Pending]) -> set[int]:
+        """Write the batch; the positions of rows refused on their own merits."""
+        try:
+            await self._write(batch, deduplicate=self._uncertain)
+        except Exception as exc:
+            if not _is_row_problem(exc):
+                raise
+            return await self._write_one_by_one(batch)
+        return set()
+
+    def _committed(self, batch: list[Pending], refused: set[int]) -> None:
         now = time.monotonic()
         self.backlog.commit(len(batch))
         self.lags.extend(now - pending.queued_at for pending in batch)
-        for pending in batch:
-            self.written[pending.table] += 1
+        self.rejected += len(refused)
+        for position, pending in enumerate(batch):
+            if position not in refused:
+                self.written[pending.table] += 1
 
     async def _write(self, batch: list[Pending], deduplicate: bool) -> None:
         connection = self._connection
@@ -245,25 +253,26 @@ class StoreWriter:
                         table.value, records=rows, columns=COLUMNS[table]
                     )
 
-    async def _write_one_by_one(self, batch: list[Pending]) -> None:
-        """Write each row on its own so one bad row costs only itself."""
-        assert self._connection is not None
-        for pending in batch:
+    async def _write_one_by_one(self, batch: list[Pending]) -> set[int]:
+        """Write each row on its own so that one bad row costs only itself."""
+        refused = set()
+        for position, pending in enumerate(batch):
             try:
                 await self._write([pending], deduplicate=True)
-            except asyncpg.PostgresError as exc:
-                if _is_transient(exc):
+            except Exception as exc:
+                if not _is_row_problem(exc):
                     raise
-                self.rejected += 1
+                refused.add(position)
                 now = time.monotonic()
                 if now - self._last_reject_log >= 1.0:
                     self._last_reject_log = now
                     log.error(
-                        "store: PostgreSQL refused a %s row (%d refused so far): %s",
+                        "store: a %s row was refused (%d refused so far): %s",
                         pending.table.value,
-                        self.rejected,
+                        self.rejected + len(refused),
                         exc,
                     )
+        return refused
 
     async def _ensure_partitions(self, connection: asyncpg.Connection, rows: Iterable[Row]) -> None:
         days = {row[0].date() for row in rows if isinstance(row[0], datetime)} - self._partitions
@@ -288,14 +297,12 @@ async def _copy_missing(connection: asyncpg.Connection, table: Table, rows: list
     )
 
 
-def _is_transient(exc: BaseException) -> bool:
-    """An outage or a broken link (try again later), as opposed to a row PostgreSQL rejects."""
-    if isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError):
-        return True
+def _is_row_problem(exc: BaseException) -> bool:
+    """A row PostgreSQL (or the driver, encoding it) will not take, which retrying cannot help;
+    anything else (a broken link, a server shutting down or read-only) is an outage."""
     if isinstance(exc, asyncpg.PostgresError):
-        state = getattr(exc, "sqlstate", None) or ""
-        return state.startswith(_TRANSIENT_SQLSTATE_CLASSES)
-    return False
+        return not (exc.sqlstate or "").startswith(_TRANSIENT_SQLSTATES)
+    return isinstance(exc, ValueError | TypeError | OverflowError)  # incl. asyncpg.DataError
 
 
 def _rounded(milliseconds: float | None) -> float | None:
