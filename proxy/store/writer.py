@@ -27,6 +27,9 @@ from proxy.store.records import COLUMNS, TIME_COLUMN, Row, RowMaker, Table
 log = logging.getLogger("ocppscope.store")
 
 BATCH_ROWS = 5_000
+LINGER = 0.01
+"""Seconds to let rows gather before a write. Without it a lightly loaded proxy committed one
+or two rows per transaction: measured, 0.36 -> 0.54 ms of proxy CPU per call at one station."""
 CONNECT_TIMEOUT = 5.0
 RETRY_FIRST, RETRY_MAX = 0.5, 10.0
 RETENTION_EVERY = 3600.0
@@ -133,6 +136,8 @@ class StoreWriter:
                 if not len(self.backlog) and not self.backlog.window:
                     await self._idle()
                     continue
+                if len(self.backlog) < BATCH_ROWS and not self._stopping:
+                    await asyncio.sleep(LINGER)  # let a batch gather: one commit, many rows
                 await self._write_next()
             except Exception as exc:  # outage, refused login, bad migration: retry, never die
                 await self._lost(exc)
