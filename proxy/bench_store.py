@@ -30,10 +30,8 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from proxy.bench_engine import synthetic_traffic
-from proxy.frame import Frame
+from proxy.frame import Frame, observed_frames
 from proxy.latency import percentile_ms
-from proxy.ocppj import events
-from proxy.ocppj.session import Monitor
 from proxy.store.database import DatabaseError, EmbeddedDatabase, configured_url, redact
 from proxy.store.records import COLUMNS, Row, RowMaker, Table
 from proxy.store.writer import StoreWriter, WriterOptions
@@ -122,22 +120,7 @@ def check_paced(rate: float, seconds: float) -> int:
 def build_frames(stations: int = POOL_STATIONS, minutes: int = POOL_MINUTES) -> list[Frame]:
     """The engine bench's traffic, each frame with the Outcome the engine gave it, as the
     conformance addon hands it to the store addon."""
-    monitor = Monitor()
-    frames = []
-    for event in synthetic_traffic(stations, minutes):
-        outcome = monitor.feed(event)
-        if isinstance(event, events.Frame):
-            frames.append(
-                Frame(
-                    event.connection_id,
-                    event.station,
-                    event.direction,
-                    event.timestamp,
-                    event.data,
-                    outcome,
-                )
-            )
-    return frames
+    return observed_frames(synthetic_traffic(stations, minutes))
 
 
 def build_rows(frames: list[Frame], maker: RowMaker, count: int) -> list[Row]:

@@ -6,8 +6,12 @@ Each addon enriches the same `Frame` in hook order; nobody parses the JSON twice
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from proxy.ocppj import events
+from proxy.ocppj.session import Monitor
 
 if TYPE_CHECKING:
     from proxy.ocppj.actions import Direction
@@ -53,3 +57,26 @@ class Frame:
     def message_id(self) -> str | None:
         parsed = self.outcome.parsed if self.outcome else None
         return parsed.message_id if parsed else None
+
+
+def observed_frames(
+    observed: Iterable[events.Event], monitor: Monitor | None = None
+) -> list[Frame]:
+    """The frames among `observed` as the proxy's addons hold them once the conformance engine
+    has seen them (outcome attached): for benches and tests that need realistic Frames."""
+    monitor = monitor or Monitor()
+    frames = []
+    for event in observed:
+        outcome = monitor.feed(event)
+        if isinstance(event, events.Frame):
+            frames.append(
+                Frame(
+                    event.connection_id,
+                    event.station,
+                    event.direction,
+                    event.timestamp,
+                    event.data,
+                    outcome,
+                )
+            )
+    return frames

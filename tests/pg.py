@@ -8,10 +8,12 @@ shared fixture use that server instead: the same tests then run against any Post
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pwd
 import shutil
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -79,16 +81,28 @@ class PrivatePostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+@contextlib.asynccontextmanager
+async def pg_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection for the test's own queries, closed on the way out."""
+    opened = await asyncpg.connect(url, timeout=10)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def fetch(url: str, query: str, *args: object) -> list[asyncpg.Record]:
+    async with pg_connection(url) as opened:
+        return list(await opened.fetch(query, *args))
+
+
 def database_url(server_url: str, database: str) -> str:
     return urlunsplit(urlsplit(server_url)._replace(path=f"/{database}"))
 
 
 async def _admin(server_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(server_url, timeout=10)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+    async with pg_connection(server_url) as opened:
+        await opened.execute(statement)
 
 
 def create_database(server_url: str) -> str:

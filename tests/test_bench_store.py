@@ -11,12 +11,12 @@ import uuid
 from io import StringIO
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from rich.console import Console
 
 from proxy import bench_store
 from proxy.store.database import ENV_URL
+from tests.pg import fetch
 from tests.support import ocppscope_executable
 
 PHASES = ("COPY writer", "executemany INSERT", "paced 1,000 rows/s")
@@ -29,17 +29,9 @@ def server_url(postgres_server: str) -> str:
     return postgres_server
 
 
-async def _query(url: str, statement: str) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(url, timeout=10)
-    try:
-        return await connection.fetch(statement)
-    finally:
-        await connection.close()
-
-
 def _scratch_databases(url: str) -> set[str]:
     rows = asyncio.run(
-        _query(url, "SELECT datname FROM pg_database WHERE datname LIKE 'ocppscope_bench_%'")
+        fetch(url, "SELECT datname FROM pg_database WHERE datname LIKE 'ocppscope_bench_%'")
     )
     return {row[0] for row in rows}
 
@@ -108,13 +100,13 @@ def _run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 def test_a_role_without_createdb_is_one_line_and_exit_2(server_url: str) -> None:
     role, password = f"bench_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    asyncio.run(_query(server_url, f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+    asyncio.run(fetch(server_url, f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
     try:
         parts = urlsplit(server_url)
         netloc = f"{role}:{password}@{parts.hostname}:{parts.port}"
         done = _run_cli(env={ENV_URL: urlunsplit(parts._replace(netloc=netloc))})
     finally:
-        asyncio.run(_query(server_url, f"DROP ROLE IF EXISTS {role}"))
+        asyncio.run(fetch(server_url, f"DROP ROLE IF EXISTS {role}"))
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr

@@ -8,9 +8,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from proxy.frame import Frame
-from proxy.ocppj import events
-from proxy.ocppj.session import Monitor
+from proxy.frame import Frame, observed_frames
 from proxy.store.records import COLUMNS, Row, Table
 from tests.ocppj.wire import Wire
 
@@ -39,22 +37,7 @@ _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 def engine_frames(wire: Wire) -> list[Frame]:
     """The wire's frames as the proxy holds them: each fed to the engine, its outcome attached."""
-    monitor = Monitor()
-    frames = []
-    for event in wire.events:
-        outcome = monitor.feed(event)
-        if isinstance(event, events.Frame):
-            frames.append(
-                Frame(
-                    event.connection_id,
-                    event.station,
-                    event.direction,
-                    event.timestamp,
-                    event.data,
-                    outcome,
-                )
-            )
-    return frames
+    return observed_frames(wire.events)
 
 
 def lone_frame(data: str | bytes, sender: str = "charger") -> Frame:

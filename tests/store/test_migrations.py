@@ -5,8 +5,7 @@ disagree."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -21,6 +20,7 @@ from proxy.store.migrations import (
     load_migrations,
     migrate,
 )
+from tests.pg import pg_connection
 
 T = TypeVar("T")
 TIMEOUT = 30.0
@@ -32,15 +32,6 @@ def run(body: Callable[[], Awaitable[T]], timeout: float = TIMEOUT) -> T:
         return await asyncio.wait_for(body(), timeout)
 
     return asyncio.run(bounded())
-
-
-@asynccontextmanager
-async def connected(url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(url, timeout=10)
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 async def recorded(connection: asyncpg.Connection) -> list[tuple[int, str, str]]:
@@ -124,7 +115,7 @@ def test_two_files_with_one_version_are_an_error(tmp_path: Path) -> None:
 def test_migrate_applies_each_migration_once(database_url: str) -> None:
     async def body() -> None:
         migrations = load_migrations()
-        async with connected(database_url) as connection:
+        async with pg_connection(database_url) as connection:
             applied = await migrate(connection, migrations)
             assert [m.version for m in applied] == [1, 2]
             assert await migrate(connection, migrations) == []
@@ -142,7 +133,7 @@ def test_two_proxies_migrating_at_once_apply_each_migration_once(database_url: s
 
     async def body() -> None:
         migrations = load_migrations()
-        async with connected(database_url) as first, connected(database_url) as second:
+        async with pg_connection(database_url) as first, pg_connection(database_url) as second:
             results = await asyncio.gather(migrate(first, migrations), migrate(second, migrations))
             assert sorted(len(applied) for applied in results) == [0, len(migrations)]
             counts = await first.fetch(
@@ -160,7 +151,7 @@ def test_a_migration_edited_after_it_was_applied_is_refused(database_url: str) -
             migrations[0],
             Migration(migrations[1].version, migrations[1].name, migrations[1].sql + "\n-- x\n"),
         ]
-        async with connected(database_url) as connection:
+        async with pg_connection(database_url) as connection:
             await migrate(connection, migrations)
             with pytest.raises(MigrationError, match="002_connections_findings was changed"):
                 await migrate(connection, edited)
@@ -171,7 +162,7 @@ def test_a_migration_edited_after_it_was_applied_is_refused(database_url: str) -
 
 def test_a_database_migrated_by_a_newer_version_is_refused(database_url: str) -> None:
     async def body() -> None:
-        async with connected(database_url) as connection:
+        async with pg_connection(database_url) as connection:
             await migrate(connection, load_migrations())
             await connection.execute(
                 "INSERT INTO ocppscope_migrations (version, name, checksum) "
@@ -189,7 +180,7 @@ def test_a_failing_migration_is_rolled_back_and_not_recorded(database_url: str) 
 
     async def body() -> None:
         broken = Migration(3, "broken", "CREATE TABLE half_done (id int); SELECT 1 / 0;")
-        async with connected(database_url) as connection:
+        async with pg_connection(database_url) as connection:
             with pytest.raises(asyncpg.DivisionByZeroError):
                 await migrate(connection, [*load_migrations(), broken])
             assert [row[0] for row in await recorded(connection)] == [1, 2]
@@ -201,7 +192,7 @@ def test_a_failing_migration_is_rolled_back_and_not_recorded(database_url: str) 
 
 async def assert_lock_released(url: str) -> None:
     """A failed migrate must not leave other proxies waiting on the lock."""
-    async with connected(url) as other:
+    async with pg_connection(url) as other:
         assert await other.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY)
 
 
@@ -213,7 +204,7 @@ def test_ensure_partition_creates_the_utc_day_once(database_url: str) -> None:
 
     async def body() -> None:
         day = date(2026, 2, 1)
-        async with connected(database_url) as connection:
+        async with pg_connection(database_url) as connection:
             await migrate(connection, load_migrations())
             await connection.execute("SET TIME ZONE 'Asia/Seoul'")
             assert await ensure_partition(connection, day) == "ocpp_message_log_20260201"
@@ -232,7 +223,7 @@ def test_ensure_partition_creates_the_utc_day_once(database_url: str) -> None:
 def test_ensure_partition_is_safe_when_writers_race(database_url: str) -> None:
     async def body() -> None:
         day = date(2026, 2, 2)
-        async with connected(database_url) as first, connected(database_url) as second:
+        async with pg_connection(database_url) as first, pg_connection(database_url) as second:
             await migrate(first, load_migrations())
             names = await asyncio.gather(
                 ensure_partition(first, day), ensure_partition(second, day)
@@ -247,7 +238,7 @@ def test_drop_partitions_drops_only_days_outside_the_window(database_url: str) -
     """keep_days=2 keeps today and the two days before; partitions not named by day stay."""
 
     async def body() -> None:
-        async with connected(database_url) as connection:
+        async with pg_connection(database_url) as connection:
             await migrate(connection, load_migrations())
             today = await utc_today(connection)
             days = [today - timedelta(days=n) for n in (0, 1, 2, 3, 10)]
@@ -266,7 +257,7 @@ def test_drop_partitions_drops_only_days_outside_the_window(database_url: str) -
 
 def test_drop_partitions_with_no_days_kept_spares_today(database_url: str) -> None:
     async def body() -> None:
-        async with connected(database_url) as connection:
+        async with pg_connection(database_url) as connection:
             await migrate(connection, load_migrations())
             today = await utc_today(connection)
             kept = await ensure_partition(connection, today)

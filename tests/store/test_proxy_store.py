@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
-from tests.pg import PrivatePostgres
+from tests.pg import PrivatePostgres, fetch
 from tests.store.load import CsmsCounts, Station, answering_csms
 from tests.support import environment, free_port, ocppscope_executable
 
@@ -109,14 +108,6 @@ async def proxy(
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
-
-
-async def fetch(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(url, timeout=10)
-    try:
-        return list(await connection.fetch(query, *args))
-    finally:
-        await connection.close()
 
 
 async def drive(stations: list[Station], url: str, seconds: float, pause: float) -> None:

@@ -22,7 +22,7 @@ from proxy.store.migrations import load_migrations, migrate
 from proxy.store.records import COLUMNS, Row, RowMaker, Table
 from proxy.store.writer import StoreWriter, WriterOptions, _copy_missing
 from tests.ocppj.wire import Wire
-from tests.pg import PrivatePostgres
+from tests.pg import PrivatePostgres, fetch, pg_connection
 from tests.store.rows import HOSTILE_FRAMES, as_dict, at, engine_frames
 
 T = TypeVar("T")
@@ -82,22 +82,8 @@ async def started(options: WriterOptions, rows: RowMaker) -> AsyncIterator[Store
         await writer.stop()
 
 
-@asynccontextmanager
-async def session(url: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(url, timeout=10)
-    try:
-        yield connection
-    finally:
-        await connection.close()
-
-
-async def query(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    async with session(url) as connection:
-        return await connection.fetch(sql, *args)
-
-
 async def counts(url: str) -> dict[Table, int]:
-    async with session(url) as connection:
+    async with pg_connection(url) as connection:
         return {
             table: await connection.fetchval(f"SELECT count(*) FROM {table}") for table in Table
         }
@@ -105,12 +91,12 @@ async def counts(url: str) -> dict[Table, int]:
 
 async def stored_seqs(url: str, table: Table = MESSAGES) -> list[int]:
     """The seq of every stored row, duplicates included."""
-    rows = await query(url, f"SELECT seq FROM {table} ORDER BY seq")
+    rows = await fetch(url, f"SELECT seq FROM {table} ORDER BY seq")
     return [row[0] for row in rows]
 
 
 async def partitions(url: str) -> set[str]:
-    rows = await query(
+    rows = await fetch(
         url,
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = 'ocpp_message_log'::regclass",
@@ -154,7 +140,7 @@ async def copy_rows(connection: asyncpg.Connection, table: Table, rows: list[Row
 
 
 async def migrated(url: str) -> None:
-    async with session(url) as connection:
+    async with pg_connection(url) as connection:
         await migrate(connection, load_migrations())
 
 
@@ -181,7 +167,7 @@ def test_submitted_rows_are_written_and_counted(database_url: str) -> None:
             await wait_until(lambda: drained(writer), "the queue is empty")
             stats = writer.stats()
         assert await counts(database_url) == {MESSAGES: 3, CONNECTIONS: 3, FINDINGS: 1, DISCARDS: 0}
-        stored = await query(
+        stored = await fetch(
             database_url,
             f"SELECT {', '.join(COLUMNS[MESSAGES])} FROM ocpp_message_log ORDER BY seq",
         )
@@ -218,7 +204,7 @@ def test_each_utc_day_gets_its_partition(database_url: str) -> None:
         async with started(WriterOptions(database_url), maker) as writer:
             submit_all(writer, MESSAGES, [*today, *older])
             await wait_until(lambda: drained(writer), "the queue is empty")
-        placed = await query(
+        placed = await fetch(
             database_url,
             "SELECT tableoid::regclass::text AS part, count(*) FROM ocpp_message_log GROUP BY 1",
         )
@@ -263,7 +249,7 @@ def test_a_row_postgresql_refuses_costs_only_itself(
         assert writer.stats()["last_error"] is None  # not taken for an outage
         assert await stored_seqs(database_url) == [row[-1] for row in frames]
         assert [
-            row[0] for row in await query(database_url, "SELECT event FROM proxy_connection_log")
+            row[0] for row in await fetch(database_url, "SELECT event FROM proxy_connection_log")
         ] == ["open"]
 
     run(body)
@@ -330,7 +316,7 @@ def test_copy_missing_skips_rows_already_stored(database_url: str) -> None:
 
     async def body() -> None:
         await migrated(database_url)
-        async with session(database_url) as connection:
+        async with pg_connection(database_url) as connection:
             await copy_rows(connection, MESSAGES, frames)
             await copy_rows(connection, CONNECTIONS, opened)
             for _ in range(2):  # the second time, the staging tables already exist
@@ -353,7 +339,7 @@ def test_an_uncertain_batch_is_retried_without_duplicates(database_url: str) -> 
 
     async def body() -> None:
         await migrated(database_url)
-        async with session(database_url) as connection:
+        async with pg_connection(database_url) as connection:
             await copy_rows(connection, MESSAGES, committed)
         writer = StoreWriter(WriterOptions(database_url), maker)
         writer._uncertain = True  # as after a failure whose commit could not be confirmed
@@ -396,7 +382,7 @@ def test_an_outage_loses_no_row_and_stores_none_twice(private_postgres: PrivateP
             assert writer.stats()["discarded"] == 0
         seqs = await stored_seqs(private_postgres.url())
         assert seqs == list(range(1, 61))
-        distinct = await query(
+        distinct = await fetch(
             private_postgres.url(),
             "SELECT count(*), count(DISTINCT (proxy_run, seq)) FROM ocpp_message_log",
         )
@@ -425,7 +411,7 @@ def test_a_full_buffer_discards_new_rows_and_records_how_many(
             await wait_until(lambda: drained(writer), "the backlog is written", timeout=20)
         url = private_postgres.url()
         assert await stored_seqs(url) == [row[-1] for row in rows[:50]]
-        discards = await query(url, "SELECT first_at, last_at, records FROM store_discards")
+        discards = await fetch(url, "SELECT first_at, last_at, records FROM store_discards")
         assert len(discards) == 1
         first_at, last_at, records = discards[0]
         assert records == 30
@@ -450,7 +436,7 @@ def test_a_database_turned_read_only_holds_rows_until_it_is_writable(
         await admin.execute("SELECT pg_reload_conf()")
         expected = "on" if on else "off"
         for _ in range(100):  # the postmaster has reloaded once a new session sees it
-            async with session(url) as probe:
+            async with pg_connection(url) as probe:
                 if await probe.fetchval("SHOW default_transaction_read_only") == expected:
                     return
             await asyncio.sleep(0.02)
@@ -458,7 +444,7 @@ def test_a_database_turned_read_only_holds_rows_until_it_is_writable(
 
     async def body() -> None:
         async with (
-            session(url) as admin,
+            pg_connection(url) as admin,
             started(WriterOptions(url, drain_timeout=2), maker) as writer,
         ):
             await admin.execute("SET default_transaction_read_only = off")
@@ -542,7 +528,7 @@ def test_retention_drops_old_days_when_the_writer_connects(
 
     async def body() -> None:
         await migrated(database_url)
-        async with session(database_url) as connection:
+        async with pg_connection(database_url) as connection:
             for table, rows in old_rows.items():
                 await copy_rows(connection, table, rows)
             await copy_rows(connection, CONNECTIONS, [recent])
@@ -628,7 +614,7 @@ def test_seed_query_q4_lists_the_remote_start_and_stop_calls(database_url: str) 
 
     async def body() -> None:
         rows = await write_frames(database_url, wires)
-        found = [tuple(record) for record in await query(database_url, q4)]
+        found = [tuple(record) for record in await fetch(database_url, q4)]
         assert [found_row[:3] for found_row in found] == [
             ("RequestStartTransaction", "CALL", "sent"),
             ("RequestStopTransaction", "CALL", "sent"),
@@ -645,7 +631,7 @@ def test_seed_query_q4_also_lists_the_answers_to_those_calls(database_url: str) 
 
     async def body() -> None:
         rows = await write_frames(database_url, [remote_commands(time.time() - 120)])
-        found = [tuple(record) for record in await query(database_url, q4)]
+        found = [tuple(record) for record in await fetch(database_url, q4)]
         assert [found_row[:2] for found_row in found] == [
             ("RequestStartTransaction", "CALL"),
             ("RequestStartTransaction", "CALLRESULT"),
