@@ -57,7 +57,7 @@ class EmbeddedDatabase:
             log_file = self.directory / "log"
             raise DatabaseError(
                 f"cannot start the embedded PostgreSQL in {self.directory}: {exc} "
-                f"(its log: {log_file}); or set {ENV_URL} to use another server"
+                f"(its log: {log_file}); set {ENV_URL} to use another server, or --no-store"
             ) from None
         return self._server.get_uri()
 
