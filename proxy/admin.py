@@ -44,10 +44,20 @@ class _Server(uvicorn.Server):
         yield
 
 
-class AdminServer:
-    def __init__(self, app: FastAPI, endpoint: Endpoint) -> None:
+class HttpServer:
+    """A FastAPI app served by uvicorn on the running event loop (the proxy's admin API, the
+    CSMS's REST API and map)."""
+
+    def __init__(self, app: FastAPI, endpoint: Endpoint, option: str = "--admin") -> None:
         self.endpoint = endpoint
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        self.option = option
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=2,  # event streams stay open until told to stop
+        )
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
         self.port = endpoint.port
@@ -58,8 +68,8 @@ class AdminServer:
             sock = socket.create_server((self.endpoint.host, self.endpoint.port), reuse_port=False)
         except OSError as exc:
             raise OSError(
-                f"cannot listen on {self.endpoint.host}:{self.endpoint.port} for the admin API: "
-                f"{exc.strerror or exc} (--admin HOST:PORT, or --admin off)"
+                f"cannot listen on {self.endpoint.host}:{self.endpoint.port}: "
+                f"{exc.strerror or exc} (see {self.option})"
             ) from None
         self.port = sock.getsockname()[1]
         self._task = asyncio.get_running_loop().create_task(

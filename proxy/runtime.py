@@ -33,7 +33,7 @@ from addons.console import Console
 from addons.forwarding import Forwarding
 from addons.latency import Latency
 from addons.store import Store
-from proxy.admin import AdminServer, admin_app
+from proxy.admin import HttpServer, admin_app
 from proxy.settings import ProxySettings
 from proxy.store.database import redact
 
@@ -346,7 +346,7 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
     admin = None
     try:
         if settings.admin is not None:
-            admin = AdminServer(admin_app(running.health), settings.admin)
+            admin = HttpServer(admin_app(running.health), settings.admin)
             await admin.start()
         if settings.store:
             log.info("storing frames in %s", redact(settings.database_url or ""))

@@ -140,15 +140,25 @@ def redact(url: str) -> str:
 
 
 @contextlib.contextmanager
-def database_for(settings: ProxySettings) -> Iterator[ProxySettings]:
-    """The settings with a database URL: the configured one, or the embedded server's (started
-    here, released on the way out) when storing is on and none is configured."""
-    if not settings.store or settings.database_url:
-        yield settings
+def resolved_database(url: str | None) -> Iterator[str]:
+    """`url`, or the embedded server's URL (started here, released on the way out)."""
+    if url:
+        yield url
         return
     embedded = EmbeddedDatabase()
-    url = embedded.start()
+    started = embedded.start()
     try:
-        yield replace(settings, database_url=url)
+        yield started
     finally:
         embedded.release()
+
+
+@contextlib.contextmanager
+def database_for(settings: ProxySettings) -> Iterator[ProxySettings]:
+    """The settings with a database URL when storing is on: the configured one, or the
+    embedded server's."""
+    if not settings.store:
+        yield settings
+        return
+    with resolved_database(settings.database_url) as url:
+        yield replace(settings, database_url=url)

@@ -83,6 +83,7 @@ def test_the_shipped_migrations_load_in_order() -> None:
     assert [(m.version, m.name) for m in migrations] == [
         (1, "message_log"),
         (2, "connections_findings"),
+        (3, "csms"),
     ]
     assert all(len(m.checksum) == 64 for m in migrations)
 
@@ -117,7 +118,7 @@ def test_migrate_applies_each_migration_once(database_url: str) -> None:
         migrations = load_migrations()
         async with pg_connection(database_url) as connection:
             applied = await migrate(connection, migrations)
-            assert [m.version for m in applied] == [1, 2]
+            assert [m.version for m in applied] == [1, 2, 3]
             assert await migrate(connection, migrations) == []
             assert await recorded(connection) == [
                 (m.version, m.name, m.checksum) for m in migrations
@@ -139,7 +140,7 @@ def test_two_proxies_migrating_at_once_apply_each_migration_once(database_url: s
             counts = await first.fetch(
                 "SELECT version, count(*) FROM ocppscope_migrations GROUP BY version"
             )
-            assert sorted(tuple(row) for row in counts) == [(1, 1), (2, 1)]
+            assert sorted(tuple(row) for row in counts) == [(m.version, 1) for m in migrations]
 
     run(body)
 
@@ -179,11 +180,11 @@ def test_a_failing_migration_is_rolled_back_and_not_recorded(database_url: str) 
     """Each migration is one transaction: nothing of it stays, and it runs again next time."""
 
     async def body() -> None:
-        broken = Migration(3, "broken", "CREATE TABLE half_done (id int); SELECT 1 / 0;")
+        broken = Migration(99, "broken", "CREATE TABLE half_done (id int); SELECT 1 / 0;")
         async with pg_connection(database_url) as connection:
             with pytest.raises(asyncpg.DivisionByZeroError):
                 await migrate(connection, [*load_migrations(), broken])
-            assert [row[0] for row in await recorded(connection)] == [1, 2]
+            assert [row[0] for row in await recorded(connection)] == [1, 2, 3]
             assert await connection.fetchval("SELECT to_regclass('half_done')") is None
             await assert_lock_released(database_url)
 

@@ -1,0 +1,182 @@
+"""The CSMS's REST API (as the seed guide uses it) and the live map, on FastAPI.
+
+Commands go to the station as OCPP CALLs and are answered with what the station then did: a
+start answers with the transaction id once TransactionEvent Started arrives, a stop with the
+final energy and cost once Ended arrives. Unknown charger 404, offline 409, the station refusing
+422 with its reason, no answer in time 504; FastAPI answers a malformed body with 422 naming
+the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from ocpp.exceptions import OCPPError
+from pydantic import BaseModel, ConfigDict, Field
+
+from csms.fleet import Fleet
+from csms.metering import Usage
+from csms.server import OcppEndpoint
+from csms.station import Station, remote_start_ids
+
+STATIC = Path(__file__).with_name("static")
+STREAM_KEEPALIVE = 15.0
+STREAM_MIN_INTERVAL = 0.5
+"""The map gets at most two fleet snapshots a second, however busy the fleet is."""
+
+
+class StartBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    idToken: str = Field(min_length=1, max_length=36, description="IdToken of type Central")
+    evseId: int | None = Field(default=None, ge=1, description="EVSE to start on (optional)")
+
+
+class StopBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    transactionId: str = Field(min_length=1, max_length=36)
+
+
+class PowerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    maxPowerKw: float = Field(gt=0, le=10_000, description="Limit in kW, sent in W")
+
+
+def create_app(endpoint: OcppEndpoint, command_timeout: float = 30.0) -> FastAPI:
+    fleet = endpoint.fleet
+    app = FastAPI(
+        title="ocppscope reference CSMS",
+        description="Chargers, remote start/stop and power limits over OCPP 2.0.1.",
+        version="0.1.0",
+    )
+
+    def station(charger_id: str) -> Station:
+        if charger_id not in fleet.chargers:
+            raise HTTPException(404, f"unknown charger {charger_id}")
+        connected = endpoint.stations.get(charger_id)
+        if connected is None:
+            raise HTTPException(409, f"charger {charger_id} is offline")
+        return connected
+
+    @app.get("/chargers", summary="Every charger with its live state")
+    async def chargers() -> list[dict[str, Any]]:
+        return fleet.snapshot()
+
+    @app.get("/chargers/{charger_id}", summary="One charger: status, power kW, session energy kWh")
+    async def charger(charger_id: str) -> dict[str, Any]:
+        found = fleet.chargers.get(charger_id)
+        if found is None:
+            raise HTTPException(404, f"unknown charger {charger_id}")
+        return found.as_json()
+
+    @app.post("/chargers/{charger_id}/start", summary="RequestStartTransaction")
+    async def start(charger_id: str, body: StartBody) -> dict[str, Any]:
+        target = station(charger_id)
+        remote_start_id = next(remote_start_ids)
+        started = fleet.expect_start(charger_id, remote_start_id)
+        try:
+            answer = await _command(
+                target.request_start(body.idToken, body.evseId, remote_start_id), command_timeout
+            )
+            _require_accepted(answer, "RequestStartTransaction")
+            usage = await _wait(started, command_timeout, "TransactionEvent Started")
+        finally:
+            fleet.forget(started)
+        return {
+            "transactionId": usage.transaction_id,
+            "remoteStartId": remote_start_id,
+            "startTime": _iso(usage),
+        }
+
+    @app.post("/chargers/{charger_id}/stop", summary="RequestStopTransaction")
+    async def stop(charger_id: str, body: StopBody) -> dict[str, Any]:
+        target = station(charger_id)
+        ended = fleet.expect_end(body.transactionId)
+        try:
+            answer = await _command(target.request_stop(body.transactionId), command_timeout)
+            _require_accepted(answer, "RequestStopTransaction")
+            usage = await _wait(ended, command_timeout, "TransactionEvent Ended")
+        finally:
+            fleet.forget(ended)
+        return {
+            "transactionId": usage.transaction_id,
+            "energyKwh": usage.energy_kwh,
+            "cost": usage.cost,
+            "durationSeconds": usage.duration_seconds,
+            "stoppedReason": usage.stopped_reason,
+        }
+
+    @app.patch("/chargers/{charger_id}/power", summary="SetChargingProfile with a power limit")
+    async def power(charger_id: str, body: PowerBody) -> dict[str, Any]:
+        target = station(charger_id)
+        running = fleet.chargers[charger_id].transaction_id
+        evse_id = endpoint.ledger.transaction(running).usage(0).evse_id if running else None
+        answer = await _command(
+            target.limit_power(body.maxPowerKw, running, evse_id or 1), command_timeout
+        )
+        _require_accepted(answer, "SetChargingProfile")
+        return {
+            "status": answer.status,
+            "chargingProfilePurpose": "TxProfile" if running else "TxDefaultProfile",
+            "transactionId": running,
+            "limitW": round(body.maxPowerKw * 1000, 1),
+        }
+
+    @app.get("/events", summary="Server-sent events: the fleet whenever it changes")
+    async def events(request: Request) -> StreamingResponse:
+        return StreamingResponse(_fleet_stream(fleet, request), media_type="text/event-stream")
+
+    @app.get("/", include_in_schema=False)
+    async def map_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+async def _fleet_stream(fleet: Fleet, request: Request) -> AsyncIterator[str]:
+    seen = -1
+    while not await request.is_disconnected():
+        version = await fleet.wait_change(seen, STREAM_KEEPALIVE)
+        if version == seen:
+            yield ": keep-alive\n\n"
+            continue
+        seen = version
+        yield f"event: fleet\ndata: {json.dumps(fleet.snapshot())}\n\n"
+        await asyncio.sleep(STREAM_MIN_INTERVAL)
+
+
+async def _command(call: Any, timeout: float) -> Any:
+    try:
+        return await asyncio.wait_for(call, timeout)
+    except TimeoutError:
+        raise HTTPException(504, "the station did not answer in time") from None
+    except OCPPError as error:
+        raise HTTPException(
+            422, f"the station answered with CALLERROR {error.code}: {error.description}"
+        ) from None
+
+
+def _require_accepted(answer: Any, action: str) -> None:
+    if answer.status != "Accepted":
+        info = answer.status_info or {}
+        reason = info.get("reason_code") or info.get("additional_info") or "no reason given"
+        raise HTTPException(422, f"the station answered {action} with {answer.status} ({reason})")
+
+
+async def _wait(future: asyncio.Future[Usage], timeout: float, what: str) -> Usage:
+    try:
+        return await asyncio.wait_for(asyncio.shield(future), timeout)
+    except TimeoutError:
+        raise HTTPException(504, f"the station accepted but sent no {what} in time") from None
+
+
+def _iso(usage: Usage) -> str:
+    return usage.start_time.isoformat().replace("+00:00", "Z")

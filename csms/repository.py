@@ -1,0 +1,138 @@
+"""The CSMS's domain tables (sql/003_csms.sql): plain SQL over an asyncpg pool."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from csms.fleet import Charger
+from csms.metering import Usage
+
+
+class Repository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def chargers(self) -> list[Charger]:
+        rows = await self.pool.fetch(
+            "SELECT charger_id, site, latitude, longitude, max_power_kw FROM charger_info"
+        )
+        return [
+            Charger(
+                id=row["charger_id"],
+                site=row["site"],
+                lat=row["latitude"],
+                lon=row["longitude"],
+                max_power_kw=float(row["max_power_kw"]) if row["max_power_kw"] else None,
+            )
+            for row in rows
+        ]
+
+    async def password_sha256(self, charger_id: str) -> str | None:
+        """The hex SHA-256 of the station's Basic-auth password; None: it needs none."""
+        return await self.pool.fetchval(
+            "SELECT password_sha256 FROM charger_info WHERE charger_id = $1", charger_id
+        )
+
+    async def register(self, charger_id: str) -> None:
+        await self.pool.execute(
+            "INSERT INTO charger_info (charger_id, registered_by) VALUES ($1, 'boot') "
+            "ON CONFLICT (charger_id) DO NOTHING",
+            charger_id,
+        )
+
+    async def booted(
+        self, charger_id: str, vendor: str, model: str, serial: str | None, firmware: str | None
+    ) -> None:
+        await self.pool.execute(
+            "UPDATE charger_info SET vendor = $2, model = $3, serial_number = $4, "
+            "firmware_version = $5 WHERE charger_id = $1",
+            charger_id,
+            vendor,
+            model,
+            serial,
+            firmware,
+        )
+
+    async def connection(
+        self,
+        charger_id: str,
+        status: str,
+        remote_address: str | None = None,
+        close_code: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Log a connection event; connected/disconnected also set charger_info.status."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "INSERT INTO charger_connection_log "
+                "(charger_id, status, remote_address, close_code, reason) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                charger_id,
+                status,
+                remote_address,
+                close_code,
+                reason,
+            )
+            if status != "refused":
+                online = status == "connected"
+                await connection.execute(
+                    "UPDATE charger_info SET status = $2, "
+                    "current_power = CASE WHEN $3 THEN current_power ELSE 0 END "
+                    "WHERE charger_id = $1",
+                    charger_id,
+                    "Online" if online else "Offline",
+                    online,
+                )
+
+    async def heartbeat(self, charger_id: str, when: datetime) -> None:
+        await self.pool.execute(
+            "UPDATE charger_info SET last_heartbeat = $2 WHERE charger_id = $1", charger_id, when
+        )
+
+    async def status(self, charger_id: str, status: str, power_kw: float) -> None:
+        """Connector status or power changed: charger_info now, charger_status_log over time."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "UPDATE charger_info SET connector_status = $2, current_power = $3 "
+                "WHERE charger_id = $1",
+                charger_id,
+                status,
+                power_kw,
+            )
+            await connection.execute(
+                "INSERT INTO charger_status_log (charger_id, status, power) VALUES ($1, $2, $3)",
+                charger_id,
+                status,
+                power_kw,
+            )
+
+    async def usage(self, charger_id: str, usage: Usage) -> None:
+        """Insert or refresh the transaction's row; a replayed or repeated event rewrites the
+        same row with the same numbers, so nothing is counted twice."""
+        await self.pool.execute(
+            """
+            INSERT INTO charger_usage_log (transaction_id, charger_id, evse_id, id_token,
+                energy_consumed, cost, duration_seconds, start_time, end_time, stopped_reason,
+                remote_start_id, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
+            ON CONFLICT (transaction_id) DO UPDATE SET
+                evse_id = EXCLUDED.evse_id, id_token = EXCLUDED.id_token,
+                energy_consumed = EXCLUDED.energy_consumed, cost = EXCLUDED.cost,
+                duration_seconds = EXCLUDED.duration_seconds, start_time = EXCLUDED.start_time,
+                end_time = EXCLUDED.end_time, stopped_reason = EXCLUDED.stopped_reason,
+                remote_start_id = EXCLUDED.remote_start_id, updated_at = now()
+            """,
+            usage.transaction_id,
+            charger_id,
+            usage.evse_id,
+            usage.id_token,
+            usage.energy_kwh,
+            usage.cost,
+            usage.duration_seconds,
+            usage.start_time,
+            usage.end_time,
+            usage.stopped_reason,
+            usage.remote_start_id,
+        )

@@ -1,0 +1,136 @@
+"""The CSMS's OCPP-J endpoint: `ws://HOST:PORT/<path>/<stationId>` over `websockets`.
+
+OCPP-J 2.0.1 §3.1.2: a station that offers no subprotocol we speak gets a handshake without
+Sec-WebSocket-Protocol and the connection is then closed at once (1002). A station with a
+password in charger_info must present it with HTTP Basic auth (security profile 1) or gets 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from csms.fleet import Fleet
+from csms.repository import Repository
+from csms.station import Ledger, Policy, Station
+from proxy.ocppj.events import station_from_path
+
+log = logging.getLogger("ocppscope.csms")
+SUBPROTOCOL = "ocpp2.0.1"
+
+
+@dataclass
+class OcppEndpoint:
+    fleet: Fleet
+    repository: Repository
+    policy: Policy
+    ledger: Ledger = field(default_factory=Ledger)
+    stations: dict[str, Station] = field(default_factory=dict)
+    """The open connection of each station (the latest, if it has two)."""
+
+    async def process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        """Refuse before the upgrade: no station id, or a wrong password."""
+        charger_id = station_from_path(request.path)
+        if not charger_id:
+            return _refusal(connection, HTTPStatus.NOT_FOUND, "no station id in the path")
+        expected = await self.repository.password_sha256(charger_id)
+        if expected is not None and not _password_matches(request.headers, charger_id, expected):
+            await self.repository.connection(
+                charger_id, "refused", _peer(connection), reason="bad or missing credentials"
+            )
+            response = _refusal(connection, HTTPStatus.UNAUTHORIZED, "credentials required")
+            response.headers["WWW-Authenticate"] = 'Basic realm="ocppscope csms"'
+            return response
+        return None
+
+    async def handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        charger_id = station_from_path(connection.request.path)
+        if connection.subprotocol != SUBPROTOCOL:
+            await self.repository.connection(
+                charger_id, "refused", _peer(connection), reason="no ocpp2.0.1 subprotocol offered"
+            )
+            await connection.close(1002, "this CSMS speaks ocpp2.0.1 only")
+            return
+        station = Station(
+            charger_id, connection, self.fleet, self.repository, self.ledger, self.policy
+        )
+        self.stations[charger_id] = station
+        await self.repository.connection(charger_id, "connected", _peer(connection))
+        self._set_online(charger_id, True)
+        try:
+            with contextlib.suppress(ConnectionClosed):
+                await station.start()
+        finally:
+            if self.stations.get(charger_id) is station:
+                del self.stations[charger_id]
+                self._set_online(charger_id, False)
+            await self.repository.connection(
+                charger_id,
+                "disconnected",
+                _peer(connection),
+                close_code=connection.close_code,
+                reason=connection.close_reason or None,
+            )
+
+    def _set_online(self, charger_id: str, online: bool) -> None:
+        charger = self.fleet.chargers.get(charger_id)
+        if charger is None:
+            return
+        charger.status = "Online" if online else "Offline"
+        if not online:
+            charger.power_kw = 0.0
+        self.fleet.changed()
+
+
+@contextlib.asynccontextmanager
+async def ocpp_server(endpoint: OcppEndpoint, host: str, port: int) -> AsyncIterator[Server]:
+    server = await serve(
+        endpoint.handle,
+        host,
+        port,
+        subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+        process_request=endpoint.process_request,
+        ping_interval=None,  # stations keep the link alive with Heartbeat
+        max_size=4 * 1024 * 1024,
+    )
+    try:
+        yield server
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def _password_matches(headers: Headers, charger_id: str, expected_sha256: str) -> bool:
+    scheme, _, encoded = headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    digest = hashlib.sha256(password.encode()).hexdigest()
+    return user == charger_id and hmac.compare_digest(digest, expected_sha256.lower())
+
+
+def _refusal(connection: ServerConnection, status: HTTPStatus, text: str) -> Response:
+    return connection.respond(status, f"{text}\n")
+
+
+def _peer(connection: ServerConnection) -> str | None:
+    address = connection.remote_address
+    return f"{address[0]}:{address[1]}" if address else None
