@@ -36,9 +36,10 @@ class Repository:
         )
 
     async def register(self, charger_id: str) -> None:
+        """A station unknown until its BootNotification, so connected now."""
         await self.pool.execute(
-            "INSERT INTO charger_info (charger_id, registered_by) VALUES ($1, 'boot') "
-            "ON CONFLICT (charger_id) DO NOTHING",
+            "INSERT INTO charger_info (charger_id, registered_by, status) "
+            "VALUES ($1, 'boot', 'Online') ON CONFLICT (charger_id) DO NOTHING",
             charger_id,
         )
 
