@@ -18,6 +18,7 @@ demo: $(BIN)/ocppscope
 	$(BIN)/ocppscope check $(SAMPLE) || [ $$? -eq 1 ]
 
 test: $(BIN)/ocppscope
+	scripts/ensure-system-packages $(PYTHON) --browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

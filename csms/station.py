@@ -81,6 +81,7 @@ class Station(ChargePoint):
                 if charger.id == self.id:
                     charger.status = "Online"
                     self.fleet.add(charger)
+        await self._alive()  # a BootNotification is as good a sign of life as a Heartbeat
         await self.repository.booted(
             self.id,
             charging_station.get("vendor_name", ""),
@@ -94,13 +95,16 @@ class Station(ChargePoint):
 
     @on("Heartbeat")
     async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
+        await self._alive()
+        return call_result.Heartbeat(current_time=now())
+
+    async def _alive(self) -> None:
         moment = datetime.now(UTC)
         await self.repository.heartbeat(self.id, moment)
         charger = self.fleet.chargers.get(self.id)
         if charger is not None:
             charger.last_heartbeat = moment
             self.fleet.changed()
-        return call_result.Heartbeat(current_time=now())
 
     @on("StatusNotification")
     async def on_status_notification(
