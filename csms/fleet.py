@@ -29,13 +29,25 @@ class Charger:
     energy_kwh: float | None = None
     transaction_id: str | None = None
     last_heartbeat: datetime | None = None
+    transaction_start: datetime | None = field(default=None, repr=False)
+    """Start of `transaction_id`: an offline replay of an older session must not hide it."""
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["transaction_start"]
         data["last_heartbeat"] = (
             self.last_heartbeat.isoformat().replace("+00:00", "Z") if self.last_heartbeat else None
         )
         return data
+
+    def shows(self, usage: Usage) -> bool:
+        """Whether this transaction is the one to show: the current one, or a running one
+        that started after it (replays of older sessions do not take over)."""
+        if self.transaction_id in (None, usage.transaction_id):
+            return True
+        return not usage.ended and (
+            self.transaction_start is None or usage.start_time > self.transaction_start
+        )
 
 
 @dataclass
@@ -70,12 +82,15 @@ class Fleet:
     def usage(self, charger_id: str, usage: Usage) -> None:
         """A transaction's record moved: update the charger and whoever waits for it."""
         charger = self.chargers.get(charger_id)
-        if charger is not None:
+        if charger is not None and charger.shows(usage):
             if usage.ended:
-                if charger.transaction_id == usage.transaction_id:
-                    charger.transaction_id, charger.energy_kwh, charger.power_kw = None, None, 0.0
+                charger.transaction_id, charger.transaction_start = None, None
+                charger.energy_kwh, charger.power_kw = None, 0.0
             else:
-                charger.transaction_id = usage.transaction_id
+                charger.transaction_id, charger.transaction_start = (
+                    usage.transaction_id,
+                    usage.start_time,
+                )
                 charger.energy_kwh = usage.energy_kwh
                 charger.power_kw = usage.power_kw
             self.changed()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -63,8 +65,10 @@ class Repository:
         remote_address: str | None = None,
         close_code: int | None = None,
         reason: str | None = None,
+        sets_status: bool = True,
     ) -> None:
-        """Log a connection event; connected/disconnected also set charger_info.status."""
+        """Log a connection event; connected/disconnected also set charger_info.status, unless
+        `sets_status` is False (a station's older connection closing after a newer opened)."""
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute(
                 "INSERT INTO charger_connection_log "
@@ -76,7 +80,7 @@ class Repository:
                 close_code,
                 reason,
             )
-            if status != "refused":
+            if status != "refused" and sets_status:
                 online = status == "connected"
                 await connection.execute(
                     "UPDATE charger_info SET status = $2, "
@@ -108,6 +112,29 @@ class Repository:
                 status,
                 power_kw,
             )
+
+    async def transaction_events(self, transaction_id: str) -> list[dict[str, Any]]:
+        """The TransactionEventRequests stored for a transaction (camelCase payloads)."""
+        rows = await self.pool.fetch(
+            "SELECT request FROM charger_transaction_event WHERE transaction_id = $1 "
+            "ORDER BY seq_no",
+            transaction_id,
+        )
+        return [json.loads(row["request"]) for row in rows]
+
+    async def transaction_event(
+        self, charger_id: str, transaction_id: str, seq_no: int, request: dict[str, Any]
+    ) -> None:
+        """Keep a TransactionEvent; a retransmission of a seqNo replaces the earlier copy."""
+        await self.pool.execute(
+            "INSERT INTO charger_transaction_event (transaction_id, seq_no, charger_id, request) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (transaction_id, seq_no) DO UPDATE SET "
+            "request = EXCLUDED.request, received_at = now()",
+            transaction_id,
+            seq_no,
+            charger_id,
+            json.dumps(request),
+        )
 
     async def usage(self, charger_id: str, usage: Usage) -> None:
         """Insert or refresh the transaction's row; a replayed or repeated event rewrites the

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
@@ -21,6 +21,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from csms.fleet import Fleet
 from csms.repository import Repository
@@ -76,7 +77,8 @@ class OcppEndpoint:
             with contextlib.suppress(ConnectionClosed):
                 await station.start()
         finally:
-            if self.stations.get(charger_id) is station:
+            latest = self.stations.get(charger_id) is station
+            if latest:
                 del self.stations[charger_id]
                 self._set_online(charger_id, False)
             await self.repository.connection(
@@ -85,6 +87,7 @@ class OcppEndpoint:
                 _peer(connection),
                 close_code=connection.close_code,
                 reason=connection.close_reason or None,
+                sets_status=latest,
             )
 
     def _set_online(self, charger_id: str, online: bool) -> None:
@@ -105,6 +108,7 @@ async def ocpp_server(endpoint: OcppEndpoint, host: str, port: int) -> AsyncIter
         port,
         subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
         process_request=endpoint.process_request,
+        select_subprotocol=_select_subprotocol,
         ping_interval=None,  # stations keep the link alive with Heartbeat
         max_size=4 * 1024 * 1024,
     )
@@ -113,6 +117,14 @@ async def ocpp_server(endpoint: OcppEndpoint, host: str, port: int) -> AsyncIter
     finally:
         server.close()
         await server.wait_closed()
+
+
+def _select_subprotocol(
+    connection: ServerConnection, offered: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    """ocpp2.0.1 if offered; else no subprotocol (websockets would answer 400), and `handle`
+    closes the connection with 1002 as OCPP-J asks."""
+    return SUBPROTOCOL if SUBPROTOCOL in offered else None  # type: ignore[return-value]
 
 
 def _password_matches(headers: Headers, charger_id: str, expected_sha256: str) -> bool:

@@ -4,6 +4,7 @@ with the reference CSMS's answers, and the commands the REST API sends."""
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +21,9 @@ from csms.repository import Repository
 log = logging.getLogger("ocppscope.csms")
 POWER_STEP_KW = 0.05
 """A power change smaller than this is not a new row of charger_status_log."""
-_profile_ids = itertools.count(1)
+PROFILE_IDS = {"TxDefaultProfile": 1, "TxProfile": 2}
+"""One profile id per purpose: a new limit replaces the previous one (K01.FR.05) instead of
+piling up profiles at the same stack level, which a station may reject (K01.FR.53)."""
 remote_start_ids = itertools.count(1)
 """remoteStartId of RequestStartTransaction: unique while this CSMS runs."""
 
@@ -126,7 +129,12 @@ class Station(ChargePoint):
     async def on_transaction_event(self, **request: Any) -> call_result.TransactionEvent:
         payload = snake_to_camel_case(request)
         transaction_id, event = event_from_request(payload)
-        transaction = self.ledger.transaction(transaction_id)
+        transaction = self.ledger.transactions.get(transaction_id)
+        if transaction is None:  # new, or begun before this CSMS started: what do we know?
+            transaction = self.ledger.transaction(transaction_id)
+            for earlier in await self.repository.transaction_events(transaction_id):
+                transaction.add(event_from_request(earlier)[1])
+        await self.repository.transaction_event(self.id, transaction_id, event.seq_no, payload)
         transaction.add(event)
         usage = transaction.usage(self.policy.price_per_kwh)
         await self.repository.usage(self.id, usage)
@@ -184,6 +192,28 @@ class Station(ChargePoint):
     def _token_status(self, id_token: dict[str, Any]) -> str:
         return "Blocked" if id_token.get("id_token") in self.policy.denied_tokens else "Accepted"
 
+    async def route_message(self, raw_msg: str) -> None:
+        """The `ocpp` library drops a frame with an unknown MessageTypeId; OCPP-J §4.4 wants
+        a CALLERROR MessageTypeNotSupported when the message id can be read."""
+        try:
+            message = json.loads(raw_msg)
+        except ValueError:
+            message = None
+        if (
+            isinstance(message, list)
+            and len(message) > 1
+            and isinstance(message[0], int)
+            and message[0] not in (2, 3, 4)
+            and isinstance(message[1], str)
+        ):
+            await self._send(
+                json.dumps(
+                    [4, message[1], "MessageTypeNotSupported", f"MessageTypeId {message[0]}", {}]
+                )
+            )
+            return
+        await super().route_message(raw_msg)
+
     # ---- the CSMS's commands ------------------------------------------------------------------
 
     async def request_start(self, id_token: str, evse_id: int | None, remote_start_id: int) -> Any:
@@ -208,7 +238,7 @@ class Station(ChargePoint):
         """TxProfile on the running transaction, else TxDefaultProfile for the station (EVSE 0)."""
         purpose = "TxProfile" if transaction_id else "TxDefaultProfile"
         profile: dict[str, Any] = {
-            "id": next(_profile_ids),
+            "id": PROFILE_IDS[purpose],
             "stack_level": 0,
             "charging_profile_purpose": purpose,
             "charging_profile_kind": "Relative",

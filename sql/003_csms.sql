@@ -48,6 +48,17 @@ CREATE TABLE charger_usage_log (
 );
 CREATE INDEX charger_usage_log_charger_start ON charger_usage_log (charger_id, start_time);
 
+-- Every TransactionEvent as received, so a transaction is judged from all of its events even
+-- when they span a restart of the CSMS (a repeated Ended after a restart changes nothing).
+CREATE TABLE charger_transaction_event (
+    transaction_id text    NOT NULL,
+    seq_no         integer NOT NULL,
+    charger_id     text    NOT NULL,
+    received_at    timestamptz NOT NULL DEFAULT now(),
+    request        jsonb   NOT NULL,  -- the TransactionEventRequest payload
+    PRIMARY KEY (transaction_id, seq_no)
+);
+
 -- Status and power over time: a row whenever a charger's connector status or power changes.
 CREATE TABLE charger_status_log (
     id         bigserial PRIMARY KEY,
