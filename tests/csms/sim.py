@@ -500,14 +500,16 @@ async def station(
     station_id: str,
     behaviour: Behaviour | None = None,
     trace: list[Event] | None = None,
+    url: str | None = None,
     **connect_args: Any,
 ) -> AsyncIterator[Link]:
-    """A simulated station connected to the CSMS; every frame also goes to `trace`."""
+    """A simulated station connected to the CSMS (or to `url`, e.g. a proxy in front of it);
+    every frame also goes to `trace`."""
     trace = trace if trace is not None else []
     connect_args.setdefault("subprotocols", [SUBPROTOCOL])
     ws = await within(
         connect(
-            ocpp_url(running, station_id),
+            url or ocpp_url(running, station_id),
             open_timeout=STEP,
             ping_interval=None,
             max_size=None,
