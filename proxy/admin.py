@@ -1,6 +1,7 @@
-"""The proxy's admin HTTP server (default 127.0.0.1:9464): `/healthz` now; faults and metrics
-join it later. FastAPI for the documented JSON API (`/docs`), served by uvicorn on the proxy's
-own event loop; handlers only read state, so they never hold the loop up."""
+"""HTTP on the running event loop: `HttpServer` serves a FastAPI app with uvicorn (the proxy's
+admin API, the CSMS's REST API and map), and `admin_app` is the proxy's admin API (default
+127.0.0.1:9464): `/healthz` now, faults and metrics later, documented at `/docs`. Its handlers
+only read state, so they never hold the forwarding loop up."""
 
 from __future__ import annotations
 
