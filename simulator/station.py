@@ -1,10 +1,13 @@
-"""One simulated OCPP 2.0.1 charging station (compliant profile): the `ocpp` library's v201
-ChargePoint over a `websockets` client, on a simulated clock, with a physical meter.
+"""One simulated OCPP 2.0.1 charging station: the `ocpp` library's v201 ChargePoint over a
+`websockets` client, on a simulated clock, with a physical meter.
 
 It boots, heartbeats and reports status; runs charging sessions (Authorize, TransactionEvent
 Started/Updated/Ended, seqNo without gaps); answers the CSMS's commands; reconnects with the
 OCPP back-off; and keeps TransactionEvents produced while offline, delivering them in order
 (`offline: true`, original timestamps and seqNos) once connected again (OCPP 2.0.1 E04).
+
+A misbehaviour profile (`StationSpec.profile`, see `simulator.fleet.PROFILES`) is a `Behaviour`:
+one flag per profile, each checked at the one place it changes what the station does.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import contextlib
 import itertools
 import logging
 import random
+import uuid
 from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -46,6 +50,32 @@ STOP_TRIGGERS = {
 }
 DELIVERED_KEPT = 1000
 """How many delivered TransactionEvents a station remembers (for tests and the live view)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """What a profile changes; the defaults are the compliant station."""
+
+    boots: bool = True
+    """no-boot: never sends BootNotification (BOOT-001)."""
+    skips_seq_no: bool = False
+    """skips-seqno: leaves out the seqNo after Started in each transaction (TX-003)."""
+    string_meter_value: bool = False
+    """bad-schema: the first Updated of each session carries a meter value as text (SCH-001)."""
+    backs_off: bool = True
+    """wrong-backoff: the first attempt after a lost connection comes at once (BACKOFF-002)."""
+    reuses_message_ids: bool = False
+    """duplicate-ids: every CALL on a connection has the first CALL's MessageId (RPC-005)."""
+
+
+BEHAVIOURS = {
+    "compliant": Behaviour(),
+    "skips-seqno": Behaviour(skips_seq_no=True),
+    "no-boot": Behaviour(boots=False),
+    "bad-schema": Behaviour(string_meter_value=True),
+    "wrong-backoff": Behaviour(backs_off=False),
+    "duplicate-ids": Behaviour(reuses_message_ids=True),
+}
 
 
 class Offline(Exception):
@@ -114,6 +144,7 @@ class SimulatedStation:
         register_wh: float = 0.0,
     ) -> None:
         self.spec = spec
+        self.behaviour = BEHAVIOURS[spec.profile]
         self.clock = clock or Clock()
         self.meter_interval = meter_interval
         self.queue_limit = queue_limit
@@ -194,6 +225,8 @@ class SimulatedStation:
     async def _back_off(self, stop_event: asyncio.Event) -> None:
         """Wait as OCPPCommCtrlr.RetryBackOff* says (simulated time) before the next attempt."""
         wait = self.reconnect.next_wait()
+        if not self.behaviour.backs_off and self.reconnect.attempt == 1:
+            wait = 0.0
         log.info("%s: reconnect attempt %d in %.1f s", self.spec.id, self.reconnect.attempt, wait)
         if not await self.clock.wait(stop_event, wait):
             self.attempts.append((self.clock.now(), wait))
@@ -243,7 +276,14 @@ class SimulatedStation:
         link = self._link
         if link is None or link.reader is None:
             raise Offline
-        sent = asyncio.ensure_future(link.call(request, suppress=False))
+        sent = asyncio.ensure_future(
+            link.call(
+                request,
+                suppress=False,
+                unique_id=link.first_id if self.behaviour.reuses_message_ids else None,
+                skip_schema_validation=self.behaviour.string_meter_value,
+            )
+        )
         await asyncio.wait({sent, link.reader}, return_when=asyncio.FIRST_COMPLETED)
         if not sent.done():  # the connection dropped before the answer came
             sent.cancel()
@@ -256,6 +296,9 @@ class SimulatedStation:
 
     async def _boot(self) -> None:
         """BootNotification until Accepted, waiting the interval the CSMS gives in between."""
+        if not self.behaviour.boots:
+            self._booted = True
+            return
         while True:
             answer = await self._call(
                 call.BootNotification(
@@ -407,6 +450,8 @@ class SimulatedStation:
         self.meter.start_session(target_kwh)
         trigger = "RemoteStart" if remote_start_id is not None else "Authorized"
         self._emit(self._event(session, "Started", moment, trigger, self.meter.power_kw()))
+        if self.behaviour.skips_seq_no:
+            session.next_seq_no()  # numbered, never sent
         self._spawn(self._quietly(self.status(1)))
         session.task = asyncio.create_task(self._charge(session, seconds))
         return session.transaction_id
@@ -435,7 +480,14 @@ class SimulatedStation:
             if tick == end:
                 break
             power = self.meter.power_kw()
-            self._emit(self._event(session, "Updated", tick, "MeterValuePeriodic", power))
+            event = self._event(session, "Updated", tick, "MeterValuePeriodic", power)
+            if (
+                self.behaviour.string_meter_value
+                and tick == session.started_at + self.meter_interval
+            ):
+                sampled = event["meter_value"][0]["sampled_value"][0]
+                sampled["value"] = str(sampled["value"])
+            self._emit(event)
         moment = tick if not session.stop.is_set() else max(self.clock.now(), self._metered_at)
         self._catch_up(moment)
         trigger = STOP_TRIGGERS.get(session.stopped_reason, "AbnormalCondition")
@@ -502,6 +554,8 @@ class _Link(ChargePoint):
         super().__init__(station_id, ws, response_timeout=timeout)
         self.station = station
         self.reader: asyncio.Task[None] | None = None
+        self.first_id = str(uuid.uuid4())
+        """The MessageId a duplicate-ids station gives every CALL on this connection."""
 
     @on("RequestStartTransaction")
     def on_request_start(self, **_: Any) -> call_result.RequestStartTransaction:
