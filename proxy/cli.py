@@ -372,7 +372,8 @@ def simulate(
         ),
     ] = "ws://127.0.0.1:9000/ocpp",
     fleet: Annotated[
-        Path | None, typer.Option(help="Fleet file (TOML, see README); default: the seed's five.")
+        Path | None,
+        typer.Option(help="Fleet file (TOML or YAML, see README); default: the seed's five."),
     ] = None,
     count: Annotated[
         int | None, typer.Option(min=1, max=100_000, help="Simulate N generated 50 kW stations.")
@@ -388,6 +389,13 @@ def simulate(
         float | None,
         typer.Option(min=1, help="Each station charges once for this many simulated seconds."),
     ] = None,
+    control: Annotated[
+        str,
+        typer.Option(
+            help="HOST:PORT of the control API (plug in, start, stop, fault; see README), "
+            "or 'off'."
+        ),
+    ] = "127.0.0.1:9002",
 ) -> None:
     """Run a fleet of simulated OCPP 2.0.1 stations (boot, heartbeats, sessions, back-off,
     offline queue) until --duration passes or Ctrl-C."""
@@ -402,9 +410,13 @@ def simulate(
         _fail(f"--url '{url}' is not a ws:// or wss:// URL")
     try:
         specs = load_fleet(fleet) if fleet else generated(count) if count else list(SEED_FLEET)
-    except FleetError as exc:
+        control_endpoint = None if control == "off" else parse_listen(control)
+    except (FleetError, ValueError) as exc:
         _fail(str(exc))
-    asyncio.run(run_simulation(specs, url, speed, duration, charge))
+    try:
+        asyncio.run(run_simulation(specs, url, speed, duration, charge, control_endpoint))
+    except OSError as exc:
+        _fail(str(exc))
 
 
 @app.command()

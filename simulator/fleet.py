@@ -1,4 +1,5 @@
-"""Which stations to simulate: a fleet file (TOML), N generated ones, or the seed guide's five.
+"""Which stations to simulate: a fleet file (TOML or YAML), N generated ones, or the seed
+guide's five.
 
 ```toml
 [[station]]
@@ -10,22 +11,16 @@ model = "Simulator"
 password = "secret"   # HTTP Basic auth (security profile 1); optional
 profile = "compliant" # or one of PROFILES
 ```
+or in YAML (`.yaml`/`.yml`) the same fields under `station:`, a list.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-PROFILES = {
-    "compliant": "behaves as OCPP 2.0.1 asks",
-    "skips-seqno": "leaves a gap in each transaction's seqNo (TX-003)",
-    "no-boot": "sends Heartbeats and StatusNotifications without a BootNotification (BOOT-001)",
-    "bad-schema": "sends a TransactionEvent whose meter value is a string (SCH-001)",
-    "wrong-backoff": "reconnects at once instead of backing off (BACKOFF-002)",
-    "duplicate-ids": "reuses the MessageId of its previous CALL (RPC-005)",
-}
+from proxy.documents import read_document
+from simulator.profiles import PROFILES
 
 
 class FleetError(ValueError):
@@ -65,14 +60,12 @@ def generated(count: int, max_power_kw: float = 50.0) -> list[StationSpec]:
 
 def load_fleet(path: Path) -> list[StationSpec]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FleetError(f"{path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise FleetError(f"{path}: not TOML ({exc})") from None
-    entries = data.get("station")
+        data = read_document(path)
+    except ValueError as exc:
+        raise FleetError(str(exc)) from None
+    entries = data.get("station") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise FleetError(f"{path}: no [[station]] entries")
+        raise FleetError(f"{path}: no stations (a list under 'station', [[station]] in TOML)")
     fleet = [_station(path, number, entry) for number, entry in enumerate(entries, 1)]
     ids = [spec.id for spec in fleet]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})

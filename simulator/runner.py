@@ -18,7 +18,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from proxy.admin import HttpServer
+from proxy.settings import Endpoint
 from simulator.clock import Clock
+from simulator.control import control_app
 from simulator.fleet import StationSpec
 from simulator.station import SimulatedStation
 
@@ -45,8 +48,7 @@ def summarize(stations: Sequence[SimulatedStation], started_wh: Sequence[float])
         charging=sum(s.charging for s in stations),
         power_kw=sum(s.power_kw for s in stations),
         delivered_kwh=sum(
-            (s.meter.register_wh - start) / 1000
-            for s, start in zip(stations, started_wh, strict=True)
+            (s.register_wh - start) / 1000 for s, start in zip(stations, started_wh, strict=True)
         ),
         reconnects=sum(s.reconnects for s in stations),
         queued=sum(s.queued for s in stations),
@@ -86,14 +88,21 @@ async def run_fleet(
     charge_seconds: float | None = None,
     console: Console | None = None,
     stop: asyncio.Event | None = None,
+    control: Endpoint | None = None,
 ) -> Summary:
-    """Run the fleet until `duration` simulated seconds pass or `stop` is set."""
+    """Run the fleet until `duration` simulated seconds pass or `stop` is set, with the control
+    API on `control` (OSError naming --control when it cannot listen there)."""
     console = console or Console()
     clock = Clock(speed)
     began = clock.now()
     stop = stop or asyncio.Event()
     stations = [SimulatedStation(spec, clock) for spec in specs]
-    started_wh = [s.meter.register_wh for s in stations]
+    server = None
+    if control is not None:
+        server = HttpServer(control_app({s.spec.id: s for s in stations}), control, "--control")
+        await server.start()
+        console.print(f"control API on http://{control.host}:{server.port}/stations (see /docs)")
+    started_wh = [s.register_wh for s in stations]
     tasks = [asyncio.create_task(s.run(url, stop)) for s in stations]
     if charge_seconds:
         tasks += [
@@ -118,6 +127,8 @@ async def run_fleet(
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
+    if server is not None:
+        await server.stop()
     final = summarize(stations, started_wh)
     console.print(render(final, f"fleet after {clock.now() - began:,.0f} simulated s"))
     return final
@@ -146,6 +157,7 @@ async def simulate(
     speed: float,
     duration: float | None,
     charge_seconds: float | None,
+    control: Endpoint | None,
 ) -> Summary:
     """The command: as `run_fleet`, ended by SIGINT/SIGTERM too."""
     stop = asyncio.Event()
@@ -153,5 +165,11 @@ async def simulate(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     return await run_fleet(
-        specs, url, speed=speed, duration=duration, charge_seconds=charge_seconds, stop=stop
+        specs,
+        url,
+        speed=speed,
+        duration=duration,
+        charge_seconds=charge_seconds,
+        stop=stop,
+        control=control,
     )

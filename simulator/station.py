@@ -1,13 +1,15 @@
 """One simulated OCPP 2.0.1 charging station: the `ocpp` library's v201 ChargePoint over a
-`websockets` client, on a simulated clock, with a physical meter.
+`websockets` client (`simulator.link`), on a simulated clock, with a physical meter per EVSE.
 
-It boots, heartbeats and reports status; runs charging sessions (Authorize, TransactionEvent
-Started/Updated/Ended, seqNo without gaps); answers the CSMS's commands; reconnects with the
-OCPP back-off; and keeps TransactionEvents produced while offline, delivering them in order
-(`offline: true`, original timestamps and seqNos) once connected again (OCPP 2.0.1 E04).
+It boots, heartbeats and reports status; runs charging sessions on its EVSEs (Authorize,
+TransactionEvent Started/Updated/Ended, seqNo without gaps); does what the CSMS asks (remote
+start/stop, power limits, variables, Reset, ChangeAvailability, TriggerMessage); reconnects with
+the OCPP back-off; and keeps TransactionEvents produced while offline, delivering them in order
+(`offline: true`, original timestamps and seqNos) once connected again (OCPP 2.0.1 E04). Other
+messages are not queued: StatusNotifications are sent afresh for every EVSE after each boot,
+Heartbeats are due again, and Authorize offline trusts the token (local authorization).
 
-A misbehaviour profile (`StationSpec.profile`, see `simulator.fleet.PROFILES`) is a `Behaviour`:
-one flag per profile, each checked at the one place it changes what the station does.
+A behaviour profile (`StationSpec.profile`) is a `simulator.profiles.Behaviour`.
 """
 
 from __future__ import annotations
@@ -18,15 +20,13 @@ import contextlib
 import itertools
 import logging
 import random
-import uuid
+import time
 from collections import deque
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from ocpp.exceptions import OCPPError
-from ocpp.routing import after, on
-from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201 import call
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
@@ -34,104 +34,36 @@ from websockets.typing import Subprotocol
 from proxy.ocppj.state import Backoff
 from simulator.backoff import Reconnect
 from simulator.clock import Clock, iso
+from simulator.evse import Evse, Session
 from simulator.fleet import StationSpec
+from simulator.link import Link
 from simulator.meter import Meter
+from simulator.profiles import BEHAVIOURS
+from simulator.variables import Settings
 
 log = logging.getLogger("ocppscope.simulator")
 
 SUBPROTOCOL = "ocpp2.0.1"
-COMM_CTRLR = "OCPPCommCtrlr"
-TRIGGERABLE = {"BootNotification", "Heartbeat", "StatusNotification"}
 STOP_TRIGGERS = {
     "Local": "StopAuthorized",
     "Remote": "RemoteStop",
     "EVDisconnected": "EVCommunicationLost",
     "EnergyLimitReached": "EnergyLimitReached",
+    "ImmediateReset": "ResetCommand",
 }
+"""TransactionEvent Ended's triggerReason for its stoppedReason; others: AbnormalCondition."""
 DELIVERED_KEPT = 1000
 """How many delivered TransactionEvents a station remembers (for tests and the live view)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Behaviour:
-    """What a profile changes; the defaults are the compliant station."""
-
-    boots: bool = True
-    """no-boot: never sends BootNotification (BOOT-001)."""
-    skips_seq_no: bool = False
-    """skips-seqno: leaves out the seqNo after Started in each transaction (TX-003)."""
-    string_meter_value: bool = False
-    """bad-schema: the first Updated of each session carries a meter value as text (SCH-001)."""
-    backs_off: bool = True
-    """wrong-backoff: the first attempt after a lost connection comes at once (BACKOFF-002)."""
-    reuses_message_ids: bool = False
-    """duplicate-ids: every CALL on a connection has the first CALL's MessageId (RPC-005)."""
-
-
-BEHAVIOURS = {
-    "compliant": Behaviour(),
-    "skips-seqno": Behaviour(skips_seq_no=True),
-    "no-boot": Behaviour(boots=False),
-    "bad-schema": Behaviour(string_meter_value=True),
-    "wrong-backoff": Behaviour(backs_off=False),
-    "duplicate-ids": Behaviour(reuses_message_ids=True),
-}
+DRAIN_TIMEOUT = 10.0
+"""Real seconds a station stopping or rebooting gives its queue to reach the CSMS."""
 
 
 class Offline(Exception):
     """The station has no usable connection to its CSMS."""
 
 
-@dataclass
-class Settings:
-    """The OCPPCommCtrlr variables the station uses (GetVariables/SetVariables)."""
-
-    heartbeat_interval: int = 30
-    retry_wait_minimum: int = 1
-    retry_random_range: int = 0
-    retry_repeat_times: int = 4
-    message_timeout: int = 30
-
-    NAMES: ClassVar[dict[str, str]] = {
-        "HeartbeatInterval": "heartbeat_interval",
-        "RetryBackOffWaitMinimum": "retry_wait_minimum",
-        "RetryBackOffRandomRange": "retry_random_range",
-        "RetryBackOffRepeatTimes": "retry_repeat_times",
-        "MessageTimeout": "message_timeout",
-    }
-    SMALLEST: ClassVar[dict[str, int]] = {"HeartbeatInterval": 1, "MessageTimeout": 1}
-    """Zero here would make the station spin; the rest may be 0."""
-
-    def get(self, name: str) -> int:
-        return int(getattr(self, self.NAMES[name]))
-
-    def valid(self, name: str, value: int) -> bool:
-        return self.SMALLEST.get(name, 0) <= value <= 86_400
-
-    def set(self, name: str, value: int) -> None:
-        setattr(self, self.NAMES[name], value)
-
-
-@dataclass
-class Session:
-    """The running transaction on EVSE 1."""
-
-    transaction_id: str
-    id_token: str
-    started_at: float
-    seq_no: int = 0
-    remote_start_id: int | None = None
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    stopped_reason: str = "Local"
-    task: asyncio.Task[None] | None = None
-
-    def next_seq_no(self) -> int:
-        number, self.seq_no = self.seq_no, self.seq_no + 1
-        return number
-
-
 class SimulatedStation:
-    """A station's state and behaviour; one `_Link` per websocket connection speaks OCPP."""
+    """A station's state and behaviour; one `Link` per websocket connection speaks OCPP."""
 
     def __init__(
         self,
@@ -151,8 +83,10 @@ class SimulatedStation:
         self.settings = Settings()
         self.reconnect = Reconnect(Backoff(1.0, 0.0, 4), rng or random.Random())
         self._apply_backoff()
-        self.meter = Meter(spec.max_power_kw, register_wh=register_wh)
-        self.session: Session | None = None
+        self.evses = {
+            number: Evse(number, Meter(spec.max_power_kw, register_wh=register_wh))
+            for number in range(1, spec.evses + 1)
+        }
         self.outbox: deque[dict[str, Any]] = deque()
         self.delivered: deque[dict[str, Any]] = deque(maxlen=DELIVERED_KEPT)
         self.attempts: list[tuple[float, float]] = []
@@ -161,10 +95,16 @@ class SimulatedStation:
         self.lost_at: float | None = None
         """Simulated time the last connection was lost."""
         self.boots = 0
-        self._link: _Link | None = None
+        self.booted_at: float | None = None
+        """time.monotonic() of the latest accepted BootNotification (bench simulate's latency)."""
+        self.calls = 0
+        """CALLs sent (bench simulate's message rate)."""
+        self.boot_reason = "PowerUp"
+        self._link: Link | None = None
         self._booted = False
+        self._reboot = asyncio.Event()
+        self._reset_when_idle = False
         self._pending = asyncio.Event()
-        self._metered_at = 0.0
         self._numbers = itertools.count(1)
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -176,25 +116,32 @@ class SimulatedStation:
 
     @property
     def charging(self) -> bool:
-        return self.session is not None
+        return any(evse.session is not None for evse in self.evses.values())
 
     @property
     def power_kw(self) -> float:
-        return self.meter.power_kw() if self.charging else 0.0
+        return sum(evse.power_kw for evse in self.evses.values())
 
     @property
-    def session_kwh(self) -> float:
-        return self.meter.session_kwh
+    def register_wh(self) -> float:
+        """Energy delivered over the station's life, all EVSEs."""
+        return sum(evse.meter.register_wh for evse in self.evses.values())
 
     @property
     def queued(self) -> int:
         return len(self.outbox)
 
+    def evse(self, number: int) -> Evse:
+        """EVSE `number`; KeyError names it when the station has no such EVSE."""
+        if number not in self.evses:
+            raise KeyError(f"{self.spec.id} has no EVSE {number} (it has 1..{len(self.evses)})")
+        return self.evses[number]
+
     # ---- the connection ----------------------------------------------------------------------
 
     async def run(self, url: str, stop_event: asyncio.Event) -> None:
         """Stay connected to `url` (the CSMS's base; the station id is appended) until
-        `stop_event`; then end the session and close the socket."""
+        `stop_event`; then end the sessions and close the socket."""
         target = f"{url.rstrip('/')}/{self.spec.id}"
         try:
             while not stop_event.is_set():
@@ -204,6 +151,10 @@ class SimulatedStation:
                     await self._serve(ws, stop_event)
                 if stop_event.is_set():
                     break
+                if self._reboot.is_set():  # a Reset: boot again at once, not a lost link
+                    self._reboot.clear()
+                    self.boot_reason = "RemoteReset"
+                    continue
                 await self._back_off(stop_event)
         finally:
             await self._cancel_background()
@@ -233,41 +184,58 @@ class SimulatedStation:
             self.reconnects += 1
 
     async def _serve(self, ws: ClientConnection, stop_event: asyncio.Event) -> None:
-        """One connection: boot, announce, heartbeats and delivery until it drops or we stop."""
-        link = _Link(self.spec.id, ws, self.clock.real(self.settings.message_timeout), self)
+        """One connection: boot, announce, heartbeats and delivery until it drops, the station
+        reboots or we stop."""
+        link = Link(self.spec.id, ws, self.clock.real(self.settings.message_timeout), self)
         self._link = link
         reader = link.reader = asyncio.create_task(link.start())
         workers: list[asyncio.Task[Any]] = [reader]
         try:
-            await self._boot()
+            await self._boot(self.boot_reason)
+            self.boot_reason = "PowerUp"
             await self._announce()
+            stopper = asyncio.create_task(stop_event.wait())
+            rebooter = asyncio.create_task(self._reboot.wait())
             workers += [
                 asyncio.create_task(self._heartbeats()),
                 asyncio.create_task(self._deliver()),
+                stopper,
+                rebooter,
             ]
-            stopper = asyncio.create_task(stop_event.wait())
-            workers.append(stopper)
-            await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({reader, stopper, rebooter}, return_when=asyncio.FIRST_COMPLETED)
             if stopper.done():
-                await self._shut_down()
+                await self._shut_down("Local")
+            elif rebooter.done():
+                await self._shut_down("ImmediateReset")
         finally:
             self._link, self._booted = None, False
             self.lost_at = self.clock.now()
+            for evse in self.evses.values():
+                evse.reported = None
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 5)
 
-    async def _shut_down(self) -> None:
-        """End the session and deliver what is queued (bounded), before the socket closes."""
+    async def _shut_down(self, reason: str) -> None:
+        """End the sessions and deliver what is queued (bounded), before the socket closes."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop_charging("Local"), 10)
-            await asyncio.wait_for(self._drained(), 10)
+            await asyncio.wait_for(self.stop_all(reason), DRAIN_TIMEOUT)
+            await asyncio.wait_for(self._drained(), DRAIN_TIMEOUT)
 
     async def _drained(self) -> None:
         while self.outbox and self._link is not None:
             await asyncio.sleep(0.01)
+
+    def drop_connection(self) -> bool:
+        """Cut the TCP connection without a close handshake, as a network failure would; the
+        station then backs off and reconnects. False when it has no connection."""
+        link = self._link
+        if link is None:
+            return False
+        link.transport.abort()
+        return True
 
     # ---- the station's own messages ----------------------------------------------------------
 
@@ -276,6 +244,7 @@ class SimulatedStation:
         link = self._link
         if link is None or link.reader is None:
             raise Offline
+        self.calls += 1
         sent = asyncio.ensure_future(
             link.call(
                 request,
@@ -294,7 +263,7 @@ class SimulatedStation:
         except (ConnectionClosed, TimeoutError) as error:
             raise Offline from error
 
-    async def _boot(self) -> None:
+    async def _boot(self, reason: str) -> None:
         """BootNotification until Accepted, waiting the interval the CSMS gives in between."""
         if not self.behaviour.boots:
             self._booted = True
@@ -308,7 +277,7 @@ class SimulatedStation:
                         "serial_number": self.spec.serial_number,
                         "firmware_version": "1.0.0",
                     },
-                    reason="PowerUp",
+                    reason=reason,
                 )
             )
             self.boots += 1
@@ -316,24 +285,35 @@ class SimulatedStation:
                 self.settings.heartbeat_interval = answer.interval
             if answer.status == "Accepted":
                 self._booted = True
+                self.booted_at = time.monotonic()
                 return
             await self.clock.sleep(answer.interval or 10)
 
     async def _announce(self) -> None:
-        for evse in range(1, self.spec.evses + 1):
-            await self.status(evse)
+        for number in self.evses:
+            await self.status(number)
 
     async def status(self, evse: int = 1, connector_status: str | None = None) -> None:
-        """StatusNotification of one EVSE's connector (1): Occupied while it charges."""
-        occupied = evse == 1 and self.charging
+        """StatusNotification of one EVSE's connector (1), as it is now unless given."""
+        state = self.evse(evse)
+        connector_status = connector_status or state.connector_status
+        state.reported = connector_status  # before sending: a later report must not undo it
         await self._call(
             call.StatusNotification(
                 timestamp=iso(self.clock.now()),
-                connector_status=connector_status or ("Occupied" if occupied else "Available"),
+                connector_status=connector_status,
                 evse_id=evse,
                 connector_id=1,
             )
         )
+
+    def _report(self, evse: Evse) -> None:
+        """A StatusNotification in the background if the EVSE's status changed; lost offline
+        (the next boot reports every EVSE)."""
+        status = evse.connector_status
+        if self.connected and status != evse.reported:
+            evse.reported = status  # now, so that a change right after is not reported twice
+            self.spawn(self.quietly(self.status(evse.number, status)))
 
     async def heartbeat(self) -> None:
         await self._call(call.Heartbeat())
@@ -343,6 +323,10 @@ class SimulatedStation:
             await self.clock.sleep(self.settings.heartbeat_interval)
             with contextlib.suppress(Offline, OCPPError):
                 await self.heartbeat()
+
+    async def boot_again(self) -> None:
+        """TriggerMessage(BootNotification)."""
+        await self._boot("Triggered")
 
     # ---- transaction events: produced on the clock, delivered in order -----------------------
 
@@ -380,30 +364,26 @@ class SimulatedStation:
                 self.outbox.popleft()
             self.delivered.append(payload)
 
-    def _catch_up(self, moment: float) -> None:
-        """Let the meter run up to `moment` (simulated) at the power it had."""
-        self.meter.advance(moment - self._metered_at)
-        self._metered_at = max(self._metered_at, moment)
-
     def _event(
-        self, session: Session, event_type: str, moment: float, trigger: str, power_kw: float
+        self, evse: Evse, session: Session, event_type: str, moment: float, trigger: str
     ) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "transaction_id": session.transaction_id,
-            "charging_state": "Charging" if event_type != "Ended" else "EVConnected",
-        }
-        if session.remote_start_id is not None:
-            info["remote_start_id"] = session.remote_start_id
+        info: dict[str, Any] = {"transaction_id": session.transaction_id}
         if event_type == "Ended":
             info["stopped_reason"] = session.stopped_reason
-        sampled = [
+            info["charging_state"] = "EVConnected" if evse.plugged else "Idle"
+        else:
+            info["charging_state"] = "Charging"
+        if session.remote_start_id is not None:
+            info["remote_start_id"] = session.remote_start_id
+        power_w = evse.meter.power_kw() * 1000 if event_type != "Ended" else 0.0
+        sampled: list[dict[str, Any]] = [
             {
-                "value": round(self.meter.register_wh, 3),
+                "value": round(evse.meter.register_wh, 3),
                 "measurand": "Energy.Active.Import.Register",
                 "unit_of_measure": {"unit": "Wh"},
             },
             {
-                "value": round(power_kw * 1000, 1),
+                "value": round(power_w, 1),
                 "measurand": "Power.Active.Import",
                 "unit_of_measure": {"unit": "W"},
             },
@@ -417,43 +397,58 @@ class SimulatedStation:
             "meter_value": [{"timestamp": iso(moment), "sampled_value": sampled}],
         }
         if event_type == "Started":
-            payload["evse"] = {"id": 1, "connector_id": 1}
+            payload["evse"] = {"id": evse.number, "connector_id": 1}
         if event_type != "Updated":
             payload["id_token"] = {"id_token": session.id_token, "type": "ISO14443"}
         return payload
 
     # ---- sessions ----------------------------------------------------------------------------
 
+    def free_evse(self, wanted: int | None = None) -> Evse | None:
+        """Where a new session may start: EVSE `wanted`, else one with an EV plugged in, else
+        the lowest free one; None when there is none."""
+        if wanted is not None:
+            candidates = [self.evses[wanted]] if wanted in self.evses else []
+        else:
+            candidates = sorted(self.evses.values(), key=lambda e: (not e.plugged, e.number))
+        return next((evse for evse in candidates if evse.free), None)
+
     async def plug_in_and_charge(
         self,
         id_token: str,
         seconds: float | None = None,
         *,
+        evse: int | None = None,
         remote_start_id: int | None = None,
         target_kwh: float | None = None,
     ) -> str | None:
-        """Start a session on EVSE 1 (Authorize first unless the CSMS started it); its
-        transaction id, or None when busy or the token is refused. Ends after `seconds`
-        (simulated) if given."""
-        if self.session is not None:
+        """Start a session (Authorize first unless the CSMS started it) on EVSE `evse` or the
+        one `free_evse` picks, plugging an EV in if none is; its transaction id, or None when no
+        EVSE is free or the token is refused. Ends after `seconds` (simulated) if given."""
+        if self.free_evse(evse) is None:
             return None
         if remote_start_id is None and not await self._authorized(id_token):
+            return None
+        chosen = self.free_evse(evse)  # again: another session may have taken it meanwhile
+        if chosen is None:
             return None
         moment = self.clock.now()
         session = Session(
             f"TX-{self.spec.id}-{next(self._numbers)}",
             id_token,
             moment,
+            chosen.number,
             remote_start_id=remote_start_id,
+            leaves_after=not chosen.plugged,
         )
-        self.session, self._metered_at = session, moment
-        self.meter.start_session(target_kwh)
+        chosen.session, chosen.plugged, chosen.metered_at = session, True, moment
+        chosen.meter.start_session(target_kwh)
         trigger = "RemoteStart" if remote_start_id is not None else "Authorized"
-        self._emit(self._event(session, "Started", moment, trigger, self.meter.power_kw()))
+        self._emit(self._event(chosen, session, "Started", moment, trigger))
         if self.behaviour.skips_seq_no:
             session.next_seq_no()  # numbered, never sent
-        self._spawn(self._quietly(self.status(1)))
-        session.task = asyncio.create_task(self._charge(session, seconds))
+        self._report(chosen)
+        session.task = asyncio.create_task(self._charge(chosen, session, seconds))
         return session.transaction_id
 
     async def _authorized(self, id_token: str) -> bool:
@@ -466,7 +461,7 @@ class SimulatedStation:
             return True
         return answer.id_token_info.get("status") == "Accepted"
 
-    async def _charge(self, session: Session, seconds: float | None) -> None:
+    async def _charge(self, evse: Evse, session: Session, seconds: float | None) -> None:
         """Updated every `meter_interval` simulated seconds until stopped or `seconds` pass."""
         end = None if seconds is None else session.started_at + seconds
         tick = session.started_at
@@ -476,11 +471,10 @@ class SimulatedStation:
                 tick = end
             if await self.clock.wait(session.stop, tick - self.clock.now()):
                 break
-            self._catch_up(tick)
+            evse.catch_up(tick)
             if tick == end:
                 break
-            power = self.meter.power_kw()
-            event = self._event(session, "Updated", tick, "MeterValuePeriodic", power)
+            event = self._event(evse, session, "Updated", tick, "MeterValuePeriodic")
             if (
                 self.behaviour.string_meter_value
                 and tick == session.started_at + self.meter_interval
@@ -488,28 +482,130 @@ class SimulatedStation:
                 sampled = event["meter_value"][0]["sampled_value"][0]
                 sampled["value"] = str(sampled["value"])
             self._emit(event)
-        moment = tick if not session.stop.is_set() else max(self.clock.now(), self._metered_at)
-        self._catch_up(moment)
+        moment = tick if not session.stop.is_set() else max(self.clock.now(), evse.metered_at)
+        evse.catch_up(moment)
+        if session.leaves_after:
+            evse.plugged = False
         trigger = STOP_TRIGGERS.get(session.stopped_reason, "AbnormalCondition")
-        self._emit(self._event(session, "Ended", moment, trigger, 0.0))
-        self.session = None
-        self._spawn(self._quietly(self.status(1)))
+        self._emit(self._event(evse, session, "Ended", moment, trigger))
+        self._ended(evse)
 
-    async def stop_charging(self, reason: str = "Local") -> float | None:
-        """End the running session (stoppedReason `reason`); its energy in kWh, None if idle."""
-        session = self.session
-        if session is None or session.task is None:
+    def _ended(self, evse: Evse) -> None:
+        """After a session: a Scheduled availability change or Reset takes effect now."""
+        evse.session = None
+        if evse.pending_operative is not None:
+            evse.operative, evse.pending_operative = evse.pending_operative, None
+        self._report(evse)
+        if self._reset_when_idle and not self.charging:
+            self._reset_when_idle = False
+            self._reboot.set()
+
+    async def stop_charging(self, reason: str = "Local", evse: int | None = None) -> float | None:
+        """End the session on EVSE `evse` (default: the first one charging) with stoppedReason
+        `reason`; its energy in kWh, None if there is none."""
+        numbers = [evse] if evse is not None else list(self.evses)
+        running = [self.evse(n) for n in numbers if self.evse(n).session is not None]
+        if not running:
             return None
+        state = running[0]
+        session = state.session
+        assert session is not None and session.task is not None
         session.stopped_reason = reason
         session.stop.set()
         await session.task
-        return self.meter.session_kwh
+        return state.meter.session_kwh
 
-    def limit(self, limit_kw: float | None) -> None:
-        """A new power limit from now on (energy so far at the old power)."""
-        if self.session is not None:
-            self._catch_up(self.clock.now())
-        self.meter.limit_kw = limit_kw
+    async def stop_all(self, reason: str) -> None:
+        for evse in self.evses:
+            await self.stop_charging(reason, evse)
+
+    def session_of(self, transaction_id: str) -> Evse | None:
+        """The EVSE running transaction `transaction_id`."""
+        return next(
+            (
+                evse
+                for evse in self.evses.values()
+                if evse.session is not None and evse.session.transaction_id == transaction_id
+            ),
+            None,
+        )
+
+    def limit(self, limit_kw: float | None, evse: int = 0) -> None:
+        """A power limit for EVSE `evse` (0: every EVSE) from now on; energy so far at the old
+        power."""
+        for state in self.evses.values() if evse == 0 else [self.evse(evse)]:
+            if state.session is not None:
+                state.catch_up(self.clock.now())
+            state.meter.limit_kw = limit_kw
+
+    # ---- what the driver and the site do (the control surface) -------------------------------
+
+    def plug_in(self, evse: int) -> bool:
+        """An EV is plugged in (Occupied; a remote or local start charges it); False if one
+        already is."""
+        state = self.evse(evse)
+        if state.plugged:
+            return False
+        state.plugged = True
+        self._report(state)
+        return True
+
+    async def unplug(self, evse: int) -> bool:
+        """The EV leaves: a running session ends (EVDisconnected); False if none was there."""
+        state = self.evse(evse)
+        if not state.plugged:
+            return False
+        state.plugged = False
+        if state.session is not None:
+            await self.stop_charging("EVDisconnected", evse)
+        self._report(state)
+        return True
+
+    async def fault(self, evse: int) -> None:
+        """The EVSE fails: Faulted, and its session ends (stoppedReason Other)."""
+        state = self.evse(evse)
+        state.faulted = True
+        if state.session is not None:
+            await self.stop_charging("Other", evse)
+        self._report(state)
+
+    def repair(self, evse: int) -> None:
+        state = self.evse(evse)
+        state.faulted = False
+        self._report(state)
+
+    # ---- what the CSMS asks (called by the Link) ---------------------------------------------
+
+    def reset_answer(self, kind: str) -> str:
+        """ResetStatusEnumType for a Reset of the whole station."""
+        return "Scheduled" if kind == "OnIdle" and self.charging else "Accepted"
+
+    def reset(self, kind: str) -> None:
+        """Reboot now (Immediate, or OnIdle when idle: sessions end with ImmediateReset) or
+        once the last session ends; then connect and boot again at once (RemoteReset)."""
+        if self.reset_answer(kind) == "Scheduled":
+            self._reset_when_idle = True
+        else:
+            self._reboot.set()
+
+    def change_availability(self, operative: bool, evse: int) -> str:
+        """ChangeAvailability for EVSE `evse` (0: the whole station); a charging EVSE made
+        Inoperative changes once its session ends. ChangeAvailabilityStatusEnumType."""
+        if evse != 0 and evse not in self.evses:
+            return "Rejected"
+        scheduled = False
+        for state in self.evses.values() if evse == 0 else [self.evses[evse]]:
+            if state.session is not None and not operative:
+                state.pending_operative = False
+                scheduled = True
+            else:
+                state.operative, state.pending_operative = operative, None
+        return "Scheduled" if scheduled else "Accepted"
+
+    def report_all(self) -> None:
+        """StatusNotifications for the EVSEs whose status changed."""
+        for state in self.evses.values():
+            self._report(state)
 
     # ---- helpers -----------------------------------------------------------------------------
 
@@ -526,152 +622,24 @@ class SimulatedStation:
         if name == "MessageTimeout" and self._link is not None:
             self._link._response_timeout = self.clock.real(value)
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        """Run in the background until done or the station stops."""
         task = asyncio.create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _quietly(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+    async def quietly(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         """A message that may be lost offline (StatusNotification, triggered messages)."""
         with contextlib.suppress(Offline, OCPPError):
             await coroutine
 
     async def _cancel_background(self) -> None:
         tasks = list(self._background)
-        if self.session is not None and self.session.task is not None:
-            tasks.append(self.session.task)
+        tasks += [
+            evse.session.task
+            for evse in self.evses.values()
+            if evse.session is not None and evse.session.task is not None
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class _Link(ChargePoint):
-    """One websocket connection: answers the CSMS's calls on behalf of the station."""
-
-    def __init__(
-        self, station_id: str, ws: ClientConnection, timeout: float, station: SimulatedStation
-    ) -> None:
-        super().__init__(station_id, ws, response_timeout=timeout)
-        self.station = station
-        self.reader: asyncio.Task[None] | None = None
-        self.first_id = str(uuid.uuid4())
-        """The MessageId a duplicate-ids station gives every CALL on this connection."""
-
-    @on("RequestStartTransaction")
-    def on_request_start(self, **_: Any) -> call_result.RequestStartTransaction:
-        status = "Rejected" if self.station.charging else "Accepted"
-        return call_result.RequestStartTransaction(status=status)
-
-    @after("RequestStartTransaction")
-    def after_request_start(self, id_token: dict[str, Any], remote_start_id: int, **_: Any) -> None:
-        if not self.station.charging:
-            self.station._spawn(
-                self.station.plug_in_and_charge(
-                    id_token["id_token"], remote_start_id=remote_start_id
-                )
-            )
-
-    def _runs(self, transaction_id: str) -> bool:
-        session = self.station.session
-        return session is not None and session.transaction_id == transaction_id
-
-    @on("RequestStopTransaction")
-    def on_request_stop(self, transaction_id: str, **_: Any) -> call_result.RequestStopTransaction:
-        status = "Accepted" if self._runs(transaction_id) else "Rejected"
-        return call_result.RequestStopTransaction(status=status)
-
-    @after("RequestStopTransaction")
-    def after_request_stop(self, transaction_id: str, **_: Any) -> None:
-        if self._runs(transaction_id):
-            self.station._spawn(self.station.stop_charging("Remote"))
-
-    @on("SetChargingProfile")
-    def on_set_charging_profile(
-        self, charging_profile: dict[str, Any], **_: Any
-    ) -> call_result.SetChargingProfile:
-        schedule = charging_profile["charging_schedule"][0]
-        if schedule["charging_rate_unit"] != "W":  # ChargingScheduleChargingRateUnit: W only
-            return call_result.SetChargingProfile(
-                status="Rejected", status_info={"reason_code": "UnsupportedRateUnit"}
-            )
-        limit_w = float(schedule["charging_schedule_period"][0]["limit"])
-        self.station.limit(limit_w / 1000)
-        return call_result.SetChargingProfile(status="Accepted")
-
-    @on("GetVariables")
-    def on_get_variables(
-        self, get_variable_data: list[dict[str, Any]], **_: Any
-    ) -> call_result.GetVariables:
-        return call_result.GetVariables(
-            get_variable_result=[self._get(item) for item in get_variable_data]
-        )
-
-    def _get(self, item: dict[str, Any]) -> dict[str, Any]:
-        status = _variable_status(item)
-        result = {"attribute_status": status, **_echo(item)}
-        if status == "Accepted":
-            result["attribute_value"] = str(self.station.settings.get(item["variable"]["name"]))
-        return result
-
-    @on("SetVariables")
-    def on_set_variables(
-        self, set_variable_data: list[dict[str, Any]], **_: Any
-    ) -> call_result.SetVariables:
-        return call_result.SetVariables(
-            set_variable_result=[self._set(item) for item in set_variable_data]
-        )
-
-    def _set(self, item: dict[str, Any]) -> dict[str, Any]:
-        status = _variable_status(item)
-        if status == "Accepted":
-            value = str(item["attribute_value"])
-            if value.isdigit() and self.station.settings.valid(
-                item["variable"]["name"], int(value)
-            ):
-                self.station.set_variable(item["variable"]["name"], int(value))
-            else:
-                status = "Rejected"
-        return {"attribute_status": status, **_echo(item)}
-
-    @on("Reset")
-    def on_reset(self, **_: Any) -> call_result.Reset:
-        return call_result.Reset(status="Accepted")
-
-    @on("ChangeAvailability")
-    def on_change_availability(self, **_: Any) -> call_result.ChangeAvailability:
-        return call_result.ChangeAvailability(status="Accepted")
-
-    @on("TriggerMessage")
-    def on_trigger_message(self, requested_message: str, **_: Any) -> call_result.TriggerMessage:
-        status = "Accepted" if requested_message in TRIGGERABLE else "NotImplemented"
-        return call_result.TriggerMessage(status=status)
-
-    @after("TriggerMessage")
-    def after_trigger_message(
-        self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any
-    ) -> None:
-        station = self.station
-        if requested_message == "Heartbeat":
-            station._spawn(station._quietly(station.heartbeat()))
-        elif requested_message == "StatusNotification":
-            station._spawn(station._quietly(station.status((evse or {}).get("id", 1))))
-        elif requested_message == "BootNotification":
-            station._spawn(station._quietly(station._boot()))
-
-
-def _variable_status(item: dict[str, Any]) -> str:
-    """Accepted for an OCPPCommCtrlr variable the station has (Actual attribute only)."""
-    if item["component"]["name"] != COMM_CTRLR:
-        return "UnknownComponent"
-    if item["variable"]["name"] not in Settings.NAMES:
-        return "UnknownVariable"
-    if item.get("attribute_type", "Actual") != "Actual":
-        return "NotSupportedAttributeType"
-    return "Accepted"
-
-
-def _echo(item: dict[str, Any]) -> dict[str, Any]:
-    echoed = {"component": item["component"], "variable": item["variable"]}
-    if "attribute_type" in item:
-        echoed["attribute_type"] = item["attribute_type"]
-    return echoed

@@ -45,10 +45,11 @@ REGISTER_START_WH = 1_000_000.0
 
 @contextlib.asynccontextmanager
 async def csms(
-    database_url: str, policy: Policy | None = None, command_timeout: float = 5.0
+    database_url: str, policy: Policy | None = None, command_timeout: float = 5.0, port: int = 0
 ) -> AsyncIterator[RunningCsms]:
+    """The reference CSMS on 127.0.0.1: its OCPP endpoint on `port` (0: a free one)."""
     settings = CsmsSettings(
-        ocpp=Endpoint("127.0.0.1", 0),
+        ocpp=Endpoint("127.0.0.1", port),
         http=Endpoint("127.0.0.1", 0),
         database_url=database_url,
         policy=policy or Policy(),
@@ -56,6 +57,12 @@ async def csms(
     )
     async with running_csms(settings) as running:
         yield running
+
+
+def csms_on(database_url: str, port: int) -> contextlib.AbstractAsyncContextManager[RunningCsms]:
+    """The reference CSMS on a given OCPP port, so that it can stop and come back where it was
+    (a proxy's upstream is fixed when it starts)."""
+    return csms(database_url, port=port)
 
 
 def ocpp_url(running: RunningCsms, station: str) -> str:
@@ -72,16 +79,20 @@ class Reply:
 async def http(
     running: RunningCsms, method: str, path: str, body: Any = None, timeout: float = 15.0
 ) -> Reply:
-    """One request to the CSMS's REST API (urllib in a thread: httpx is not installed)."""
-    url = f"http://127.0.0.1:{running.http_port}{path}"
+    """One request to the CSMS's REST API."""
+    return await request(f"http://127.0.0.1:{running.http_port}{path}", method, body, timeout)
+
+
+async def request(url: str, method: str, body: Any = None, timeout: float = 15.0) -> Reply:
+    """One HTTP request with a JSON body (urllib in a thread: httpx is not installed)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
+    prepared = urllib.request.Request(url, data=data, method=method)
     if data is not None:
-        request.add_header("Content-Type", "application/json")
+        prepared.add_header("Content-Type", "application/json")
 
     def send() -> Reply:
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with urllib.request.urlopen(prepared, timeout=timeout) as response:
                 text = response.read().decode()
                 status = response.status
         except urllib.error.HTTPError as error:

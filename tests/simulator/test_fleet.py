@@ -9,8 +9,8 @@ import pytest
 from simulator.fleet import SEED_FLEET, FleetError, generated, load_fleet
 
 
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "fleet.toml"
+def write(tmp_path: Path, text: str, name: str = "fleet.toml") -> Path:
+    path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -50,7 +50,7 @@ def test_a_fleet_file_is_read_with_defaults(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("not toml [", "not TOML"),
-        ("title = 'x'", "no \\[\\[station\\]\\]"),
+        ("title = 'x'", "no stations"),
         ('[[station]]\nid = "A"\n', "max_power_kw"),
         ('[[station]]\nid = "A"\nmax_power_kw = 0\n', "max_power_kw"),
         ('[[station]]\nid = "a/b"\nmax_power_kw = 5\n', "id must be"),
@@ -66,6 +66,41 @@ def test_a_fleet_file_is_read_with_defaults(tmp_path: Path) -> None:
 def test_bad_fleet_files_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(FleetError, match=message) as raised:
         load_fleet(write(tmp_path, text))
+    assert "\n" not in str(raised.value)
+    assert str(tmp_path) in str(raised.value)
+
+
+def test_a_yaml_fleet_file_says_the_same_as_toml(tmp_path: Path) -> None:
+    toml = load_fleet(
+        write(
+            tmp_path,
+            '[[station]]\nid = "CS-1"\nmax_power_kw = 22\n\n'
+            '[[station]]\nid = "CS-2"\nmax_power_kw = 150.5\nevses = 2\nprofile = "no-boot"\n',
+        )
+    )
+    yaml = load_fleet(
+        write(
+            tmp_path,
+            "station:\n  - id: CS-1\n    max_power_kw: 22\n"
+            "  - {id: CS-2, max_power_kw: 150.5, evses: 2, profile: no-boot}\n",
+            "fleet.yml",
+        )
+    )
+    assert yaml == toml
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("station: [\n  - id: A\n", "not YAML at line"),
+        ("- id: A\n  max_power_kw: 5\n", "no stations"),
+        ("station:\n  - id: A\n    max_power_kw: '5'\n", "max_power_kw"),
+        ("station:\n  - A\n", "not a table"),
+    ],
+)
+def test_bad_yaml_fleet_files_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(FleetError, match=message) as raised:
+        load_fleet(write(tmp_path, text, "fleet.yaml"))
     assert "\n" not in str(raised.value)
     assert str(tmp_path) in str(raised.value)
 

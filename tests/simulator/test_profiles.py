@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from csms.app import CsmsSettings, RunningCsms, running_csms
 from proxy.ocppj.findings import Finding
-from proxy.settings import Endpoint
 from simulator.clock import Clock
-from simulator.fleet import PROFILES, StationSpec
-from simulator.station import BEHAVIOURS, SimulatedStation
-from tests.csms.sim import csms
+from simulator.fleet import StationSpec
+from simulator.profiles import BEHAVIOURS, PROFILES
+from simulator.station import SimulatedStation
+from tests.csms.sim import csms, csms_on
 from tests.proxy_harness import Proxy, Recorder, run, running_proxy, until, within
 from tests.support import free_port
 
@@ -132,16 +131,3 @@ def test_wrong_backoff_reconnects_at_once(database_url: str, tmp_path: Path) -> 
 
     recorder = run(scenario(), 60)
     assert set(recorder.rules("sim_wrong_backoff")) == {"BACKOFF-002"}, shown(recorder.findings)
-
-
-@asynccontextmanager
-async def csms_on(database_url: str, port: int) -> AsyncIterator[RunningCsms]:
-    """The reference CSMS on a given OCPP port (the proxy's upstream is fixed at its start)."""
-    settings = CsmsSettings(
-        ocpp=Endpoint("127.0.0.1", port),
-        http=Endpoint("127.0.0.1", 0),
-        database_url=database_url,
-        command_timeout=5.0,
-    )
-    async with running_csms(settings) as started:
-        yield started

@@ -58,6 +58,7 @@ def test_the_seed_fleet_charges_and_the_csms_records_physics(database_url: str) 
         (["--url", "http://x"], "ws://"),
         (["--speed", "0"], "--speed"),
         (["--count", "0"], "--count"),
+        (["--control", "nope"], "HOST:PORT"),
     ],
 )
 def test_bad_options_are_one_line(tmp_path: Path, args: list[str], mentions: str) -> None:
