@@ -84,11 +84,18 @@ class Recorder:
         self.frames: list[Frame] = []
         self.flows: list[http.HTTPFlow] = []
         self.ended: list[http.HTTPFlow] = []
+        self.upgrades: list[http.HTTPFlow] = []
+        """Every WebSocket handshake the proxy received, accepted or not (a 502 while the
+        upstream is down): `flow.request.timestamp_start` is when the attempt came in."""
         self.most_messages_held = 0
         self.keep_frames = True
 
     def ocpp_finding(self, finding: Finding) -> None:
         self.findings.append(finding)
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.request.headers.get("upgrade", "").lower() == "websocket":
+            self.upgrades.append(flow)
 
     def websocket_start(self, flow: http.HTTPFlow) -> None:
         self.flows.append(flow)
