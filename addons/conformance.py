@@ -95,6 +95,12 @@ class Conformance:
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         frame = current_frame(flow)
+        if not frame.judged:  # a fault kept it from its receiver, or made it up
+            if frame.excused is not None:
+                self.monitor.excuse(
+                    frame.station, frame.connection_id, frame.direction.reverse, frame.excused
+                )
+            return
         frame.outcome = self.monitor.feed(
             events.Frame(
                 frame.received_at, frame.station, frame.connection_id, frame.direction, frame.data

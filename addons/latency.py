@@ -26,6 +26,8 @@ class Latency:
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         frame: Frame = current_frame(flow)
+        if not frame.judged:  # not part of the conversation the two ends had (a fault)
+            return
         if frame.outcome is None:
             if not self._warned:
                 self._warned = True

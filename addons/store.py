@@ -15,6 +15,7 @@ import time
 from mitmproxy import ctx, exceptions, http
 
 from addons._ocpp import close_details, current_frame, refused_status
+from proxy.faults.record import FaultEvent
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
 from proxy.store.records import RowMaker, Table
@@ -94,7 +95,9 @@ class Store:
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         if self.writer is not None:
-            self.writer.submit(Table.MESSAGES, self.writer.rows.message(current_frame(flow)))
+            frame = current_frame(flow)
+            if frame.recorded:
+                self.writer.submit(Table.MESSAGES, self.writer.rows.message(frame))
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         if self.writer is None:
@@ -138,6 +141,10 @@ class Store:
     def ocpp_finding(self, finding: Finding) -> None:
         if self.writer is not None:
             self.writer.submit(Table.FINDINGS, self.writer.rows.finding(finding))
+
+    def ocpp_fault(self, event: FaultEvent) -> None:
+        if self.writer is not None:
+            self.writer.submit(Table.FAULTS, self.writer.rows.fault(event))
 
     def stats(self) -> dict[str, object]:
         """For the admin /healthz: queue depth, write lag, discards."""

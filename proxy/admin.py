@@ -1,29 +1,41 @@
 """HTTP on the running event loop: `HttpServer` serves a FastAPI app with uvicorn (the proxy's
-admin API, the CSMS's REST API and map), and `admin_app` is the proxy's admin API (default
-127.0.0.1:9464): `/healthz` now, faults and metrics later, documented at `/docs`. Its handlers
-only read state, so they never hold the forwarding loop up."""
+admin API, the CSMS's REST API and map, the simulator's control API), and `admin_app` is the
+proxy's admin API (default 127.0.0.1:9464): `/healthz`, the fault rules at `/faults`, documented
+at `/docs`. Its handlers only read state or change the fault rules (microseconds), so they never
+hold the forwarding loop up."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import socket
 import time
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query
 
+from proxy.faults.rules import FaultError
 from proxy.settings import Endpoint
 
+if TYPE_CHECKING:
+    from addons.faults import Faults
+
 START_TIMEOUT = 5.0
+EVENTS_SHOWN = 1000
 
 
-def admin_app(health: Callable[[], dict[str, Any]]) -> FastAPI:
+def admin_app(
+    health: Callable[[], dict[str, Any]],
+    faults: Faults | None = None,
+    token: str | None = None,
+) -> FastAPI:
     app = FastAPI(
         title="ocppscope proxy admin",
-        description="Health of the proxy and its store.",
+        description="Health of the proxy and its store; the fault rules (`/faults`). With a "
+        "token set, `/faults` needs `Authorization: Bearer TOKEN`.",
         version="0.1.0",
     )
     started = time.time()
@@ -35,7 +47,51 @@ def admin_app(health: Callable[[], dict[str, Any]]) -> FastAPI:
         rows, rows written per table, rows discarded because the buffer was full."""
         return {"uptime_seconds": round(time.time() - started, 1), **health()}
 
+    if faults is not None:
+        app.include_router(fault_routes(faults, token))
     return app
+
+
+def fault_routes(faults: Faults, token: str | None) -> APIRouter:
+    """GET/POST/DELETE /faults: the rules a running proxy applies (see README "Fault
+    injection" for the fields), and the latest fault events."""
+
+    def authorized(authorization: Annotated[str | None, Header()] = None) -> None:
+        if token is not None and not hmac.compare_digest(authorization or "", f"Bearer {token}"):
+            raise HTTPException(401, "this admin API needs Authorization: Bearer <token>")
+
+    router = APIRouter(prefix="/faults", tags=["faults"], dependencies=[Depends(authorized)])
+
+    @router.get("", summary="Live rules and the latest fault events")
+    async def list_faults(events: int = Query(100, ge=0, le=EVENTS_SHOWN)) -> dict[str, Any]:
+        recent = list(faults.recent)[-events:] if events else []
+        return {
+            "rules": faults.rules(),
+            "retired": list(faults.retired),
+            "applied": dict(faults.applied),
+            "events": [event.describe() for event in recent],
+        }
+
+    @router.post("", status_code=201, summary="Add a rule")
+    async def add_fault(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        """A JSON object: `kind` and the selector, probability, lifetime and parameters."""
+        try:
+            return faults.add(body).describe()
+        except FaultError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    @router.delete("/{rule_id}", summary="Remove one rule")
+    async def remove_fault(rule_id: int) -> dict[str, Any]:
+        rule = faults.remove(rule_id)
+        if rule is None:
+            raise HTTPException(404, f"no fault rule {rule_id}")
+        return rule.describe()
+
+    @router.delete("", summary="Remove every rule")
+    async def clear_faults() -> dict[str, Any]:
+        return {"removed": [rule.id for rule in faults.clear()]}
+
+    return router
 
 
 class _Server(uvicorn.Server):

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from proxy.capture import CaptureError, read_capture
 from proxy.check import run_check
+from proxy.fault_cli import fault_app
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.session import Config
 from proxy.ocppj.state import Backoff
@@ -23,6 +24,7 @@ from proxy.settings import (
     DEFAULT_LISTEN,
     DEFAULT_UPSTREAM,
     ProxySettings,
+    check_admin_exposure,
     data_dir,
     parse_listen,
     parse_upstream,
@@ -43,6 +45,7 @@ db_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(fault_app, name="fault")
 
 EXIT_FINDINGS, EXIT_BAD_INPUT = 1, 2
 
@@ -243,6 +246,18 @@ def proxy(
             "worker N listens on PORT+N.",
         ),
     ] = DEFAULT_ADMIN,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OCPPSCOPE_ADMIN_TOKEN",
+            help="Bearer token the admin API's /faults requires; needed when --admin is not "
+            "on loopback.",
+        ),
+    ] = None,
+    fault_plan: Annotated[
+        Path | None,
+        typer.Option(help="Run this fault plan (YAML or TOML) from start-up; see README."),
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -284,7 +299,14 @@ def proxy(
             retention_days=retention_days,
             instance=instance or "",
             admin=None if admin == "off" else parse_listen(admin),
+            admin_token=admin_token or None,
+            fault_plan=fault_plan,
         )
+        check_admin_exposure(settings)
+        if fault_plan is not None:
+            from proxy.faults.plan import load_plan  # noqa: PLC0415
+
+            load_plan(fault_plan)
         if cert:
             check_certificate(cert, key, "--cert")
         if client_cert:
@@ -392,8 +414,7 @@ def simulate(
     control: Annotated[
         str,
         typer.Option(
-            help="HOST:PORT of the control API (plug in, start, stop, fault; see README), "
-            "or 'off'."
+            help="HOST:PORT of the control API (plug in, start, stop, fault; see README), or 'off'."
         ),
     ] = "127.0.0.1:9002",
 ) -> None:

@@ -32,7 +32,16 @@ class Frame:
     outcome: Outcome | None = None
     """What the conformance engine made of it: parsed message, findings, action, rtt."""
     fault: str | None = None
-    """The fault applied to it, if any (dropped, delayed, ...)."""
+    """The fault applied to it, if any (dropped, delayed, ...): ocpp_message_log.status."""
+    judged: bool = True
+    """Whether the conformance engine sees it. Under a fault the engine judges the conversation
+    as the two ends had it: a frame the proxy dropped or held back is not judged (a delayed
+    one is, when delivered), nor a copy or an answer the proxy made up (reply-error's CALLERROR
+    is: it answers the CALL the engine saw)."""
+    excused: str | None = None
+    """The MessageId of the CALL this dropped frame answered: the engine stops waiting."""
+    recorded: bool = True
+    """Whether the store writes it (a delayed frame is recorded once, when it arrived)."""
 
     @property
     def findings(self) -> list[Finding]:

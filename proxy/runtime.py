@@ -23,17 +23,19 @@ import wsproto.events
 from mitmproxy import addonmanager, exceptions, hooks, http, options
 from mitmproxy.addons import core, next_layer, proxyserver, tlsconfig
 from mitmproxy.master import Master
-from mitmproxy.proxy import events as proxy_events
 from mitmproxy.proxy import server as proxy_server
 from mitmproxy.proxy.layers import websocket as websocket_layer
 from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 
 from addons.conformance import Conformance
 from addons.console import Console
+from addons.faults import Faults
 from addons.forwarding import Forwarding
 from addons.latency import Latency
 from addons.store import Store
 from proxy.admin import HttpServer, admin_app
+from proxy.connections import close_websocket
+from proxy.faults.plan import load_plan, run_plan
 from proxy.settings import ProxySettings
 from proxy.store.database import redact
 
@@ -48,7 +50,7 @@ class CertificateError(ValueError):
 
 def default_addons() -> list[Any]:
     """Our addons in hook order (DESIGN.md: faults, conformance, latency, metrics, store)."""
-    return [Forwarding(), Conformance(), Latency(), Store(), Console()]
+    return [Faults(), Forwarding(), Conformance(), Latency(), Store(), Console()]
 
 
 class TrimMessages:
@@ -212,45 +214,6 @@ class _MessageSizeLimit:
             yield event
 
 
-def close_websocket(master: Master, client_id: str, code: int, reason: str) -> bool:
-    """Close a live WebSocket on both sides with `code`, as if the CSMS had closed it.
-
-    mitmproxy has no public API for this (flow.kill() does nothing on a live WebSocket): queue a
-    Close on the server-side protocol object and let the layer relay it as it would a real one.
-    """
-    handler = master.addons.get("proxyserver").connections.get(client_id)
-    layer = _websocket_layer(handler) if handler else None
-    if layer is None or not hasattr(layer, "server_ws") or not layer.flow.live:
-        return False
-    layer.server_ws._events.append(wsproto.events.CloseConnection(code=code, reason=reason))
-    _background(handler.server_event(proxy_events.DataReceived(layer.context.server, b"")))
-    return True
-
-
-def _websocket_layer(handler: Any) -> websocket_layer.WebsocketLayer | None:
-    stack = [handler.layer]
-    while stack:
-        layer = stack.pop()
-        if isinstance(layer, websocket_layer.WebsocketLayer):
-            return layer
-        stack.extend(
-            c
-            for c in (getattr(layer, "layer", None), getattr(layer, "child_layer", None))
-            if c is not None
-        )
-        stack.extend(getattr(layer, "streams", {}).values())
-    return None
-
-
-_background_tasks: set[asyncio.Task[Any]] = set()
-
-
-def _background(coroutine: Any) -> None:
-    task = asyncio.get_running_loop().create_task(coroutine)
-    _background_tasks.add(task)
-    task.add_done_callback(_background_tasks.discard)
-
-
 class RunningProxy:
     """A started master and its task; `stop()` closes listeners and connections, then the master."""
 
@@ -344,18 +307,50 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
     log.setLevel(logging.INFO)
     running = await start_proxy(settings)
     admin = None
+    plan: asyncio.Task[None] | None = None
     try:
         if settings.admin is not None:
-            admin = HttpServer(admin_app(running.health), settings.admin)
+            faults = running.master.addons.get("faults")
+
+            def health() -> dict[str, Any]:
+                return {**running.health(), "workers": settings.worker_count}
+
+            admin = HttpServer(admin_app(health, faults, settings.admin_token), settings.admin)
             await admin.start()
         if settings.store:
             log.info("storing frames in %s", redact(settings.database_url or ""))
+        if settings.fault_plan is not None:
+            plan = asyncio.get_running_loop().create_task(
+                _run_fault_plan(running, settings.fault_plan), name="fault plan"
+            )
         tune_garbage_collector()
         yield running
     finally:
+        if plan is not None:
+            plan.cancel()
+            await asyncio.gather(plan, return_exceptions=True)
         if admin is not None:
             await admin.stop()
         await running.stop()
+
+
+async def _run_fault_plan(running: RunningProxy, path: Path) -> None:
+    faults = running.master.addons.get("faults")
+
+    async def add(rule: dict[str, Any]) -> None:
+        faults.add(rule)
+
+    async def clear() -> None:
+        faults.clear()
+
+    log.info("fault plan %s started", path)
+    await run_plan(load_plan(path), add, clear)
+    log.info(
+        "fault plan %s finished: %s",
+        path,
+        ", ".join(f"fault {rule['id']} applied {rule['applied']} times" for rule in faults.retired)
+        or "nothing applied",
+    )
 
 
 async def serve(settings: ProxySettings) -> None:

@@ -40,6 +40,20 @@ class Upstream:
         return f"{'wss' if self.secure else 'ws'}://{self.host}:{self.port}"
 
 
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+def check_admin_exposure(settings: ProxySettings) -> None:
+    """Anyone who reaches the admin API can break every charger's link: beyond loopback it
+    needs a token."""
+    admin = settings.admin
+    if admin is not None and admin.host not in LOOPBACK_HOSTS and not settings.admin_token:
+        raise ValueError(
+            f"--admin {admin.host}:{admin.port} is reachable from other machines: give "
+            "--admin-token (or OCPPSCOPE_ADMIN_TOKEN), or bind it to 127.0.0.1"
+        )
+
+
 def parse_listen(value: str) -> Endpoint:
     host, separator, port = value.rpartition(":")
     if not separator or not port.isdigit() or not 0 < int(port) < 65536:
@@ -91,7 +105,14 @@ class ProxySettings:
     instance: str = ""
     """This proxy's name in the tables (default: host name and listening port)."""
     admin: Endpoint | None = None
-    """Where the admin HTTP API (/healthz) listens; None: nowhere."""
+    """Where the admin HTTP API (/healthz, /faults) listens; None: nowhere."""
+    admin_token: str | None = None
+    """Bearer token the admin API's /faults needs; required when it listens beyond loopback."""
+    fault_plan: Path | None = None
+    """A fault plan to run from start-up."""
+    worker_count: int = 1
+    """With --workers: how many; /healthz says so, and `ocppscope fault` then talks to each
+    worker's admin port (PORT, PORT+1, ...)."""
 
     @property
     def instance_name(self) -> str:

@@ -66,7 +66,7 @@ def serve_workers(settings: ProxySettings, workers: int) -> None:
             parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             process = context.Process(
                 target=_worker_main,
-                args=(settings, child_end, index),
+                args=(settings, child_end, index, workers),
                 daemon=True,
                 name=f"ocppscope-worker-{index}",
             )
@@ -168,7 +168,7 @@ async def _peek_request_line(connection: socket.socket) -> bytes:
     return peeked
 
 
-def _worker_main(settings: ProxySettings, channel: socket.socket, index: int) -> None:
+def _worker_main(settings: ProxySettings, channel: socket.socket, index: int, workers: int) -> None:
     """A worker: its own mitmproxy on an internal port, fed with the sockets the parent passes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     internal = replace(
@@ -176,6 +176,7 @@ def _worker_main(settings: ProxySettings, channel: socket.socket, index: int) ->
         listen=Endpoint("127.0.0.1", 0),
         live_view=False,
         instance=f"{settings.instance_name}/w{index}",
+        worker_count=workers,
         admin=replace(settings.admin, port=settings.admin.port + index) if settings.admin else None,
     )
     asyncio.run(_worker(internal, channel, index))

@@ -28,11 +28,11 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from proxy import runtime
+from proxy.connections import close_websocket
 from proxy.runtime import (
     CertificateError,
     RunningProxy,
     check_certificate,
-    close_websocket,
     default_addons,
     start_proxy,
 )

@@ -236,6 +236,13 @@ class Session:
     def cancel(self, key: object) -> bool:
         return self._timers.pop(key, None) is not None
 
+    def excuse(self, connection_id: str, direction: Direction, message_id: str) -> None:
+        """Stop waiting for the answer to a CALL sent in `direction`: a fault injected by the
+        proxy dropped it, so its absence is nobody's fault (no RPC-008)."""
+        connection = self.connections.get(connection_id)
+        if connection is not None and connection.pending[direction].pop(message_id, None):
+            self.cancel(("call", direction, message_id))
+
     def expect(
         self, key: object, within: float, rule_id: str, message: str, ref: object = None
     ) -> None:
@@ -603,6 +610,11 @@ class Monitor:
         if session is None:
             session = self.sessions[station] = Session(station, self.config)
         return session
+
+    def excuse(
+        self, station: str, connection_id: str, direction: Direction, message_id: str
+    ) -> None:
+        self.session(station).excuse(connection_id, direction, message_id)
 
     def feed(self, event: Event) -> Outcome:
         return self.session(event.station).feed(event)

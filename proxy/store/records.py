@@ -16,6 +16,7 @@ from enum import StrEnum
 
 import orjson
 
+from proxy.faults.record import FaultEvent
 from proxy.frame import Frame
 from proxy.ocppj.findings import Finding
 from proxy.ocppj.messages import Call, CallError, CallResult
@@ -26,6 +27,7 @@ class Table(StrEnum):
     CONNECTIONS = "proxy_connection_log"
     FINDINGS = "findings"
     DISCARDS = "store_discards"
+    FAULTS = "fault_events"
 
 
 COLUMNS: dict[Table, tuple[str, ...]] = {
@@ -78,6 +80,21 @@ COLUMNS: dict[Table, tuple[str, ...]] = {
         "seq",
     ),
     Table.DISCARDS: ("first_at", "last_at", "records", "proxy_instance", "proxy_run", "seq"),
+    Table.FAULTS: (
+        "logged_at",
+        "fault_id",
+        "kind",
+        "event",
+        "charger_id",
+        "connection_id",
+        "direction",
+        "action",
+        "message_id",
+        "detail",
+        "proxy_instance",
+        "proxy_run",
+        "seq",
+    ),
 }
 TIME_COLUMN = {table: columns[0] for table, columns in COLUMNS.items()}
 """Every table's rows start with their time; (proxy_run, seq) end them."""
@@ -210,6 +227,23 @@ class RowMaker:
             finding.direction.value if finding.direction else None,
             finding.connection_id,
             text(finding.message_id),
+            self.instance,
+            self.run,
+            self._next(),
+        )
+
+    def fault(self, event: FaultEvent) -> Row:
+        return (
+            timestamp(event.at),
+            event.fault_id,
+            event.kind,
+            event.event,
+            text(event.station),
+            event.connection_id,
+            event.direction.value if event.direction else None,
+            text(event.action),
+            text(event.message_id),
+            text(event.detail),
             self.instance,
             self.run,
             self._next(),

@@ -203,7 +203,7 @@ class StoreWriter:
             dropped = await self._connection.fetch(
                 "SELECT ocppscope_drop_partitions($1)", self.options.retention_days
             )
-            for table in (Table.CONNECTIONS, Table.FINDINGS, Table.DISCARDS):
+            for table in (Table.CONNECTIONS, Table.FINDINGS, Table.DISCARDS, Table.FAULTS):
                 await self._connection.execute(
                     f"DELETE FROM {table} WHERE {TIME_COLUMN[table]} "
                     "< now() - make_interval(days => $1)",

@@ -24,7 +24,13 @@ from tests.pg import pg_connection
 
 T = TypeVar("T")
 TIMEOUT = 30.0
-TABLES = ("ocpp_message_log", "proxy_connection_log", "findings", "store_discards")
+TABLES = (
+    "ocpp_message_log",
+    "proxy_connection_log",
+    "findings",
+    "store_discards",
+    "fault_events",
+)
 
 
 def run(body: Callable[[], Awaitable[T]], timeout: float = TIMEOUT) -> T:
@@ -84,6 +90,7 @@ def test_the_shipped_migrations_load_in_order() -> None:
         (1, "message_log"),
         (2, "connections_findings"),
         (3, "csms"),
+        (4, "fault_events"),
     ]
     assert all(len(m.checksum) == 64 for m in migrations)
 
@@ -118,7 +125,7 @@ def test_migrate_applies_each_migration_once(database_url: str) -> None:
         migrations = load_migrations()
         async with pg_connection(database_url) as connection:
             applied = await migrate(connection, migrations)
-            assert [m.version for m in applied] == [1, 2, 3]
+            assert [m.version for m in applied] == [1, 2, 3, 4]
             assert await migrate(connection, migrations) == []
             assert await recorded(connection) == [
                 (m.version, m.name, m.checksum) for m in migrations
@@ -184,7 +191,9 @@ def test_a_failing_migration_is_rolled_back_and_not_recorded(database_url: str) 
         async with pg_connection(database_url) as connection:
             with pytest.raises(asyncpg.DivisionByZeroError):
                 await migrate(connection, [*load_migrations(), broken])
-            assert [row[0] for row in await recorded(connection)] == [1, 2, 3]
+            assert [row[0] for row in await recorded(connection)] == [
+                m.version for m in load_migrations()
+            ]
             assert await connection.fetchval("SELECT to_regclass('half_done')") is None
             await assert_lock_released(database_url)
 

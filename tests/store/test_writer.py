@@ -184,6 +184,7 @@ def test_submitted_rows_are_written_and_counted(database_url: str) -> None:
         "proxy_connection_log": 3,
         "findings": 1,
         "store_discards": 0,
+        "fault_events": 0,
     }
     assert (stats["queue_depth"], stats["discarded"], stats["rejected"]) == (0, 0, 0)
     assert stats["connected"] is True
@@ -547,6 +548,7 @@ def test_retention_drops_old_days_when_the_writer_connects(
             CONNECTIONS: kept,
             FINDINGS: 0,
             DISCARDS: kept - 1,
+            Table.FAULTS: 0,
         }
 
     run(body)

@@ -1,0 +1,354 @@
+"""Faults: break the link on purpose, OCPP-aware (proxy/faults/ decides, this addon acts).
+
+First in the addon chain, so that the addons after it see what was done: the Frame of a
+message carries the fault's label (ocpp_message_log.status), whether the conformance engine
+should judge it (`Frame.judged`) and whether the store records it. Every application goes out
+as the custom event `ocpp_fault(event)`.
+
+- drop, blackhole: the message is not delivered. An answer dropped is excused in the engine.
+- delay: the message is held and delivered later by injection; later messages of the same
+  direction queue behind it, so the order on the connection is kept.
+- duplicate: delivered, then a copy; the receiver's answer to the copy is not judged.
+- corrupt: the receiver gets invalid JSON or a wrong-typed field; the engine judges what the
+  sender sent.
+- reply-error: the CALL is not forwarded; the sender gets a CALLERROR from the proxy.
+- disconnect: close both sides with a code, or reset the charger's TCP connection, at once or
+  on a matching frame; outage: that, plus new handshakes refused with 503 for a while;
+  slow-accept: handshakes held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
+
+from mitmproxy import ctx, hooks, http
+
+from addons._ocpp import current_frame, is_websocket_upgrade
+from proxy.connections import close_websocket, reset_connection
+from proxy.faults.book import Decision, FaultBook
+from proxy.faults.record import FaultEvent
+from proxy.faults.rules import FaultRule, Kind
+from proxy.frame import Frame
+from proxy.ocppj.actions import Direction
+from proxy.ocppj.events import station_from_path
+from proxy.ocppj.messages import parse_frame
+
+log = logging.getLogger("ocppscope.faults")
+TICK_SECONDS = 0.5
+EVENTS_KEPT = 1000
+OUTAGE_BODY = b"ocppscope fault: the CSMS is down (outage)\n"
+
+
+@dataclass
+class OcppFaultHook(hooks.Hook):
+    """A fault was added, applied, removed or expired; addons receive `ocpp_fault(event)`."""
+
+    event: FaultEvent
+
+
+@dataclass(frozen=True, slots=True)
+class _Injection:
+    """A message this addon injected, expected back through the addon chain."""
+
+    label: str
+    judged: bool
+    recorded: bool
+
+
+class Faults:
+    def __init__(self, book: FaultBook | None = None) -> None:
+        self.book = book or FaultBook()
+        self.flows: dict[str, http.HTTPFlow] = {}
+        self.recent: deque[FaultEvent] = deque(maxlen=EVENTS_KEPT)
+        self.applied: Counter[str] = Counter()
+        """Applications by kind, for the metrics."""
+        self.retired: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
+        """Rules removed or expired, as they ended (for plan summaries)."""
+        self._held: dict[tuple[str, bool], deque[tuple[float, bytes, bool, str]]] = {}
+        """Per (flow, from client): delayed messages waiting, in order."""
+        self._injected: dict[tuple[str, bool], deque[_Injection]] = {}
+        self._copies_sent: dict[str, dict[str, int]] = {}
+        """Per flow: duplicated CALLs' MessageIds -> genuine answers still to come (1, then 0:
+        the next answer is the one to the copy)."""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def running(self) -> None:
+        self._ticker = self._spawn(self._expire(), "fault rules expiry")
+
+    async def done(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _expire(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            for rule in self.book.retire(time.time()):
+                self._record(rule, "expired", detail=f"applied {rule.applied} times")
+
+    # ---- control (the admin API calls these) ----------------------------------------------
+
+    def add(self, body: object) -> FaultRule:
+        """A new rule (FaultError if unusable); a disconnect without a frame selector and an
+        outage act on the matching connections at once."""
+        now = time.time()
+        rule = self.book.add(body, now)
+        self._record(rule, "added", detail=str(rule.describe()))
+        if rule.kind is Kind.OUTAGE or (
+            rule.kind is Kind.DISCONNECT and not rule.selector.frame_level
+        ):
+            self._cut_matching(rule)
+        return rule
+
+    def remove(self, rule_id: int) -> FaultRule | None:
+        rule = self.book.remove(rule_id)
+        if rule is not None:
+            self._record(rule, "removed", detail=f"applied {rule.applied} times")
+        return rule
+
+    def clear(self) -> list[FaultRule]:
+        removed = self.book.clear()
+        for rule in removed:
+            self._record(rule, "removed", detail=f"applied {rule.applied} times")
+        return removed
+
+    def rules(self) -> list[dict[str, Any]]:
+        return [rule.describe() for rule in self.book.live(time.time())]
+
+    def _cut_matching(self, rule: FaultRule) -> None:
+        for flow in list(self.flows.values()):
+            station = station_from_path(flow.request.path)
+            if rule.selector.matches_station(station) and rule.alive(time.time()):
+                if rule.kind is Kind.DISCONNECT:
+                    rule.applied += 1
+                self._cut(flow, rule)
+                self._record(rule, "applied", station=station, flow=flow, detail="closed")
+
+    def _cut(self, flow: http.HTTPFlow, rule: FaultRule) -> None:
+        client_id = flow.client_conn.id
+        if rule.reset:
+            reset_connection(ctx.master, client_id)
+        else:
+            close_websocket(ctx.master, client_id, rule.code, f"ocppscope fault {rule.id}")
+
+    # ---- handshakes ------------------------------------------------------------------------
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if not is_websocket_upgrade(flow):
+            return
+        station = station_from_path(flow.request.path)
+        decision = self.book.handshake(station, time.time())
+        if decision is None:
+            return
+        self.applied[decision.kind.value] += 1
+        self._record(decision.rule, "applied", station=station, detail=decision.label)
+        if decision.kind is Kind.OUTAGE:
+            flow.response = http.Response.make(503, OUTAGE_BODY, {"Retry-After": "1"})
+        else:
+            await asyncio.sleep(decision.delay)
+
+    def websocket_start(self, flow: http.HTTPFlow) -> None:
+        self.flows[flow.id] = flow
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        self.flows.pop(flow.id, None)
+        self.book.closed(flow.id)
+        self._copies_sent.pop(flow.id, None)
+        for from_client in (True, False):
+            self._held.pop((flow.id, from_client), None)
+            self._injected.pop((flow.id, from_client), None)
+
+    # ---- frames ----------------------------------------------------------------------------
+
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        assert flow.websocket is not None
+        message = flow.websocket.messages[-1]
+        key = (flow.id, message.from_client)
+        frame = current_frame(flow)
+        if message.injected:
+            expected = self._injected.get(key)
+            if expected:
+                made = expected.popleft()
+                frame.fault, frame.judged, frame.recorded = made.label, made.judged, made.recorded
+            return
+        if key in self._held:  # behind a delayed message: keep the order
+            self._hold(flow, message.from_client, 0.0, message.content, message.is_text, "")
+            message.drop()
+            frame.fault, frame.judged = "held behind a delayed message", False
+            return
+        if not isinstance(frame.data, str):
+            return
+        if self._answers_a_copy(flow.id, frame):
+            return
+        decision = self.book.frame(frame.station, flow.id, frame.direction, frame.data, time.time())
+        if decision is not None:
+            self._apply(flow, frame, decision)
+
+    def _answers_a_copy(self, flow_id: str, frame: Frame) -> bool:
+        """The second answer to a duplicated CALL: delivered, not judged (the engine saw one
+        CALL, so it expects one answer)."""
+        copies = self._copies_sent.get(flow_id)
+        if not copies or not isinstance(frame.data, str):
+            return False
+        parsed = parse_frame(frame.data, None)
+        message_id = parsed.message_id
+        if parsed.message_type not in ("CALLRESULT", "CALLERROR") or message_id not in copies:
+            return False
+        if copies[message_id]:
+            copies[message_id] -= 1  # the first answer: the one the engine waits for
+            return False
+        del copies[message_id]
+        frame.fault, frame.judged = "answer to a duplicated CALL", False
+        return True
+
+    def _apply(self, flow: http.HTTPFlow, frame: Frame, decision: Decision) -> None:
+        assert flow.websocket is not None
+        message = flow.websocket.messages[-1]
+        kind, facts = decision.kind, decision.facts
+        frame.fault = decision.label
+        self.applied[kind.value] += 1
+        self._record(
+            decision.rule,
+            "applied",
+            station=frame.station,
+            flow=flow,
+            direction=frame.direction,
+            action=facts.action if facts else None,
+            message_id=facts.message_id if facts else None,
+            detail=decision.label,
+        )
+        answered = facts is not None and facts.message_type in ("CALLRESULT", "CALLERROR")
+        if kind in (Kind.DROP, Kind.BLACKHOLE, Kind.DISCONNECT):
+            message.drop()
+            frame.judged = False
+            if answered and facts is not None:
+                frame.excused = facts.message_id
+            if kind is Kind.DISCONNECT:
+                self._cut(flow, decision.rule)
+        elif kind is Kind.DELAY:
+            message.drop()
+            frame.judged = False
+            self._hold(
+                flow,
+                message.from_client,
+                decision.delay,
+                message.content,
+                message.is_text,
+                f"delivered after {decision.delay * 1000:.0f} ms (fault {decision.rule.id})",
+            )
+        elif kind is Kind.CORRUPT:
+            assert decision.data is not None
+            message.text = decision.data
+        elif kind is Kind.REPLY_ERROR:
+            assert decision.data is not None
+            message.drop()
+            self._inject(
+                flow,
+                from_client=not message.from_client,
+                content=decision.data.encode(),
+                is_text=True,
+                made=_Injection(f"injected by fault {decision.rule.id}", True, True),
+            )
+        elif kind is Kind.DUPLICATE:
+            if facts is not None and facts.message_type == "CALL" and facts.message_id:
+                self._copies_sent.setdefault(flow.id, {})[facts.message_id] = 1
+            self._inject(
+                flow,
+                from_client=message.from_client,
+                content=message.content,
+                is_text=message.is_text,
+                made=_Injection(f"duplicate (fault {decision.rule.id})", False, True),
+            )
+
+    def _hold(
+        self,
+        flow: http.HTTPFlow,
+        from_client: bool,
+        delay: float,
+        content: bytes,
+        is_text: bool,
+        label: str,
+    ) -> None:
+        key = (flow.id, from_client)
+        line = self._held.get(key)
+        if line is None:
+            line = self._held[key] = deque()
+            self._spawn(self._deliver_held(flow, from_client), "delayed messages")
+        due = max(time.time() + delay, line[-1][0] if line else 0.0)
+        line.append((due, content, is_text, label or "delivered behind a delayed message"))
+
+    async def _deliver_held(self, flow: http.HTTPFlow, from_client: bool) -> None:
+        key = (flow.id, from_client)
+        line = self._held.get(key)
+        while line:
+            due, content, is_text, label = line[0]
+            await asyncio.sleep(max(0.0, due - time.time()))
+            if self._held.get(key) is not line:  # the connection ended meanwhile
+                return
+            line.popleft()
+            self._inject(flow, from_client, content, is_text, _Injection(label, True, False))
+        if self._held.get(key) is line:
+            del self._held[key]
+
+    def _inject(
+        self,
+        flow: http.HTTPFlow,
+        from_client: bool,
+        content: bytes,
+        is_text: bool,
+        made: _Injection,
+    ) -> None:
+        """Send `content` as if the client (or the server) had sent it; it comes back through
+        the addon chain marked injected, where `made` tells the others what it is."""
+        if not flow.live:
+            return
+        self._injected.setdefault((flow.id, from_client), deque()).append(made)
+        ctx.master.commands.call("inject.websocket", flow, not from_client, content, is_text)
+
+    # ---- records ---------------------------------------------------------------------------
+
+    def _record(
+        self,
+        rule: FaultRule,
+        event: str,
+        *,
+        station: str | None = None,
+        flow: http.HTTPFlow | None = None,
+        direction: Direction | None = None,
+        action: str | None = None,
+        message_id: str | None = None,
+        detail: str = "",
+    ) -> None:
+        record = FaultEvent(
+            at=time.time(),
+            fault_id=rule.id,
+            kind=rule.kind.value,
+            event=event,
+            station=station,
+            connection_id=flow.id if flow is not None else None,
+            direction=direction,
+            action=action,
+            message_id=message_id,
+            detail=detail,
+        )
+        self.recent.append(record)
+        if event in ("removed", "expired"):
+            self.retired.append(rule.describe())
+        ctx.master.addons.trigger(OcppFaultHook(record))
+
+    def _spawn(self, coroutine: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+addons = [Faults()]

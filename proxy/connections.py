@@ -1,0 +1,69 @@
+"""Acting on live connections of the running proxy where mitmproxy 11.0.2 has no public API:
+closing a WebSocket with a code on both sides, or resetting a charger's TCP connection. The
+version is pinned; tests/test_runtime.py and the fault tests exercise each."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from typing import Any
+
+import wsproto.events
+from mitmproxy.master import Master
+from mitmproxy.proxy import events as proxy_events
+from mitmproxy.proxy.layers import websocket as websocket_layer
+
+
+def close_websocket(master: Master, client_id: str, code: int, reason: str) -> bool:
+    """Close a live WebSocket on both sides with `code`, as if the CSMS had closed it.
+
+    mitmproxy has no public API for this (flow.kill() does nothing on a live WebSocket): queue a
+    Close on the server-side protocol object and let the layer relay it as it would a real one.
+    """
+    handler = master.addons.get("proxyserver").connections.get(client_id)
+    layer = _websocket_layer(handler) if handler else None
+    if layer is None or not hasattr(layer, "server_ws") or not layer.flow.live:
+        return False
+    layer.server_ws._events.append(wsproto.events.CloseConnection(code=code, reason=reason))
+    _background(handler.server_event(proxy_events.DataReceived(layer.context.server, b"")))
+    return True
+
+
+def _websocket_layer(handler: Any) -> websocket_layer.WebsocketLayer | None:
+    stack = [handler.layer]
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, websocket_layer.WebsocketLayer):
+            return layer
+        stack.extend(
+            c
+            for c in (getattr(layer, "layer", None), getattr(layer, "child_layer", None))
+            if c is not None
+        )
+        stack.extend(getattr(layer, "streams", {}).values())
+    return None
+
+
+_background_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _background(coroutine: Any) -> None:
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
+
+
+def reset_connection(master: Master, client_id: str) -> bool:
+    """Reset the charger's TCP connection (RST, no Close frame: the link just dies) and close
+    the CSMS side; False when there is no such connection."""
+    handler = master.addons.get("proxyserver").connections.get(client_id)
+    if handler is None or handler.client not in handler.transports:
+        return False
+    writer = handler.transports[handler.client].writer
+    sock = writer.get_extra_info("socket") if writer is not None else None
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    for connection in list(handler.transports):
+        handler.close_connection(connection)
+    return True

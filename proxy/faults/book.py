@@ -1,0 +1,213 @@
+"""The proxy's fault rules and what they decide for each frame and handshake. Pure: time and
+randomness come from the caller, frames are text; the addon (addons/faults.py) does the I/O.
+
+One fault at most per frame: the first live rule (in the order they were added) whose selector
+matches and whose probability draw succeeds. Responses are matched by their CALL's action,
+which the book learns from the CALLs it sees while it has rules."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import orjson
+
+from proxy.faults.rules import FRAME_KINDS, FaultRule, Kind, parse_rule
+from proxy.ocppj.actions import Direction
+from proxy.ocppj.messages import Call, parse_frame
+
+CALLS_KEPT = 1000
+"""Unanswered CALLs remembered per connection and direction (for the action of responses)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FrameFacts:
+    """What the selector needs to know of a frame."""
+
+    message_type: str
+    message_id: str | None
+    action: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with one frame or handshake."""
+
+    rule: FaultRule
+    delay: float = 0.0
+    """delay and slow-accept: seconds to hold it."""
+    data: str | None = None
+    """corrupt: the text to deliver instead; reply-error: the CALLERROR to answer with."""
+    facts: FrameFacts | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return self.rule.kind
+
+    @property
+    def label(self) -> str:
+        """How the record (ocpp_message_log.status, the console) names what happened."""
+        rule = self.rule
+        if rule.kind is Kind.DELAY:
+            return f"delayed {self.delay * 1000:.0f} ms (fault {rule.id})"
+        if rule.kind is Kind.REPLY_ERROR:
+            return f"answered by the proxy with {rule.error_code} (fault {rule.id})"
+        if rule.kind is Kind.CORRUPT:
+            what = f"field {rule.field_path}" if rule.field_path else "invalid JSON"
+            return f"corrupted: {what} (fault {rule.id})"
+        past = {
+            Kind.DROP: "dropped",
+            Kind.BLACKHOLE: "dropped (blackhole)",
+            Kind.DUPLICATE: "duplicated",
+            Kind.DISCONNECT: "dropped; connection closed",
+            Kind.OUTAGE: "refused (outage)",
+            Kind.SLOW_ACCEPT: f"held {self.delay:.1f} s",
+        }
+        return f"{past[rule.kind]} (fault {rule.id})"
+
+
+class FaultBook:
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self.rng = rng or random.Random()
+        self.rules: dict[int, FaultRule] = {}
+        self._next_id = 1
+        self._calls: dict[tuple[str, Direction], dict[str, str]] = {}
+
+    # ---- the rules ----------------------------------------------------------------------------
+
+    def add(self, body: object, now: float) -> FaultRule:
+        """A new rule from its JSON description (FaultError if unusable)."""
+        rule = parse_rule(body, self._next_id, now)
+        self._next_id += 1
+        self.rules[rule.id] = rule
+        return rule
+
+    def remove(self, rule_id: int) -> FaultRule | None:
+        return self.rules.pop(rule_id, None)
+
+    def clear(self) -> list[FaultRule]:
+        removed = list(self.rules.values())
+        self.rules.clear()
+        return removed
+
+    def retire(self, now: float) -> list[FaultRule]:
+        """Remove the rules whose lifetime is over; they are returned for the record."""
+        over = [rule for rule in self.rules.values() if not rule.alive(now)]
+        for rule in over:
+            del self.rules[rule.id]
+        return over
+
+    def live(self, now: float, kinds: set[Kind] | None = None) -> list[FaultRule]:
+        return [
+            rule
+            for rule in self.rules.values()
+            if rule.alive(now) and (kinds is None or rule.kind in kinds)
+        ]
+
+    # ---- frames -------------------------------------------------------------------------------
+
+    def frame(
+        self, station: str, connection_id: str, direction: Direction, text: str, now: float
+    ) -> Decision | None:
+        """The fault for one text frame, if any. Frames are only parsed while rules exist."""
+        rules = [r for r in self.live(now) if r.kind in FRAME_KINDS or _on_frames(r)]
+        if not rules:
+            return None
+        facts = self._facts(connection_id, direction, text)
+        for rule in rules:
+            selector = rule.selector
+            if not selector.matches_frame(station, direction, facts.message_type, facts.action):
+                continue
+            if rule.kind is Kind.REPLY_ERROR and facts.message_type != "CALL":
+                continue
+            if selector.nth is not None:
+                seen = rule.seen[station] = rule.seen.get(station, 0) + 1
+                if seen != selector.nth:
+                    continue
+            if self.rng.random() >= rule.probability:
+                continue
+            rule.applied += 1
+            return self._decide(rule, facts, text)
+        return None
+
+    def closed(self, connection_id: str) -> None:
+        """Forget a connection's unanswered CALLs."""
+        for direction in Direction:
+            self._calls.pop((connection_id, direction), None)
+
+    def _facts(self, connection_id: str, direction: Direction, text: str) -> FrameFacts:
+        parsed = parse_frame(text, None)
+        message = parsed.message
+        if isinstance(message, Call):
+            calls = self._calls.setdefault((connection_id, direction), {})
+            calls[message.message_id] = message.action
+            if len(calls) > CALLS_KEPT:
+                del calls[next(iter(calls))]
+            return FrameFacts("CALL", message.message_id, message.action)
+        action = None
+        if parsed.message_id is not None:
+            calls = self._calls.get((connection_id, direction.reverse), {})
+            action = calls.pop(parsed.message_id, None)
+        return FrameFacts(parsed.message_type, parsed.message_id, action)
+
+    def _decide(self, rule: FaultRule, facts: FrameFacts, text: str) -> Decision:
+        if rule.kind is Kind.DELAY:
+            return Decision(rule, rule.delay + self.rng.uniform(0, rule.jitter), facts=facts)
+        if rule.kind is Kind.CORRUPT:
+            return Decision(rule, data=corrupted(text, rule.field_path), facts=facts)
+        if rule.kind is Kind.REPLY_ERROR:
+            answer = [
+                4,
+                facts.message_id,
+                rule.error_code,
+                f"injected by ocppscope fault {rule.id}",
+                {},
+            ]
+            return Decision(rule, data=orjson.dumps(answer).decode(), facts=facts)
+        return Decision(rule, facts=facts)
+
+    # ---- handshakes ---------------------------------------------------------------------------
+
+    def handshake(self, station: str, now: float) -> Decision | None:
+        """An outage refuses the handshake; slow-accept holds it."""
+        for rule in self.live(now, {Kind.OUTAGE, Kind.SLOW_ACCEPT}):
+            if not rule.selector.matches_station(station):
+                continue
+            if self.rng.random() >= rule.probability:
+                continue
+            rule.applied += 1
+            delay = rule.delay + self.rng.uniform(0, rule.jitter)
+            return Decision(rule, delay=delay if rule.kind is Kind.SLOW_ACCEPT else 0.0)
+        return None
+
+
+def _on_frames(rule: FaultRule) -> bool:
+    """A disconnect whose selector names frames fires on them."""
+    return rule.kind is Kind.DISCONNECT and rule.selector.frame_level
+
+
+def corrupted(text: str, path: str | None) -> str:
+    """The frame with a schema violation in field `path` of its payload (the value replaced by
+    one of the wrong type), or, with no path or no JSON payload, no longer valid JSON."""
+    if path is not None:
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            message = None
+        if isinstance(message, list) and message and isinstance(message[-1], dict):
+            _break(message[-1], path.strip(".").split("."))
+            return orjson.dumps(message).decode()
+    return text.rstrip()[:-1] if text.rstrip().endswith("]") else text + "]"
+
+
+def _break(payload: dict[str, object], names: list[str]) -> None:
+    """Give the field a value of the wrong type (creating it if absent: an unknown field is a
+    violation too, the schemas forbid additional properties)."""
+    target: dict[str, object] = payload
+    for name in names[:-1]:
+        child = target.get(name)
+        if not isinstance(child, dict):
+            child = target[name] = {}
+        target = child
+    value = target.get(names[-1])
+    target[names[-1]] = 12345 if isinstance(value, str) else "corrupted by ocppscope"

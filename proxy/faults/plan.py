@@ -1,0 +1,122 @@
+"""Fault plans for soak tests: a timeline of rules, read from YAML or TOML.
+
+```yaml
+step:
+  - at: 0s
+    fault: {kind: drop, station: "emart_*", action: Heartbeat, probability: 0.5, for: 10m}
+  - at: 1m
+    fault: {kind: outage, for: 20s}
+  - at: 5m
+    clear: true          # remove every rule
+end: 10m                 # optional; default: when the last rule's `for` runs out
+```
+(TOML: `[[step]]` tables with `at` and a `[step.fault]` table.) Each rule is checked as the admin
+API would check it before the plan starts, so a bad plan fails at once, naming the step."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from proxy.documents import read_document
+from proxy.faults.rules import FaultError, parse_duration, parse_rule
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    at: float
+    """Seconds from the plan's start."""
+    fault: dict[str, Any] | None = None
+    """A rule, as the admin API takes it; None: clear every rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    steps: tuple[Step, ...]
+    end: float
+    """Seconds from the start when the plan is over."""
+
+
+def load_plan(path: Path) -> Plan:
+    """The plan in `path`; FaultError naming the file and the step when it cannot be used."""
+    try:
+        data = read_document(path)
+    except ValueError as exc:
+        raise FaultError(str(exc)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("step"), list) or not data["step"]:
+        raise FaultError(f"{path}: no steps (a list under 'step', [[step]] in TOML)")
+    unknown = sorted(set(data) - {"step", "end"})
+    if unknown:
+        raise FaultError(f"{path}: unknown field '{unknown[0]}' (fields: step, end)")
+    steps = sorted(
+        (_step(path, number, entry) for number, entry in enumerate(data["step"], 1)),
+        key=lambda step: step.at,
+    )
+    end = max(step.at + _lifetime(step) for step in steps)
+    if data.get("end") is not None:
+        try:
+            end = parse_duration(data["end"], "end")
+        except FaultError as exc:
+            raise FaultError(f"{path}: {exc}") from None
+    return Plan(tuple(steps), end)
+
+
+def _step(path: Path, number: int, entry: object) -> Step:
+    where = f"{path}: step {number}"
+    if not isinstance(entry, dict):
+        raise FaultError(f"{where}: not a table")
+    unknown = sorted(set(entry) - {"at", "fault", "clear"})
+    if unknown:
+        raise FaultError(f"{where}: unknown field '{unknown[0]}' (fields: at, fault, clear)")
+    try:
+        at = parse_duration(entry.get("at", 0), "at")
+    except FaultError as exc:
+        raise FaultError(f"{where}: {exc}") from None
+    if ("fault" in entry) == bool(entry.get("clear")):
+        raise FaultError(f"{where}: give either a fault or clear = true")
+    fault = entry.get("fault")
+    if fault is None:
+        return Step(at)
+    try:
+        parse_rule(fault, 0, 0.0)
+    except FaultError as exc:
+        raise FaultError(f"{where}: {exc}") from None
+    return Step(at, dict(fault))
+
+
+def _lifetime(step: Step) -> float:
+    if step.fault is None or step.fault.get("for") is None:
+        return 0.0
+    return parse_duration(step.fault["for"], "for")
+
+
+async def run_plan(
+    plan: Plan,
+    add: Callable[[dict[str, Any]], Awaitable[Any]],
+    clear: Callable[[], Awaitable[Any]],
+    stop: asyncio.Event | None = None,
+) -> bool:
+    """Apply each step at its time, then wait for the end; False when `stop` cut it short."""
+    stop = stop or asyncio.Event()
+    started = time.monotonic()
+    for step in plan.steps:
+        if await _until(started + step.at, stop):
+            return False
+        if step.fault is None:
+            await clear()
+        else:
+            await add(step.fault)
+    return not await _until(started + plan.end, stop)
+
+
+async def _until(moment: float, stop: asyncio.Event) -> bool:
+    """Wait until `moment` (monotonic); whether `stop` came first."""
+    try:
+        await asyncio.wait_for(stop.wait(), max(0.0, moment - time.monotonic()))
+    except TimeoutError:
+        return False
+    return True
