@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
+import ocpp.messages
 from ocpp.exceptions import OCPPError
 from ocpp.v201 import call
 from websockets.asyncio.client import ClientConnection, connect
@@ -42,6 +43,9 @@ from simulator.profiles import BEHAVIOURS
 from simulator.variables import Settings
 
 log = logging.getLogger("ocppscope.simulator")
+# The library validates each message in a thread of the default executor; with thousands of
+# stations on one event loop the hand-off costs more than the validation (bench simulate).
+ocpp.messages.ASYNC_VALIDATION = False
 
 SUBPROTOCOL = "ocpp2.0.1"
 STOP_TRIGGERS = {
@@ -60,6 +64,10 @@ DRAIN_TIMEOUT = 10.0
 
 class Offline(Exception):
     """The station has no usable connection to its CSMS."""
+
+
+class NoAnswer(Offline):
+    """The CSMS did not answer within MessageTimeout; the connection may still be up."""
 
 
 class SimulatedStation:
@@ -105,6 +113,8 @@ class SimulatedStation:
         self._reboot = asyncio.Event()
         self._reset_when_idle = False
         self._pending = asyncio.Event()
+        self._progress = asyncio.Condition()
+        """Notified whenever a queued TransactionEvent is done with."""
         self._numbers = itertools.count(1)
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -260,7 +270,9 @@ class SimulatedStation:
             raise Offline
         try:
             return sent.result()
-        except (ConnectionClosed, TimeoutError) as error:
+        except TimeoutError as error:
+            raise NoAnswer from error
+        except ConnectionClosed as error:
             raise Offline from error
 
     async def _boot(self, reason: str) -> None:
@@ -313,7 +325,22 @@ class SimulatedStation:
         status = evse.connector_status
         if self.connected and status != evse.reported:
             evse.reported = status  # now, so that a change right after is not reported twice
-            self.spawn(self.quietly(self.status(evse.number, status)))
+            behind = self.outbox[-1] if self.outbox else None
+            self.spawn(self.quietly(self._status_after(evse, status, behind, self._link)))
+
+    async def _status_after(
+        self, evse: Evse, status: str, behind: dict[str, Any] | None, link: Link | None
+    ) -> None:
+        """The status once the TransactionEvents queued before the change are delivered (an
+        Available must not overtake the Ended it follows, STAT-002); not at all if the
+        connection changed meanwhile (the next boot reports every EVSE as it is then)."""
+        if behind is not None:
+            async with self._progress:
+                await self._progress.wait_for(
+                    lambda: not any(queued is behind for queued in self.outbox)
+                )
+        if self._link is link:
+            await self.status(evse.number, status)
 
     async def heartbeat(self) -> None:
         await self._call(call.Heartbeat())
@@ -353,16 +380,38 @@ class SimulatedStation:
                 await self._pending.wait()
                 continue
             payload = self.outbox[0]
-            try:
-                await self._call(call.TransactionEvent(**payload))
-            except Offline:
-                payload["offline"] = True  # it will be a replay on the next connection
-                raise
-            except OCPPError as error:  # refused: retrying would refuse again
-                log.warning("%s: TransactionEvent refused: %s", self.spec.id, error)
+            await self._transmit(payload)
             if self.outbox and self.outbox[0] is payload:
                 self.outbox.popleft()
             self.delivered.append(payload)
+            async with self._progress:
+                self._progress.notify_all()
+
+    async def _transmit(self, payload: dict[str, Any]) -> None:
+        """One TransactionEvent, retried as OCPP 2.0.1 E13 says when the CSMS answers with a
+        CALLERROR or not at all: up to MessageAttempts transmissions, waiting
+        MessageAttemptInterval x transmissions so far in between; then it is given up."""
+        for transmissions in itertools.count(1):
+            try:
+                await self._call(call.TransactionEvent(**payload))
+                return
+            except NoAnswer as error:
+                failure: Exception = error
+            except Offline:
+                payload["offline"] = True  # it will be a replay on the next connection
+                raise
+            except OCPPError as error:
+                failure = error
+            if transmissions >= self.settings.message_attempts:
+                log.warning(
+                    "%s: TransactionEvent seqNo %s given up after %d transmissions (%s)",
+                    self.spec.id,
+                    payload["seq_no"],
+                    transmissions,
+                    str(failure) or "no answer within MessageTimeout",
+                )
+                return
+            await self.clock.sleep(self.settings.message_attempt_interval * transmissions)
 
     def _event(
         self, evse: Evse, session: Session, event_type: str, moment: float, trigger: str

@@ -17,6 +17,10 @@ class Settings:
     retry_random_range: int = 0
     retry_repeat_times: int = 4
     message_timeout: int = 30
+    message_attempts: int = 3
+    """MessageAttempts (instance TransactionEvent): transmissions of a TransactionEvent."""
+    message_attempt_interval: int = 10
+    """MessageAttemptInterval (TransactionEvent): seconds x transmissions so far before a retry."""
 
     NAMES: ClassVar[dict[str, str]] = {
         "HeartbeatInterval": "heartbeat_interval",
@@ -24,8 +28,14 @@ class Settings:
         "RetryBackOffRandomRange": "retry_random_range",
         "RetryBackOffRepeatTimes": "retry_repeat_times",
         "MessageTimeout": "message_timeout",
+        "MessageAttempts": "message_attempts",
+        "MessageAttemptInterval": "message_attempt_interval",
     }
-    SMALLEST: ClassVar[dict[str, int]] = {"HeartbeatInterval": 1, "MessageTimeout": 1}
+    SMALLEST: ClassVar[dict[str, int]] = {
+        "HeartbeatInterval": 1,
+        "MessageTimeout": 1,
+        "MessageAttempts": 1,
+    }
     """Zero here would make the station spin; the rest may be 0."""
 
     def get(self, name: str) -> int:

@@ -176,7 +176,11 @@ def test_two_evses_charge_at_once_each_with_its_own_transaction(
             assert first is not None and station.power_kw == 200.0
             assert (await it.ask(start)).status == "Rejected"  # EVSE 2 is busy now
             await station.stop_all("Local")
-            await until(lambda: not station.queued, what="the Ended events")
+            for evse in (1, 2):
+                await until(
+                    lambda e=evse: it.statuses(e)[-2:] == ["Occupied", "Available"],
+                    what="Occupied, then Available",
+                )
             return it
 
     it = run(scenario(), 60)
