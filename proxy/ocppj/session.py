@@ -291,6 +291,8 @@ class Session:
 
     def _advance(self, now: float) -> None:
         self.now = max(self.now, now)
+        if self._next_deadline <= self.now:
+            self.message_id = self.action = None  # the last frame's: not what a timer reports on
         while self._next_deadline <= self.now:
             due = sorted(
                 (key for key, timer in self._timers.items() if timer.deadline <= self.now),

@@ -437,6 +437,7 @@ def test_tx003_gap_reported_once_after_grace() -> None:
     assert finding.message == (
         f"TransactionEvent seqNo jumped from 3 to 5 in transaction {TX}: 1 message lost (seqNo 4)"
     )
+    assert (finding.message_id, finding.action) == (None, None)  # not the Heartbeat's that came
     assert at_finish == []
 
 
