@@ -51,6 +51,10 @@ SEEDED_FINDINGS = [
     ("HB-001", 119),  # 50 s of silence
 ]
 SEEDED_STATIONS = ["CP-BOOT", "CP-NET", "CP-RPC", "CP-TX", "CP-WS"]
+VERDICT = "BACKOFF-007"
+"""The back-off analyser's verdicts summarise the seeded defects; they are no defect of their own."""
+# CP-NET reconnects on line 81: its episode (early, then late), then the offline delivery (TX-007)
+SEEDED_VERDICTS = [(81, "error"), (81, "warning")]
 
 # What `make demo` shows: the defects seeded into the bundled sample capture.
 SAMPLE_FINDINGS = {
@@ -61,6 +65,12 @@ SAMPLE_FINDINGS = {
     ("HB-001", "emart_jeju_01"),  # one heartbeat missing
     ("TX-003", "emart_shinjeju_01"),  # seqNo jumps from 8 to 10
 }
+# ... and, as info, the back-off analyser's verdicts on emart_jeju_03's outage.
+SAMPLE_VERDICTS = [
+    "reconnected after 4 attempts (3 refused), waits 1.0, 2.0, 4.0, 8.0 s; expected 1-1, 2-2, "
+    "4-4, 8-8 s (RetryBackOffWaitMinimum 1 s, RandomRange 0 s, RepeatTimes 4): compliant",
+    "3 offline TransactionEvents delivered with offline=true, no seqNo gap",
+]
 SAMPLE_STATIONS = [
     "emart_jeju_01",
     "emart_jeju_02",
@@ -102,7 +112,15 @@ def sample_report() -> tuple[int, dict[str, Any]]:
 
 
 def pairs(report: dict[str, Any]) -> list[tuple[str, int | None]]:
-    return sorted(((f["rule"], f["line"]) for f in report["findings"]), key=lambda p: p[1] or 0)
+    """(rule, line) of every finding but the verdicts, in line order."""
+    return sorted(
+        ((f["rule"], f["line"]) for f in report["findings"] if f["rule"] != VERDICT),
+        key=lambda p: p[1] or 0,
+    )
+
+
+def verdicts(report: dict[str, Any], key: str = "severity") -> list[tuple[int | None, str]]:
+    return [(f["line"], f[key]) for f in report["findings"] if f["rule"] == VERDICT]
 
 
 def write_capture(path: Path, *records: dict[str, Any]) -> Path:
@@ -169,12 +187,16 @@ def test_check_reports_exactly_the_seeded_violations() -> None:
     groups = {rule.split("-")[0] for rule, _ in SEEDED_FINDINGS}
     assert groups >= {"RPC", "SCH", "BOOT", "HB", "STAT", "TX", "REM", "BACKOFF", "WS"}
     assert [station["station"] for station in report["stations"]] == SEEDED_STATIONS
-    assert sum(report["totals"].values()) == len(SEEDED_FINDINGS)
+    assert verdicts(report) == SEEDED_VERDICTS
+    assert sum(report["totals"].values()) == len(SEEDED_FINDINGS) + len(SEEDED_VERDICTS)
 
 
 def test_backoff_is_only_judged_with_known_retry_settings() -> None:
     _, report = check_json(SEEDED)
     assert pairs(report) == [pair for pair in SEEDED_FINDINGS if not pair[0].startswith("BACKOFF")]
+    assert verdicts(report) == [(81, "info"), (81, "warning")]  # the delivery is still judged
+    episode = verdicts(report, "message")[0][1]
+    assert episode.endswith("not judged: RetryBackOff* unknown (give --retry-backoff)")
 
 
 def test_json_findings_carry_station_severity_and_reference() -> None:
@@ -269,7 +291,7 @@ def test_table_prints_the_station_table_and_the_findings() -> None:
             rule,
             line,
         )
-    assert run.stdout.rstrip().endswith("14 error, 7 warning, 0 info")
+    assert run.stdout.rstrip().endswith("15 error, 8 warning, 0 info")  # with the verdicts
 
 
 def test_table_is_the_default_and_says_when_there_is_nothing(tmp_path: Path) -> None:
@@ -474,4 +496,10 @@ def test_the_demo_sample_shows_its_seeded_defects() -> None:
 
 def test_the_demo_sample_shows_nothing_but_its_seeded_defects() -> None:
     _, report = sample_report()
-    assert {(f["rule"], f["station"]) for f in report["findings"]} == SAMPLE_FINDINGS
+    found = {(f["rule"], f["station"]) for f in report["findings"] if f["rule"] != VERDICT}
+    assert found == SAMPLE_FINDINGS
+    shown = [(f["station"], f["severity"], f["message"]) for f in report["findings"]]
+    assert [finding for finding in shown if finding[2] in SAMPLE_VERDICTS] == [
+        ("emart_jeju_03", "info", message) for message in SAMPLE_VERDICTS
+    ]
+    assert report["totals"]["info"] == len(SAMPLE_VERDICTS)

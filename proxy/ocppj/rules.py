@@ -1,4 +1,8 @@
-"""The rule catalogue: every check the engine makes, as data (ids follow ../shared/spec/RULES.md)."""
+"""The rule catalogue: every check the engine makes, as data.
+
+Ids follow ../shared/spec/RULES.md, but for BACKOFF-007: the back-off analyser's verdict on a
+reconnect episode, ours, summarising what BACKOFF-002/003 and TX-003/007 judge one by one.
+"""
 
 from __future__ import annotations
 
@@ -300,6 +304,12 @@ _CATALOGUE = (
         (E, W),
         "Each further attempt doubles the wait, RetryBackOffRepeatTimes times",
         "OCPP-J 2.0.1 §5.3, §8.1; Part 6 TC_B_57_CS",
+    ),
+    Rule(
+        "BACKOFF-007",
+        (N, E, W),
+        "Reconnect episode: the analyser's verdict",
+        "OCPP-J 2.0.1 §5.3, §8; Part 6 TC_B_57_CS",
     ),
 )
 

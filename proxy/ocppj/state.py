@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, NamedTuple
+
+from proxy.ocppj.findings import Severity
 
 COMM = "OCPPCommCtrlr"
 
@@ -50,6 +52,78 @@ class Backoff:
     repeat_times: int
 
 
+class Attempt(NamedTuple):
+    """One reconnect attempt after a lost connection: a refused handshake or the accepted one."""
+
+    at: float
+    refused: bool
+
+
+Timing = Literal["early", "late"]
+"""How a reconnect wait missed its bounds (`checks.backoff.judge_wait`); None when it did not."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineDelivery:
+    """What a station delivered, after reconnecting, of the TransactionEvents of its offline period.
+
+    Reviewed `Config.transaction_grace` after the reconnect, when queued events should be in.
+    """
+
+    events: int
+    """TransactionEvents of the offline period: timestamped inside it beyond the clock tolerance,
+    or within the tolerance of it and flagged offline."""
+    unflagged: tuple[tuple[str, int], ...]
+    """(transactionId, seqNo) of those among them without offline=true."""
+    gaps: tuple[tuple[str, int, int], ...]
+    """(transactionId, seqNo before, seqNo after) of each gap in the transactions concerned."""
+    transactions: int
+    """Transactions concerned: open when the link was lost, or with events from the period."""
+
+    @property
+    def ok(self) -> bool:
+        return not (self.unflagged or self.gaps)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectEpisode:
+    """The back-off analyser's record of one lost connection, from the loss to the reconnect.
+
+    Kept as data so that drivers export it (metrics, fault reports) without parsing findings.
+    """
+
+    lost_at: float
+    attempts: tuple[Attempt, ...]
+    """Every attempt after the loss; all refused but the last, accepted one."""
+    waits: tuple[float, ...]
+    """Seconds before each attempt: from the loss, then from the previous attempt."""
+    backoff: Backoff | None
+    """The RetryBackOff* values judged against; None when unknown (nothing judged)."""
+    bounds: tuple[tuple[float, float], ...]
+    """Shortest and longest allowed wait per attempt; empty when `backoff` is None."""
+    timings: tuple[Timing | None, ...]
+    """Per attempt: early, late, or None when within bounds (or not judged)."""
+    verdict: str
+    """'compliant', 'not compliant: …' naming the early and late attempts, or 'not judged: …'."""
+    severity: Severity
+    """Info when compliant or not judged, else the worst of its BACKOFF-002/003 findings."""
+    connection_id: str
+    """The connection the station came back on."""
+    ref: object = None
+    """The accepted handshake, as `Finding.ref` points to it."""
+    delivery: OfflineDelivery | None = None
+    """Set once the offline delivery was reviewed, if the outage concerned transactions."""
+
+    @property
+    def reconnected_at(self) -> float:
+        return self.attempts[-1].at
+
+    @property
+    def compliant(self) -> bool | None:
+        """None when the RetryBackOff* values were unknown."""
+        return None if self.backoff is None else not any(self.timings)
+
+
 @dataclass(slots=True)
 class Link:
     """S-LINK: when the station was reachable, and its reconnect attempts after a loss."""
@@ -60,9 +134,11 @@ class Link:
     lost_at: float | None = None
     """Set while the station is away after a connection it did not close itself."""
     closed_by_station_at: float | None = None
-    attempts: list[float] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
     offline_periods: list[tuple[float, float]] = field(default_factory=list)
     disconnected_since: float | None = None
+    episodes: list[ReconnectEpisode] = field(default_factory=list)
+    """The latest reconnect episodes, oldest first."""
 
 
 @dataclass(slots=True)
@@ -71,6 +147,8 @@ class TxEvent:
     timestamp: float | None
     signature: tuple[Any, ...]
     energy_wh: float | None
+    offline: bool = False
+    """The offline flag of its first delivery."""
     attempts: int = 1
     acknowledged: bool = False
     ref: object = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from proxy.ocppj.session import Monitor, Session
+from proxy.ocppj.state import Backoff
 from tests.ocppj.wire import Wire
 
 COMM = {"name": "OCPPCommCtrlr"}
@@ -147,3 +148,20 @@ def test_notify_report_is_learned_only_for_actual_values():
     backoff = session.backoff
     assert backoff is not None
     assert (backoff.wait_minimum, backoff.random_range, backoff.repeat_times) == (20.0, 10.0, 3)
+
+
+def test_retry_backoff_set_or_read_is_the_session_backoff():
+    wire = Wire().boot()
+    assert session_after(wire).backoff is None
+    set_variable(wire.wait(2), "RetryBackOffWaitMinimum", "10")
+    set_variable(wire.wait(2), "RetryBackOffRandomRange", "5")
+    variable = {"name": "RetryBackOffRepeatTimes"}
+    wire.wait(2).call(
+        "GetVariables", {"getVariableData": [{"component": COMM, "variable": variable}]}, "csms"
+    )
+    answer = {"attributeStatus": "Accepted", "attributeValue": "3"}
+    result = {"getVariableResult": [{**answer, "component": COMM, "variable": variable}]}
+    wire.result(result, sender="charger", after=0.3)
+    assert session_after(wire).backoff == Backoff(10.0, 5.0, 3)
+    set_variable(wire.wait(2), "RetryBackOffWaitMinimum", "20", status="Rejected")
+    assert session_after(wire).backoff == Backoff(10.0, 5.0, 3)

@@ -1,4 +1,5 @@
-"""BACKOFF rules: reconnect attempts after a lost connection against RetryBackOff* (RULES.md §12).
+"""BACKOFF rules: reconnect attempts after a lost connection against RetryBackOff* (RULES.md §12),
+and BACKOFF-007, the analyser's verdict on each episode and on the offline delivery after it.
 
 The seed guide's station uses RetryBackOffWaitMinimum 1 s, RandomRange 0 s, RepeatTimes 4, so a
 compliant station retries 1, 2, 4, 8 and 16 s apart and keeps 16 s from then on.
@@ -11,9 +12,10 @@ import pytest
 from proxy.ocppj.checks.backoff import wait_bounds
 from proxy.ocppj.events import Event
 from proxy.ocppj.findings import Finding, Severity
-from proxy.ocppj.session import Config
-from proxy.ocppj.state import Backoff
-from tests.ocppj.wire import Wire, rule_ids, run
+from proxy.ocppj.session import Config, Monitor, Session
+from proxy.ocppj.state import Attempt, Backoff, OfflineDelivery
+from tests.ocppj.test_rules_transactions import TX, periodic, started
+from tests.ocppj.wire import Wire, rule_ids, rule_severities, run
 
 SEED = Config(backoff=Backoff(1, 0, 4))
 HEARTBEAT_INTERVAL = 60
@@ -325,3 +327,308 @@ def test_ws007_station_close_without_reconnect() -> None:
     assert rule_ids(findings) == ["WS-007"]
     assert findings[0].station == w.station
     assert findings[0].severity is Severity.WARNING
+
+
+# ---- BACKOFF-007: the analyser's verdict on an episode -------------------------------------
+
+
+def verdicts(findings: list[Finding]) -> list[Finding]:
+    return [finding for finding in findings if finding.rule_id == "BACKOFF-007"]
+
+
+def observed(events: list[Event], config: Config | None = None) -> Session:
+    """The station's session after every event, the observation finished at the last one."""
+    monitor = Monitor(config)
+    for event in events:
+        monitor.feed(event)
+    monitor.finish(events[-1].timestamp)
+    return monitor.session(events[0].station)
+
+
+SEED_SETTINGS = "RetryBackOffWaitMinimum 1 s, RandomRange 0 s, RepeatTimes 4"
+
+
+def test_backoff007_compliant_episode_is_info() -> None:
+    w = online()
+    lost = w.now
+    reconnect = outage(w, SEED_ATTEMPTS).now - 1 - 0.05  # before the Heartbeat and its answer
+
+    findings = run(w.events, SEED, verdicts=True)
+    assert rule_severities(findings) == [("BACKOFF-007", Severity.INFO)]
+    assert findings[0].message == (
+        "reconnected after 5 attempts (4 refused), waits 1.0, 2.0, 4.0, 8.0, 16.0 s; "
+        f"expected 1-1, 2-2, 4-4, 8-8, 16-16 s ({SEED_SETTINGS}): compliant"
+    )
+    assert findings[0].timestamp == pytest.approx(reconnect)
+    assert findings[0].reference == "OCPP-J 2.0.1 §5.3, §8; Part 6 TC_B_57_CS"
+    [episode] = observed(w.events, SEED).link.episodes
+    assert episode.lost_at == lost
+    assert episode.attempts == (
+        *(Attempt(lost + offset, True) for offset in SEED_ATTEMPTS[:-1]),
+        Attempt(lost + SEED_ATTEMPTS[-1], False),
+    )
+    assert episode.waits == pytest.approx((1, 2, 4, 8, 16))
+    assert episode.bounds == ((1, 1), (2, 2), (4, 4), (8, 8), (16, 16))
+    assert episode.timings == (None,) * 5
+    assert (episode.verdict, episode.severity, episode.compliant) == (
+        "compliant",
+        Severity.INFO,
+        True,
+    )
+    assert episode.backoff == Backoff(1, 0, 4)
+    assert episode.reconnected_at == lost + 31
+    assert episode.delivery is None  # no transaction was going on
+
+
+def test_backoff007_early_first_attempt_is_an_error() -> None:
+    w = outage(online(), [0.1, 2.1, 6.1, 14.1, 30.1])
+
+    findings = run(w.events, SEED, verdicts=True)
+    assert rule_severities(findings) == [
+        ("BACKOFF-002", Severity.ERROR),
+        ("BACKOFF-007", Severity.ERROR),
+    ]
+    assert findings[1].message.endswith("): not compliant: attempt 1 early")
+    assert "waits 0.1, 2.0, 4.0, 8.0, 16.0 s" in findings[1].message
+    [episode] = observed(w.events, SEED).link.episodes
+    assert episode.timings == ("early", None, None, None, None)
+    assert episode.compliant is False
+
+
+def test_backoff007_names_early_and_late_attempts_and_takes_the_worst_severity() -> None:
+    w = outage(online(), [1, 11, 11.5, 15.5, 31.5])  # 1, 10 (late), 0.5 (early), 4 (early), 16
+
+    findings = verdicts(run(w.events, SEED, verdicts=True))
+    assert [f.severity for f in findings] == [Severity.ERROR]
+    assert findings[0].message.endswith(": not compliant: attempts 3, 4 early; attempt 2 late")
+
+
+def test_backoff007_late_attempts_only_are_a_warning() -> None:
+    w = outage(online(), [5, 7, 11, 19, 35])  # the first wait 5 s instead of 1 s
+
+    findings = run(w.events, SEED, verdicts=True)
+    assert rule_severities(findings) == [
+        ("BACKOFF-002", Severity.WARNING),
+        ("BACKOFF-007", Severity.WARNING),
+    ]
+    assert findings[1].message.endswith(": not compliant: attempt 1 late")
+
+
+def test_backoff007_random_range_within_bounds_is_compliant() -> None:
+    w = outage(online(), LEARNED_ATTEMPTS)  # waits 12, 27, 50, 100 s
+
+    findings = run(w.events, Config(backoff=Backoff(10, 5, 3)), verdicts=True)
+    assert rule_severities(findings) == [("BACKOFF-007", Severity.INFO)]
+    assert findings[0].message == (
+        "reconnected after 4 attempts (3 refused), waits 12.0, 27.0, 50.0, 100.0 s; "
+        "expected 10-15, 20-35, 40-75, 80-155 s "
+        "(RetryBackOffWaitMinimum 10 s, RandomRange 5 s, RepeatTimes 3): compliant"
+    )
+
+
+def test_backoff007_unknown_settings_are_not_judged() -> None:
+    w = outage(online(), [0.1, 0.3, 0.6])  # hammering, but nobody said what is allowed
+
+    findings = run(w.events, verdicts=True)
+    assert rule_severities(findings) == [("BACKOFF-007", Severity.INFO)]
+    assert findings[0].message == (
+        "reconnected after 3 attempts (2 refused), waits 0.1, 0.2, 0.3 s; "
+        "not judged: RetryBackOff* unknown (give --retry-backoff)"
+    )
+    [episode] = observed(w.events).link.episodes
+    assert (episode.backoff, episode.bounds, episode.compliant) == (None, (), None)
+
+
+def test_backoff007_at_the_first_attempt() -> None:
+    w = outage(online(), [1])
+
+    [finding] = run(w.events, SEED, verdicts=True)
+    assert finding.message.startswith("reconnected after 1 attempt (0 refused), wait 1.0 s; ")
+
+
+def test_backoff007_values_learned_from_set_variables_change_the_verdict() -> None:
+    w = set_variables(online(), LEARNED)
+    outage(w.wait(5), SEED_ATTEMPTS)  # right for the 1/0/4 assumed, early for 10/5/3
+
+    findings = verdicts(run(w.events, SEED, verdicts=True))
+    assert [f.severity for f in findings] == [Severity.ERROR]
+    assert "expected 10-15, 20-35, 40-75, 80-155, 80-155 s" in findings[0].message
+    assert findings[0].message.endswith("not compliant: attempts 1, 2, 3, 4, 5 early")
+
+
+def test_backoff007_values_learned_from_get_variables_are_judged_against() -> None:
+    w = online()
+    data = [
+        {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": name}} for name in LEARNED
+    ]
+    w.wait(2).call("GetVariables", {"getVariableData": data}, sender="csms")
+    results = [
+        {"attributeStatus": "Accepted", "attributeValue": value, **item}
+        for item, value in zip(data, LEARNED.values(), strict=True)
+    ]
+    w.result({"getVariableResult": results}, sender="charger", after=0.2)
+    outage(w.wait(5), LEARNED_ATTEMPTS)
+
+    [finding] = run(w.events, verdicts=True)  # nothing assumed: all three were read
+    assert finding.severity is Severity.INFO
+    assert "(RetryBackOffWaitMinimum 10 s, RandomRange 5 s, RepeatTimes 3): compliant" in (
+        finding.message
+    )
+
+
+def test_backoff007_many_attempts_are_abbreviated() -> None:
+    w = outage(online(), [0.5 * k for k in range(1, 41)])  # every 0.5 s for 20 s
+
+    [finding] = verdicts(run(w.events, SEED, verdicts=True))
+    assert "waits 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, … (40 in all) s" in finding.message
+    assert finding.message.endswith("attempts 1, 2, 3, 4, 5, 6, 7, 8, … (40 in all) early")
+
+
+def test_backoff007_one_verdict_per_episode() -> None:
+    w = outage(online(), SEED_ATTEMPTS)
+    w.wait(20)
+    outage(w, [0.2, 2.2])
+
+    findings = verdicts(run(w.events, SEED, verdicts=True))
+    assert [f.severity for f in findings] == [Severity.INFO, Severity.ERROR]
+    assert [len(e.attempts) for e in observed(w.events, SEED).link.episodes] == [5, 2]
+
+
+def test_backoff007_no_verdict_when_the_station_closed_its_connection() -> None:
+    w = online()
+    w.call("Reset", {"type": "Immediate"}, sender="csms").result({"status": "Accepted"}, "charger")
+    w.wait(1).close(1000, closed_by="charger")
+    w.wait(0.3).boot(interval=HEARTBEAT_INTERVAL, reason="RemoteReset")
+
+    assert run(w.events, SEED, verdicts=True) == []
+
+
+def test_backoff007_csms_closing_the_connection_is_an_episode_tc_b_57() -> None:
+    """TC_B_57_CS: the test tool closes the WebSocket; the station reconnects after Wmin."""
+    w = online()
+    w.close(1000, closed_by="csms")
+    w.wait(7).open()
+
+    findings = run(w.events, Config(backoff=Backoff(7, 0, 2)), verdicts=True)
+    assert rule_severities(findings) == [("BACKOFF-007", Severity.INFO)]
+    assert findings[0].message.endswith(
+        "expected 7-7 s (RetryBackOffWaitMinimum 7 s, RandomRange 0 s, RepeatTimes 2): compliant"
+    )
+
+
+# ---- BACKOFF-007: the offline TransactionEvents delivered after the reconnect -----------------
+
+GRACE = Config().transaction_grace
+
+
+def charging_outage(w: Wire, queued: list[tuple[int, float, bool]]) -> tuple[Wire, float, float]:
+    """Charging when the link is lost; back after 1, 2, 4, 8, 16 s, the station delivers its queue.
+
+    `queued`: (seqNo, seconds after the loss it happened, offline flag) in delivery order. Returns
+    the wire and the times of the loss and of the reconnect.
+    """
+    started(w)
+    periodic(w.wait(15), 1, 12600.0)
+    lost = w.wait(5).now
+    outage(w, SEED_ATTEMPTS)
+    reconnected = lost + SEED_ATTEMPTS[-1]
+    for seq, happened, offline in queued:
+        periodic(w.wait(0.5), seq, 12600.0 + 10 * seq, at=lost + happened - w.now, offline=offline)
+    return w, lost, reconnected
+
+
+def test_backoff007_offline_events_delivered_with_the_flag_and_no_gap() -> None:
+    w, _, reconnected = charging_outage(Wire(), [(2, 8, True), (3, 16, True), (4, 24, True)])
+    periodic(w.wait(5), 5, 12700.0)
+    w.wait(GRACE).heartbeat()
+
+    findings = run(w.events, SEED, verdicts=True)
+    assert rule_severities(findings) == [
+        ("BACKOFF-007", Severity.INFO),
+        ("BACKOFF-007", Severity.INFO),
+    ]
+    assert findings[0].message.endswith(": compliant")
+    follow_up = findings[1]
+    assert (
+        follow_up.message == "3 offline TransactionEvents delivered with offline=true, no seqNo gap"
+    )
+    assert follow_up.timestamp == pytest.approx(reconnected + GRACE)
+    assert follow_up.connection_id == findings[0].connection_id
+    assert (follow_up.action, follow_up.message_id) == ("TransactionEvent", None)
+    [episode] = observed(w.events, SEED).link.episodes
+    assert episode.delivery == OfflineDelivery(3, (), (), 1)
+    assert episode.delivery.ok
+
+
+@pytest.mark.parametrize(
+    ("flagged", "counted"),
+    [(True, "3 offline TransactionEvents"), (False, "1 offline TransactionEvent")],
+    ids=["flagged", "unflagged"],
+)
+def test_backoff007_events_within_clock_tolerance_of_the_outage(
+    flagged: bool, counted: str
+) -> None:
+    """2 s after the loss or before the reconnect, either flag is right: counted only if set."""
+    w, _, _ = charging_outage(Wire(), [(2, 2, flagged), (3, 16, True), (4, 29.5, flagged)])
+    w.wait(GRACE).heartbeat()
+
+    findings = run(w.events, SEED, verdicts=True)
+    assert rule_ids(findings) == ["BACKOFF-007", "BACKOFF-007"]
+    assert findings[1].message == f"{counted} delivered with offline=true, no seqNo gap"
+
+
+def test_backoff007_offline_events_without_the_flag() -> None:
+    w, _, _ = charging_outage(Wire(), [(2, 8, True), (3, 16, False), (4, 24, True)])
+    w.wait(GRACE).heartbeat()
+
+    findings = run(w.events, SEED, verdicts=True)
+    assert rule_severities(findings) == [
+        ("BACKOFF-007", Severity.INFO),
+        ("TX-007", Severity.WARNING),
+        ("BACKOFF-007", Severity.WARNING),
+    ]
+    assert findings[2].message == (
+        "3 TransactionEvents from the offline period delivered, 1 without offline=true "
+        f"(seqNo 3 of {TX}), no seqNo gap"
+    )
+    [episode] = observed(w.events, SEED).link.episodes
+    assert episode.delivery == OfflineDelivery(3, ((TX, 3),), (), 1)
+
+
+def test_backoff007_offline_events_with_a_gap() -> None:
+    w, _, _ = charging_outage(Wire(), [(2, 8, True), (4, 24, True)])  # seqNo 3 never comes
+    periodic(w.wait(5), 5, 12700.0)
+    w.wait(GRACE).heartbeat()
+
+    findings = run(w.events, SEED, verdicts=True)
+    assert rule_severities(findings) == [
+        ("BACKOFF-007", Severity.INFO),
+        ("BACKOFF-007", Severity.WARNING),
+        ("TX-003", Severity.WARNING),  # at the end of the capture, the transaction still open
+    ]
+    assert findings[1].message == (
+        f"2 offline TransactionEvents delivered with offline=true; seqNo gap: seqNo 3 of {TX} missing"
+    )
+    [episode] = observed(w.events, SEED).link.episodes
+    assert episode.delivery == OfflineDelivery(2, (), ((TX, 2, 4),), 1)
+
+
+def test_backoff007_queue_lost_while_a_transaction_was_open() -> None:
+    w, _, _ = charging_outage(Wire(), [])
+    periodic(w.wait(1), 5, 12700.0)  # 2-4 were never delivered
+
+    findings = verdicts(run(w.events, SEED, verdicts=True))
+    assert [f.severity for f in findings] == [Severity.INFO, Severity.WARNING]
+    assert findings[1].message == (
+        f"no TransactionEvent from the offline period delivered; seqNo gap: seqNo 2-4 of {TX} missing"
+    )
+
+
+def test_backoff007_delivery_reviewed_at_the_end_of_a_short_capture() -> None:
+    w, _, reconnected = charging_outage(Wire(), [(2, 8, True)])
+
+    findings = verdicts(run(w.events, SEED, verdicts=True))
+    assert [f.message for f in findings][1:] == [
+        "1 offline TransactionEvent delivered with offline=true, no seqNo gap"
+    ]
+    assert findings[1].timestamp < reconnected + GRACE

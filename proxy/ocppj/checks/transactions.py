@@ -90,13 +90,18 @@ def transaction_event(session: Session, call: Call) -> None:
         _repeated(session, transaction, seq, earlier, signature)
         return
     event = TxEvent(
-        event_type, timestamp, signature, energy, ref=session.event.ref if session.event else None
+        event_type,
+        timestamp,
+        signature,
+        energy,
+        offline=payload.get("offline") is True,
+        ref=session.event.ref if session.event else None,
     )
     _check_order(session, transaction, seq, event_type)
     _check_neighbours(session, transaction, seq, event)
     transaction.events[seq] = event
     _check_clock(session, timestamp)
-    _check_offline(session, payload.get("offline") is True, timestamp)
+    _check_offline(session, event.offline, timestamp)
     info = payload["transactionInfo"]
     if "chargingState" in info:
         transaction.charging = info["chargingState"] == "Charging"
@@ -304,13 +309,25 @@ def _check_clock(session: Session, timestamp: float | None) -> None:
         )
 
 
+def happened_offline(session: Session, period: tuple[float, float], timestamp: float) -> bool:
+    """Inside the period by more than the clock tolerance, so clock skew cannot explain it."""
+    margin = session.config.clock_tolerance
+    return period[0] + margin < timestamp < period[1] - margin
+
+
+def near_offline(session: Session, period: tuple[float, float], timestamp: float) -> bool:
+    """Inside the period widened by the clock tolerance: offline=true may be right."""
+    margin = session.config.clock_tolerance
+    return period[0] - margin <= timestamp <= period[1] + margin
+
+
 def _check_offline(session: Session, offline: bool, timestamp: float | None) -> None:
     if timestamp is None:
         return
     margin = session.config.clock_tolerance
     periods = session.link.offline_periods
-    period = next((p for p in periods if p[0] + margin < timestamp < p[1] - margin), None)
-    near_period = any(p[0] - margin <= timestamp <= p[1] + margin for p in periods)
+    period = next((p for p in periods if happened_offline(session, p, timestamp)), None)
+    near_period = any(near_offline(session, p, timestamp) for p in periods)
     if period is not None and not offline:
         session.flag(
             "TX-007",
@@ -333,19 +350,27 @@ def _check_offline(session: Session, offline: bool, timestamp: float | None) -> 
         )
 
 
+def seq_gaps(transaction: Transaction) -> list[tuple[int, int]]:
+    """(seqNo before, seqNo after) of each gap in the numbers seen so far, in seqNo order."""
+    return [(low, high) for low, high in pairwise(sorted(transaction.events)) if high - low > 1]
+
+
+def missing_seqs(low: int, high: int) -> str:
+    """The seqNos a gap lost, as findings name them: '4' or '2-3'."""
+    return str(low + 1) if high - low == 2 else f"{low + 1}-{high - 1}"
+
+
 def review_numbering(session: Session, transaction: Transaction) -> None:
     """TX-003: report each seqNo gap once (after the grace period for late offline messages)."""
-    numbers = sorted(transaction.events)
-    for low, high in pairwise(numbers):
-        if high - low > 1 and (low, high) not in transaction.reported_gaps:
+    for low, high in seq_gaps(transaction):
+        if (low, high) not in transaction.reported_gaps:
             transaction.reported_gaps.add((low, high))
             lost = high - low - 1
-            which = str(low + 1) if lost == 1 else f"{low + 1}-{high - 1}"
             session.flag(
                 "TX-003",
                 f"TransactionEvent seqNo jumped from {low} to {high} in "
                 f"transaction {transaction.transaction_id}: {lost} message"
-                f"{'s' if lost > 1 else ''} lost (seqNo {which})",
+                f"{'s' if lost > 1 else ''} lost (seqNo {missing_seqs(low, high)})",
                 ref=transaction.events[high].ref,
             )
 
