@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from addons._ocpp import current_frame
+from proxy.faults.record import FaultEvent
 from proxy.latency import LatencyBook
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding, Severity
@@ -170,6 +171,26 @@ class Console:
             self._out.print(_finding_line(finding), soft_wrap=True)
         elif mode == "live" and self._live is not None:
             self._live.console.print(_finding_line(finding), soft_wrap=True)
+
+    def ocpp_fault(self, event: FaultEvent) -> None:
+        """Every fault rule added, applied, removed or expired, as a line (or JSON event)."""
+        mode = self.mode
+        if mode == "json":
+            fields = event.describe()  # its kind and event would clash with the record's own
+            fields["fault_kind"], fields["fault_event"] = fields.pop("kind"), fields.pop("event")
+            self._event("fault", **fields)
+            return
+        where = " ".join(part for part in (event.station, event.action, event.message_id) if part)
+        line = Text.assemble(
+            f"{format_datetime(event.at)[11:23]} ",
+            (f"fault {event.fault_id} {event.kind} {event.event}", "magenta"),
+            f" {where}" if where else "",
+            f": {event.detail}" if event.detail else "",
+        )
+        if mode == "lines":
+            self._out.print(line, soft_wrap=True)
+        elif mode == "live" and self._live is not None:
+            self._live.console.print(line, soft_wrap=True)
 
     def warn(self, message: str) -> None:
         if self.mode == "json":

@@ -13,6 +13,7 @@ from mitmproxy.test import taddons
 
 from addons.conformance import Conformance
 from addons.console import Console
+from proxy.faults.record import FaultEvent
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.findings import Finding, Severity
 from tests.addons import STATION, close, deliver, ws_flow
@@ -181,3 +182,30 @@ def _finding(
         action=action,
         direction=direction,
     )
+
+
+def test_fault_events_print_as_lines_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    event = FaultEvent(
+        at=time.time(),
+        fault_id=3,
+        kind="drop",
+        event="applied",
+        station="[b]CS-1",
+        action="Heartbeat",
+        message_id="hb-1",
+        detail="dropped (fault 3)",
+    )
+    console = Console()
+    with taddons.context(console) as tctx:
+        console.ocpp_fault(event)
+        tctx.options.update(ocpp_json_log=True)
+        console.ocpp_fault(event)
+    line, record = capsys.readouterr().out.splitlines()
+    assert line.endswith("fault 3 drop applied [b]CS-1 Heartbeat hb-1: dropped (fault 3)")
+    parsed = json.loads(record)
+    assert (parsed["event"], parsed["fault_kind"], parsed["fault_event"]) == (
+        "fault",
+        "drop",
+        "applied",
+    )
+    assert parsed["messageId"] == "hb-1"
