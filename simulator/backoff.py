@@ -9,7 +9,7 @@ wait is kept. With 1 s, no random range and 4 doublings: 1, 2, 4, 8, 16, 16, ...
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from proxy.ocppj.state import Backoff
 
@@ -18,7 +18,8 @@ SEED_GUIDE = Backoff(wait_minimum=1.0, random_range=0.0, repeat_times=4)
 
 @dataclass
 class Reconnect:
-    policy: Backoff = field(default_factory=lambda: SEED_GUIDE)
+    policy: Backoff = field(default_factory=lambda: replace(SEED_GUIDE))
+    """The station's own copy: SetVariables changes it in place."""
     rng: random.Random = field(default_factory=random.Random)
     attempt: int = 0
     """Attempts made since the connection was lost."""

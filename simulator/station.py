@@ -32,7 +32,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 
-from proxy.ocppj.state import Backoff
 from simulator.backoff import Reconnect
 from simulator.clock import Clock, iso
 from simulator.evse import Evse, Session
@@ -89,7 +88,7 @@ class SimulatedStation:
         self.meter_interval = meter_interval
         self.queue_limit = queue_limit
         self.settings = Settings()
-        self.reconnect = Reconnect(Backoff(1.0, 0.0, 4), rng or random.Random())
+        self.reconnect = Reconnect(rng=rng or random.Random())
         self._apply_backoff()
         self.evses = {
             number: Evse(number, Meter(spec.max_power_kw, register_wh=register_wh))

@@ -40,3 +40,10 @@ def test_every_wait_is_one_the_engine_accepts(
         lower, upper = wait_bounds(wait_minimum, random_range, repeat_times, attempt)
         wait = schedule.next_wait()
         assert lower - 1e-9 <= wait <= upper + 1e-9, (attempt, wait, lower, upper)
+
+
+def test_each_schedule_has_its_own_policy() -> None:
+    """SetVariables on one station changes its policy in place, and no other station's."""
+    one, other = Reconnect(), Reconnect()
+    one.policy.wait_minimum = 30.0
+    assert other.policy.wait_minimum == 1.0
