@@ -102,10 +102,12 @@ class Faults:
         now = time.time()
         rule = self.book.add(body, now)
         self._record(rule, "added", detail=str(rule.describe()))
-        if rule.kind is Kind.OUTAGE or (
-            rule.kind is Kind.DISCONNECT and not rule.selector.frame_level
-        ):
+        if rule.kind is Kind.OUTAGE:
             self._cut_matching(rule)
+        elif rule.kind is Kind.DISCONNECT and not rule.selector.frame_level:
+            self._cut_matching(rule)  # done once: the rule has nothing left to do
+            self.book.remove(rule.id)
+            self._record(rule, "expired", detail=f"closed {rule.applied} connections")
         return rule
 
     def remove(self, rule_id: int) -> FaultRule | None:

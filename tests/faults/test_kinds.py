@@ -260,6 +260,8 @@ def test_disconnect_now_closes_with_a_code_or_resets(
     if not reset:
         assert it.csms_side.close_code == 4000
     assert [(e.kind, e.station) for e in it.log.applied()] == [("disconnect", STATION)]
+    assert it.faults.rules() == []  # done once, retired at once
+    assert [e.event for e in it.log.events] == ["added", "applied", "expired"]
 
 
 def test_disconnect_on_the_nth_matching_frame(tmp_path: Path) -> None:
