@@ -75,6 +75,9 @@ class Faults:
         self._copies_sent: dict[str, dict[str, int]] = {}
         """Per flow: duplicated CALLs' MessageIds -> genuine answers still to come (1, then 0:
         the next answer is the one to the copy)."""
+        self._closing: dict[str, int] = {}
+        """Flows a fault is closing -> the rule: what still arrives on them is not relayed
+        (the close is under way on the other side) nor judged."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
 
@@ -135,6 +138,7 @@ class Faults:
                 self._record(rule, "applied", station=station, flow=flow, detail="closed")
 
     def _cut(self, flow: http.HTTPFlow, rule: FaultRule) -> None:
+        self._closing[flow.id] = rule.id
         client_id = flow.client_conn.id
         if rule.reset:
             reset_connection(ctx.master, client_id)
@@ -162,6 +166,7 @@ class Faults:
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         self.flows.pop(flow.id, None)
+        self._closing.pop(flow.id, None)
         self.book.closed(flow.id)
         self._copies_sent.pop(flow.id, None)
         for from_client in (True, False):
@@ -175,6 +180,11 @@ class Faults:
         message = flow.websocket.messages[-1]
         key = (flow.id, message.from_client)
         frame = current_frame(flow)
+        closing = self._closing.get(flow.id)
+        if closing is not None:
+            message.drop()
+            frame.fault, frame.judged = f"arrived while fault {closing} closed the link", False
+            return
         if message.injected:
             expected = self._injected.get(key)
             if expected:
