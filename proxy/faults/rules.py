@@ -65,7 +65,7 @@ def parse_duration(value: object, what: str) -> float:
         match = _DURATION.match(str(value))
         if match is None:
             raise FaultError(
-                f"{what} '{value}' is not a duration like 500ms, 20s, 10m or 1h"
+                f"{what} {value!r} is not a duration like 500ms, 20s, 10m or 1h"
             ) from None
         seconds = float(match[1]) * _UNITS[match[2]]
     if not 0 <= seconds <= 7 * 86_400:
@@ -168,6 +168,20 @@ class FaultRule:
         return shown
 
 
+_SHOWN_ONLY = {"id", "expiresAt", "applied"}
+"""What describe() adds; accepted and ignored, so that a rule as shown can be posted again."""
+_PARAMETERS = {
+    "delay": {Kind.DELAY, Kind.SLOW_ACCEPT},
+    "jitter": {Kind.DELAY, Kind.SLOW_ACCEPT},
+    "code": {Kind.DISCONNECT, Kind.OUTAGE},
+    "reset": {Kind.DISCONNECT, Kind.OUTAGE},
+    "errorCode": {Kind.REPLY_ERROR},
+    "field": {Kind.CORRUPT},
+}
+"""The kinds each parameter means something to; given to another kind it is refused, not ignored."""
+_CLOSE_CODES = (range(1000, 1004), range(1007, 1015), range(3000, 5000))
+"""Close codes a peer may send (RFC 6455 7.4: 1005, 1006 and 1015 are never sent; 1004 and
+1015-2999 are reserved)."""
 _FIELDS = {
     "kind",
     "station",
@@ -191,35 +205,46 @@ def parse_rule(body: object, rule_id: int, now: float) -> FaultRule:
     """A rule from its JSON description; FaultError (one line, naming the field) if unusable."""
     if not isinstance(body, dict):
         raise FaultError("a fault rule is a JSON object")
-    unknown = sorted(set(body) - _FIELDS)
+    unknown = sorted(set(body) - _FIELDS - _SHOWN_ONLY)
     if unknown:
-        raise FaultError(f"unknown field '{unknown[0]}' (fields: {', '.join(sorted(_FIELDS))})")
+        raise FaultError(f"unknown field {unknown[0]!r} (fields: {', '.join(sorted(_FIELDS))})")
     try:
         kind = Kind(body.get("kind"))
     except ValueError:
         raise FaultError(
-            f"kind '{body.get('kind')}' is not one of {', '.join(k.value for k in Kind)}"
+            f"kind {body.get('kind')!r} is not one of {', '.join(k.value for k in Kind)}"
         ) from None
+    for name, kinds in _PARAMETERS.items():
+        if body.get(name) is not None and kind not in kinds:
+            raise FaultError(
+                f"{name} applies only to {' and '.join(sorted(k.value for k in kinds))} rules"
+            )
     selector = _selector(body, kind)
     rule = FaultRule(rule_id, kind, selector, now)
     rule.probability = _number(body, "probability", 1.0, 0.0, 1.0)
-    if "count" in body:
+    if body.get("count") is not None:
         rule.count = int(_number(body, "count", 1, 1, 1e9, integer=True))
     if "for" in body and body["for"] is not None:
         rule.duration = parse_duration(body["for"], "for")
     rule.delay = parse_duration(body.get("delay", 0), "delay")
     rule.jitter = parse_duration(body.get("jitter", 0), "jitter")
     rule.code = int(_number(body, "code", 1001, 1000, 4999, integer=True))
+    if not any(rule.code in codes for codes in _CLOSE_CODES):
+        raise FaultError(
+            f"code {rule.code} is not a close code a peer may send (1000-1003, 1007-1014, "
+            "3000-4999); for a link that just dies, use reset"
+        )
     reset = body.get("reset", False)
     if not isinstance(reset, bool):
         raise FaultError("reset must be true or false")
     rule.reset = reset
-    rule.error_code = body.get("errorCode", "InternalError")
-    if rule.error_code not in ERROR_CODES:
+    error_code = body.get("errorCode", "InternalError")
+    if not isinstance(error_code, str) or error_code not in ERROR_CODES:
         raise FaultError(
-            f"errorCode '{rule.error_code}' is not an OCPP-J error code "
+            f"errorCode {error_code!r} is not an OCPP-J error code "
             f"({', '.join(sorted(ERROR_CODES))})"
         )
+    rule.error_code = error_code
     path = body.get("field")
     if path is not None and (not isinstance(path, str) or not path.strip(". ")):
         raise FaultError("field must be a payload field name or dot path, e.g. idToken.idToken")
@@ -233,14 +258,16 @@ def _selector(body: dict[str, Any], kind: Kind) -> Selector:
     if not isinstance(station, str) or not station or "/" in station:
         raise FaultError("station must be a station id or a glob such as 'emart_*'")
     direction = body.get("direction")
-    if direction is not None and direction not in DIRECTIONS:
-        raise FaultError(f"direction '{direction}' is not one of {', '.join(DIRECTIONS)}")
+    if direction is not None and (not isinstance(direction, str) or direction not in DIRECTIONS):
+        raise FaultError(f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
     action = body.get("action")
-    if action is not None and action not in ACTIONS:
-        raise FaultError(f"action '{action}' is not an OCPP 2.0.1 action (case matters)")
+    if action is not None and (not isinstance(action, str) or action not in ACTIONS):
+        raise FaultError(f"action {action!r} is not an OCPP 2.0.1 action (case matters)")
     message_type = body.get("messageType")
-    if message_type is not None and message_type not in MESSAGE_TYPES:
-        raise FaultError(f"messageType '{message_type}' is not one of CALL, CALLRESULT, CALLERROR")
+    if message_type is not None and (
+        not isinstance(message_type, str) or message_type not in MESSAGE_TYPES
+    ):
+        raise FaultError(f"messageType {message_type!r} is not one of CALL, CALLRESULT, CALLERROR")
     nth = None
     if body.get("nth") is not None:
         nth = int(_number(body, "nth", 1, 1, 1e9, integer=True))
@@ -248,7 +275,11 @@ def _selector(body: dict[str, Any], kind: Kind) -> Selector:
         station, DIRECTIONS[direction] if direction else None, action, message_type, nth
     )
     if kind in HANDSHAKE_KINDS and selector.frame_level:
-        raise FaultError(f"{kind.value} applies to connections: give only a station selector")
+        given = next(n for n in ("direction", "action", "messageType", "nth") if body.get(n))
+        raise FaultError(
+            f"{kind.value} applies to connections, not frames: leave out {given} "
+            "(only station selects)"
+        )
     return selector
 
 

@@ -1,0 +1,346 @@
+"""Fault rules as the admin API, the CLI and fault plans hand them over: every kind with its
+parameters is accepted, anything else is refused with one line naming the field, and what a rule
+shows (`describe()`, the admin API's answer) can be posted again as the same rule."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from proxy.faults.rules import (
+    DIRECTIONS,
+    FaultError,
+    FaultRule,
+    Kind,
+    Selector,
+    parse_duration,
+    parse_rule,
+)
+from proxy.ocppj.actions import ACTIONS, Direction
+from proxy.ocppj.errors import ERROR_CODES
+
+NOW = 1_795_478_400.0
+PROPERTY = settings(
+    max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "400")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def parsed(body: dict[str, Any]) -> FaultRule:
+    return parse_rule(body, 7, NOW)
+
+
+# ---- every kind, with its parameters -----------------------------------------------------------
+
+
+def test_drop_with_a_glob_an_action_a_probability_and_a_duration() -> None:
+    rule = parsed(
+        {
+            "kind": "drop",
+            "station": "emart_*",
+            "action": "Heartbeat",
+            "probability": 0.5,
+            "for": "10m",
+        }
+    )
+    assert (rule.id, rule.kind, rule.created_at) == (7, Kind.DROP, NOW)
+    assert rule.selector == Selector("emart_*", None, "Heartbeat", None, None)
+    assert (rule.probability, rule.duration, rule.count) == (0.5, 600.0, None)
+    assert rule.expires_at == NOW + 600
+    assert rule.selector.matches_station("emart_0042")
+    assert not rule.selector.matches_station("EMART_0042")  # case matters, as in station ids
+
+
+def test_delay_takes_a_delay_and_a_jitter_in_one_direction() -> None:
+    rule = parsed(
+        {"kind": "delay", "direction": "csms-to-charger", "delay": "500ms", "jitter": "1s"}
+    )
+    assert rule.selector.direction is Direction.CSMS_TO_CHARGER
+    assert (rule.delay, rule.jitter) == (0.5, 1.0)
+
+
+def test_delay_with_only_a_jitter_is_enough() -> None:
+    assert parsed({"kind": "delay", "jitter": 2}).jitter == 2.0
+
+
+def test_duplicate_by_message_type_with_a_count() -> None:
+    rule = parsed({"kind": "duplicate", "messageType": "CALL", "count": 3})
+    assert (rule.selector.message_type, rule.count) == ("CALL", 3)
+
+
+def test_corrupt_names_a_nested_field() -> None:
+    rule = parsed({"kind": "corrupt", "action": "Authorize", "field": "idToken.idToken"})
+    assert rule.field_path == "idToken.idToken"
+    assert parsed({"kind": "corrupt"}).field_path is None  # no field: break the JSON
+
+
+def test_reply_error_with_an_ocpp_j_code() -> None:
+    rule = parsed({"kind": "reply-error", "action": "Authorize", "errorCode": "SecurityError"})
+    assert rule.error_code == "SecurityError"
+    assert parsed({"kind": "reply-error", "messageType": "CALL"}).error_code == "InternalError"
+
+
+def test_blackhole_in_one_direction_for_a_while() -> None:
+    rule = parsed({"kind": "blackhole", "direction": "charger-to-csms", "for": 20})
+    assert (rule.selector.direction, rule.duration) == (Direction.CHARGER_TO_CSMS, 20.0)
+
+
+def test_disconnect_now_or_on_the_nth_matching_frame() -> None:
+    now = parsed({"kind": "disconnect", "station": "CS01", "code": 4000, "reset": True})
+    assert (now.code, now.reset, now.selector.frame_level) == (4000, True, False)
+    on_frame = parsed({"kind": "disconnect", "action": "TransactionEvent", "nth": 3})
+    assert (on_frame.selector.nth, on_frame.selector.frame_level, on_frame.code) == (3, True, 1001)
+
+
+def test_outage_and_slow_accept_take_a_station_selector() -> None:
+    outage = parsed({"kind": "outage", "for": "20s", "station": "CS0?", "code": 1012})
+    assert (outage.duration, outage.code, outage.selector.station) == (20.0, 1012, "CS0?")
+    slow = parsed({"kind": "slow-accept", "delay": "5s", "jitter": "2s", "probability": 0.25})
+    assert (slow.delay, slow.jitter, slow.probability) == (5.0, 2.0, 0.25)
+
+
+def test_every_kind_is_covered_above() -> None:
+    """A new kind needs its own acceptance test here."""
+    assert {k.value for k in Kind} == {
+        "drop",
+        "delay",
+        "duplicate",
+        "corrupt",
+        "reply-error",
+        "blackhole",
+        "disconnect",
+        "outage",
+        "slow-accept",
+    }
+
+
+# ---- refused, in one line naming the field -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        pytest.param(["drop"], "JSON object", id="not-an-object"),
+        pytest.param({"kind": "drop", "statoin": "CS01"}, "unknown field 'statoin'", id="unknown"),
+        pytest.param({"station": "CS01"}, "kind", id="no-kind"),
+        pytest.param({"kind": "explode"}, "kind 'explode'", id="bad-kind"),
+        pytest.param({"kind": "drop", "direction": "up"}, "direction 'up'", id="direction"),
+        pytest.param({"kind": "drop", "direction": ["up"]}, "direction", id="direction-list"),
+        pytest.param({"kind": "drop", "action": "heartbeat"}, "action 'heartbeat'", id="action"),
+        pytest.param({"kind": "drop", "action": {"a": 1}}, "action", id="action-object"),
+        pytest.param({"kind": "drop", "messageType": "RESULT"}, "messageType", id="type"),
+        pytest.param({"kind": "drop", "messageType": [2]}, "messageType", id="type-list"),
+        pytest.param({"kind": "drop", "station": "ocpp/CS01"}, "station", id="station-path"),
+        pytest.param({"kind": "drop", "station": ""}, "station", id="station-empty"),
+        pytest.param({"kind": "drop", "probability": 1.5}, "probability", id="p-high"),
+        pytest.param({"kind": "drop", "probability": -0.1}, "probability", id="p-low"),
+        pytest.param({"kind": "drop", "probability": "half"}, "probability", id="p-text"),
+        pytest.param({"kind": "drop", "probability": True}, "probability", id="p-bool"),
+        pytest.param({"kind": "drop", "for": "10x"}, "for '10x'", id="for-unit"),
+        pytest.param({"kind": "drop", "for": "-1s"}, "for '-1s'", id="for-negative"),
+        pytest.param({"kind": "drop", "for": -1}, "for must be between", id="for-negative-n"),
+        pytest.param({"kind": "drop", "for": "169h"}, "for must be between", id="for-8-days"),
+        pytest.param({"kind": "delay", "delay": "10x"}, "delay '10x'", id="delay-unit"),
+        pytest.param({"kind": "delay", "jitter": "-1s"}, "jitter '-1s'", id="jitter"),
+        pytest.param({"kind": "drop", "count": 0}, "count", id="count-zero"),
+        pytest.param({"kind": "drop", "count": 1.5}, "count must be a whole number", id="count"),
+        pytest.param({"kind": "drop", "nth": 0}, "nth", id="nth-zero"),
+        pytest.param({"kind": "drop", "nth": "3rd"}, "nth", id="nth-text"),
+        pytest.param({"kind": "outage"}, "outage needs 'for'", id="outage-without-for"),
+        pytest.param({"kind": "blackhole"}, "direction", id="blackhole-without-direction"),
+        pytest.param({"kind": "delay"}, "delay", id="delay-without-delay"),
+        pytest.param({"kind": "slow-accept"}, "delay", id="slow-accept-without-delay"),
+        pytest.param(
+            {"kind": "reply-error", "messageType": "CALLRESULT"}, "messageType", id="reply-result"
+        ),
+        pytest.param({"kind": "outage", "for": 5, "action": "Heartbeat"}, "action", id="out-act"),
+        pytest.param({"kind": "outage", "for": 5, "nth": 2}, "nth", id="outage-nth"),
+        pytest.param(
+            {"kind": "slow-accept", "delay": 5, "direction": "charger-to-csms"},
+            "direction",
+            id="slow-accept-direction",
+        ),
+        pytest.param(
+            {"kind": "slow-accept", "delay": 5, "messageType": "CALL"},
+            "messageType",
+            id="slow-accept-type",
+        ),
+        pytest.param(
+            {"kind": "reply-error", "errorCode": "FormationViolation"},
+            "errorCode 'FormationViolation'",
+            id="legacy-error-code",
+        ),
+        pytest.param({"kind": "reply-error", "errorCode": ["x"]}, "errorCode", id="code-list"),
+        pytest.param({"kind": "disconnect", "code": 999}, "code", id="close-code-low"),
+        pytest.param({"kind": "disconnect", "code": 1006}, "code", id="close-code-local-only"),
+        pytest.param({"kind": "outage", "for": 5, "code": 2000}, "code", id="close-code-reserved"),
+        pytest.param({"kind": "disconnect", "reset": "yes"}, "reset", id="reset-text"),
+        pytest.param({"kind": "corrupt", "field": ""}, "field", id="field-empty"),
+        pytest.param({"kind": "corrupt", "field": 3}, "field", id="field-number"),
+        pytest.param({"kind": "drop", "delay": "2s"}, "delay", id="delay-on-a-drop"),
+        pytest.param({"kind": "drop", "errorCode": "GenericError"}, "errorCode", id="code-drop"),
+        pytest.param({"kind": "reply-error", "field": "seqNo"}, "field", id="field-reply"),
+        pytest.param({"kind": "delay", "delay": 1, "code": 4000}, "code", id="code-on-a-delay"),
+        pytest.param({"kind": "duplicate", "reset": True}, "reset", id="reset-duplicate"),
+        pytest.param({"kind": "drop", "for": "1\n0s"}, "for", id="newline-in-a-value"),
+        pytest.param({"kind": "drop\nx"}, "kind", id="newline-in-the-kind"),
+        pytest.param({"kind": "drop", "act\nion": 1}, "unknown field", id="newline-in-a-name"),
+    ],
+)
+def test_bad_rules_are_refused_in_one_line_naming_the_field(body: Any, named: str) -> None:
+    with pytest.raises(FaultError) as raised:
+        parse_rule(body, 1, NOW)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert named in message
+
+
+# ---- durations ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("500ms", 0.5),
+        ("20s", 20.0),
+        ("10m", 600.0),
+        ("1h", 3600.0),
+        ("1.5m", 90.0),
+        (" 2 s ", 2.0),
+        ("20", 20.0),
+        (20, 20.0),
+        (20.5, 20.5),
+        (0, 0.0),
+        ("168h", 7 * 86_400.0),
+    ],
+)
+def test_durations_in_every_unit(value: object, seconds: float) -> None:
+    assert parse_duration(value, "for") == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    "value", ["10x", "-1s", "", "1d", "s", "1e3s", "ten seconds", None, True, [1], 604_801]
+)
+def test_bad_durations_name_the_field(value: object) -> None:
+    with pytest.raises(FaultError, match=r"^delay\b") as raised:
+        parse_duration(value, "delay")
+    assert "\n" not in str(raised.value)
+
+
+# ---- what describe() shows can be posted again -------------------------------------------------
+
+EXAMPLES = [
+    {"kind": "drop", "station": "emart_*", "action": "Heartbeat", "probability": 0.5, "for": "10m"},
+    {"kind": "delay", "direction": "csms-to-charger", "delay": "500ms", "jitter": "1s", "count": 4},
+    {"kind": "duplicate", "messageType": "CALL", "nth": 2},
+    {"kind": "corrupt", "action": "Authorize", "field": "idToken.idToken"},
+    {"kind": "corrupt", "direction": "charger-to-csms"},
+    {"kind": "reply-error", "action": "Authorize", "errorCode": "SecurityError"},
+    {"kind": "blackhole", "direction": "charger-to-csms", "for": 20},
+    {"kind": "disconnect", "station": "CS01", "code": 4000, "reset": True},
+    {"kind": "disconnect", "action": "TransactionEvent", "nth": 3},
+    {"kind": "outage", "for": "20s", "code": 1012},
+    {"kind": "slow-accept", "delay": "5s", "jitter": "2s", "station": "CS0?"},
+]
+
+
+@pytest.mark.parametrize("body", EXAMPLES, ids=lambda body: body["kind"])
+def test_what_describe_shows_is_the_same_rule_posted_again(body: dict[str, Any]) -> None:
+    rule = parsed(body)
+    shown = rule.describe()
+    again = parse_rule(shown, rule.id, rule.created_at)
+    assert again == rule
+    assert again.describe() == shown
+
+
+def test_describe_shows_the_lifetime_and_how_often_it_was_applied() -> None:
+    rule = parsed({"kind": "drop", "for": "1m", "count": 5})
+    rule.applied = 2
+    shown = rule.describe()
+    assert (shown["for"], shown["expiresAt"], shown["count"], shown["applied"]) == (
+        60.0,
+        NOW + 60,
+        5,
+        2,
+    )
+    assert "delay" not in shown and "errorCode" not in shown  # only the kind's own parameters
+    again = parse_rule(shown, 8, NOW + 1)  # posted again: a new rule, counting from zero
+    assert (again.id, again.applied, again.expires_at) == (8, 0, NOW + 61)
+
+
+# ---- properties --------------------------------------------------------------------------------
+
+durations = (
+    st.floats(0, 7 * 86_400, allow_nan=False)
+    | st.integers(0, 7 * 86_400)
+    | st.builds(
+        lambda number, unit: f"{number}{unit}",
+        st.integers(0, 100),
+        st.sampled_from(["ms", "s", "m", "h", ""]),
+    )
+)
+PARAMETERS: dict[str, st.SearchStrategy[Any]] = {
+    "station": st.sampled_from(["*", "CS01", "emart_*", "CS0?", "[AB]*"])
+    | st.text(st.characters(blacklist_characters="/"), min_size=1, max_size=8),
+    "direction": st.none() | st.sampled_from(sorted(DIRECTIONS)),
+    "action": st.none() | st.sampled_from(sorted(ACTIONS)),
+    "messageType": st.none() | st.sampled_from(["CALL", "CALLRESULT", "CALLERROR"]),
+    "nth": st.none() | st.integers(1, 10**9),
+    "probability": st.floats(0, 1) | st.integers(0, 1),
+    "count": st.none() | st.integers(1, 10**9),
+    "for": st.none() | durations,
+    "delay": durations,
+    "jitter": durations,
+    "code": st.integers(1000, 4999),
+    "reset": st.booleans(),
+    "errorCode": st.sampled_from(sorted(ERROR_CODES)),
+    "field": st.none() | st.sampled_from(["seqNo", "idToken.idToken", "evse.id", ".a.b."]),
+}
+plausible_bodies = st.fixed_dictionaries(
+    {"kind": st.sampled_from([k.value for k in Kind])}, optional=PARAMETERS
+)
+texts = st.text(max_size=8) | st.text(st.sampled_from("aH1 */.\n\r"), max_size=6)
+"""Any text, and often the characters that would break a message or a glob."""
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | texts,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+junk_bodies = st.builds(
+    lambda known, unknown: {**unknown, **known},
+    st.fixed_dictionaries(
+        {"kind": st.sampled_from([k.value for k in Kind]) | json_values},
+        optional=dict.fromkeys(PARAMETERS, json_values),
+    ),
+    st.dictionaries(texts, json_values, max_size=1),
+)
+
+
+@PROPERTY
+@given(plausible_bodies)
+def test_any_rule_accepted_describes_itself_as_a_body_giving_the_same_rule(
+    body: dict[str, Any],
+) -> None:
+    try:
+        rule = parse_rule(body, 3, NOW)
+    except FaultError:
+        return
+    again = parse_rule(rule.describe(), 3, NOW)
+    assert again == rule, (body, rule.describe())
+
+
+@PROPERTY
+@given(junk_bodies | plausible_bodies)
+def test_any_json_object_is_a_rule_or_one_line_fault_error(body: dict[str, Any]) -> None:
+    """Never a TypeError (the admin API would answer 500) or a multi-line message."""
+    try:
+        parse_rule(body, 1, NOW)
+    except FaultError as exc:
+        assert str(exc) and "\n" not in str(exc)
