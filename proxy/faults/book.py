@@ -114,21 +114,22 @@ class FaultBook:
         if not rules:
             return None
         facts = self._facts(connection_id, direction, text)
+        decision = None
         for rule in rules:
             selector = rule.selector
             if not selector.matches_frame(station, direction, facts.message_type, facts.action):
                 continue
             if rule.kind is Kind.REPLY_ERROR and facts.message_type != "CALL":
                 continue
-            if selector.nth is not None:
+            if selector.nth is not None:  # counted even when an earlier rule took the frame
                 seen = rule.seen[station] = rule.seen.get(station, 0) + 1
                 if seen != selector.nth:
                     continue
-            if self.rng.random() >= rule.probability:
+            if decision is not None or self.rng.random() >= rule.probability:
                 continue
             rule.applied += 1
-            return self._decide(rule, facts, text)
-        return None
+            decision = self._decide(rule, facts, text)
+        return decision
 
     def closed(self, connection_id: str) -> None:
         """Forget a connection's unanswered CALLs."""
