@@ -51,18 +51,22 @@ def load_plan(path: Path) -> Plan:
         raise FaultError(f"{path}: no steps (a list under 'step', [[step]] in TOML)")
     unknown = sorted(set(data) - {"step", "end"})
     if unknown:
-        raise FaultError(f"{path}: unknown field '{unknown[0]}' (fields: step, end)")
-    steps = sorted(
-        (_step(path, number, entry) for number, entry in enumerate(data["step"], 1)),
-        key=lambda step: step.at,
+        raise FaultError(f"{path}: unknown field {unknown[0]!r} (fields: step, end)")
+    numbered = sorted(
+        ((_step(path, number, entry), number) for number, entry in enumerate(data["step"], 1)),
+        key=lambda pair: pair[0].at,
     )
+    steps = tuple(step for step, _ in numbered)
     end = max(step.at + _lifetime(step) for step in steps)
     if data.get("end") is not None:
         try:
             end = parse_duration(data["end"], "end")
         except FaultError as exc:
             raise FaultError(f"{path}: {exc}") from None
-    return Plan(tuple(steps), end)
+        last, number = numbered[-1]
+        if end < last.at:  # the step would still run, after the plan had "ended"
+            raise FaultError(f"{path}: end {end:g} s comes before step {number} at {last.at:g} s")
+    return Plan(steps, end)
 
 
 def _step(path: Path, number: int, entry: object) -> Step:
@@ -71,16 +75,16 @@ def _step(path: Path, number: int, entry: object) -> Step:
         raise FaultError(f"{where}: not a table")
     unknown = sorted(set(entry) - {"at", "fault", "clear"})
     if unknown:
-        raise FaultError(f"{where}: unknown field '{unknown[0]}' (fields: at, fault, clear)")
+        raise FaultError(f"{where}: unknown field {unknown[0]!r} (fields: at, fault, clear)")
     try:
         at = parse_duration(entry.get("at", 0), "at")
     except FaultError as exc:
         raise FaultError(f"{where}: {exc}") from None
     if ("fault" in entry) == bool(entry.get("clear")):
         raise FaultError(f"{where}: give either a fault or clear = true")
-    fault = entry.get("fault")
-    if fault is None:
+    if "fault" not in entry:
         return Step(at)
+    fault = entry["fault"]  # an empty `fault:` is a mistake, not a clear
     try:
         parse_rule(fault, 0, 0.0)
     except FaultError as exc:
