@@ -1,8 +1,8 @@
 """HTTP on the running event loop: `HttpServer` serves a FastAPI app with uvicorn (the proxy's
 admin API, the CSMS's REST API and map, the simulator's control API), and `admin_app` is the
-proxy's admin API (default 127.0.0.1:9464): `/healthz`, the fault rules at `/faults`, documented
-at `/docs`. Its handlers only read state or change the fault rules (microseconds), so they never
-hold the forwarding loop up."""
+proxy's admin API (default 127.0.0.1:9464): `/healthz`, the fault rules at `/faults`, Prometheus
+`/metrics`, documented at `/docs`. Its handlers only read state or change the fault rules
+(microseconds), and `/metrics` renders in a thread, so they never hold the forwarding loop up."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def admin_app(
     health: Callable[[], dict[str, Any]],
     faults: Faults | None = None,
     token: str | None = None,
+    metrics: APIRouter | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="ocppscope proxy admin",
@@ -49,6 +50,8 @@ def admin_app(
 
     if faults is not None:
         app.include_router(fault_routes(faults, token))
+    if metrics is not None:
+        app.include_router(metrics)  # read-only, like /healthz: no token
     return app
 
 
@@ -56,8 +59,12 @@ def fault_routes(faults: Faults, token: str | None) -> APIRouter:
     """GET/POST/DELETE /faults: the rules a running proxy applies (see README "Fault
     injection" for the fields), and the latest fault events."""
 
+    expected = None if token is None else f"Bearer {token}".encode()
+
     def authorized(authorization: Annotated[str | None, Header()] = None) -> None:
-        if token is not None and not hmac.compare_digest(authorization or "", f"Bearer {token}"):
+        # bytes: compare_digest refuses str with non-ASCII characters (a 500, not a 401)
+        given = (authorization or "").encode("utf-8", "surrogateescape")
+        if expected is not None and not hmac.compare_digest(given, expected):
             raise HTTPException(401, "this admin API needs Authorization: Bearer <token>")
 
     router = APIRouter(prefix="/faults", tags=["faults"], dependencies=[Depends(authorized)])

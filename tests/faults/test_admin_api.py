@@ -1,0 +1,306 @@
+"""The admin API's /faults as it runs in the proxy: proxy.runtime.running_proxy with an admin
+endpoint on 127.0.0.1 (the wiring `ocppscope proxy` uses), a CSMS and a charger from the harness,
+plain HTTP from a thread; and the rule that an admin API beyond loopback needs a token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from proxy.faults.client import AdminClient, AdminError
+from proxy.runtime import RunningProxy, running_proxy
+from proxy.settings import Endpoint, ProxySettings, check_admin_exposure, parse_upstream
+from tests.proxy_harness import Charger, charger, run, running_csms, until, within
+from tests.support import environment, free_port, ocppscope_executable
+
+STATION = "CS-ADMIN"
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""127.0.0.1 straight, whatever http_proxy the environment has."""
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_it_was() -> Iterator[None]:
+    """running_proxy tunes the garbage collector for production; give the next tests theirs."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+class Admin:
+    """HTTP to the admin API from a thread (the server shares the test's event loop)."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def __call__(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        data = raw if raw is not None else None if body is None else json.dumps(body).encode()
+        return await within(asyncio.to_thread(self._request, method, path, data, headers or {}))
+
+    def _request(
+        self, method: str, path: str, data: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        for name, value in headers.items():
+            request.add_header(name, value)
+        try:
+            with DIRECT.open(request, timeout=5) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+@contextlib.asynccontextmanager
+async def proxy_with_admin(
+    tmp_path: Path, upstream: str, token: str | None = None
+) -> AsyncIterator[tuple[RunningProxy, Admin]]:
+    settings = ProxySettings(
+        listen=Endpoint("127.0.0.1", 0),
+        upstream=parse_upstream(upstream),
+        confdir=tmp_path / "mitmproxy",
+        quiet=True,
+        live_view=False,
+        admin=Endpoint("127.0.0.1", free_port()),
+        admin_token=token,
+    )
+    assert settings.admin is not None
+    async with running_proxy(settings) as running:
+        yield running, Admin(settings.admin.port)
+
+
+def heartbeat(message_id: str) -> str:
+    return json.dumps([2, message_id, "Heartbeat", {}])
+
+
+def answered(station: Charger) -> list[str]:
+    return [json.loads(m)[1] for m in station.connection.received]
+
+
+# ---- the rules ---------------------------------------------------------------------------------
+
+
+def test_add_list_apply_remove_and_clear_rules(tmp_path: Path) -> None:
+    async def scenario() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        async with (
+            running_csms() as csms,
+            proxy_with_admin(tmp_path, csms.url) as (running, admin),
+        ):
+            status, health = await admin("GET", "/healthz")
+            assert (status, health["status"], health["workers"]) == (200, "ok", 1)
+            status, rule = await admin(
+                "POST", "/faults", {"kind": "drop", "action": "Heartbeat", "messageType": "CALL"}
+            )
+            seen["added"] = (status, rule)
+            port = running.addresses[0][1]
+            async with charger(f"ws://127.0.0.1:{port}/ocpp/{STATION}") as station:
+                await station.connection.send(heartbeat("hb-1"))  # dropped
+                await station.connection.send(
+                    json.dumps([2, "dt-1", "DataTransfer", {"vendorId": "x"}])
+                )
+                await until(lambda: answered(station) == ["dt-1"], what="the DataTransfer answer")
+                seen["listed"] = await admin("GET", "/faults")
+                seen["removed"] = await admin("DELETE", "/faults/1")
+                seen["removed again"] = await admin("DELETE", "/faults/1")
+                await station.connection.send(heartbeat("hb-2"))  # delivered: no rule now
+                await until(lambda: answered(station) == ["dt-1", "hb-2"], what="hb-2 answered")
+            for body in ({"kind": "duplicate", "count": 2}, {"kind": "outage", "for": "1m"}):
+                assert (await admin("POST", "/faults", body))[0] == 201
+            seen["cleared"] = await admin("DELETE", "/faults")
+            seen["after"] = await admin("GET", "/faults?events=0")
+            seen["csms heartbeats"] = csms.counts["Heartbeat"]
+        return seen
+
+    seen = run(scenario(), 60)
+    status, rule = seen["added"]
+    assert status == 201
+    assert {k: rule[k] for k in ("id", "kind", "station", "action", "messageType", "applied")} == {
+        "id": 1,
+        "kind": "drop",
+        "station": "*",
+        "action": "Heartbeat",
+        "messageType": "CALL",
+        "applied": 0,
+    }
+    status, listed = seen["listed"]
+    assert status == 200
+    assert [(r["id"], r["applied"]) for r in listed["rules"]] == [(1, 1)]
+    assert listed["applied"] == {"drop": 1}
+    events = [(e["fault"], e["event"]) for e in listed["events"]]
+    assert events == [(1, "added"), (1, "applied")]
+    applied = listed["events"][1]
+    assert (applied["station"], applied["action"], applied["messageId"]) == (
+        STATION,
+        "Heartbeat",
+        "hb-1",
+    )
+    assert applied["direction"] == "charger_to_csms"
+    assert seen["removed"] == (200, {**listed["rules"][0], "applied": 1})
+    assert seen["removed again"] == (404, {"detail": "no fault rule 1"})
+    assert seen["cleared"] == (200, {"removed": [2, 3]})
+    status, after = seen["after"]
+    assert (status, after["rules"], after["events"]) == (200, [], [])
+    assert [r["id"] for r in after["retired"]] == [1, 2, 3]
+    assert seen["csms heartbeats"] == 1  # hb-1 never reached the CSMS, hb-2 did
+
+
+def test_bad_requests_are_422_with_a_one_line_detail(tmp_path: Path) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with (
+            running_csms() as csms,
+            proxy_with_admin(tmp_path, csms.url) as (_running, admin),
+        ):
+            client = AdminClient(admin.url)
+            refused: AdminError | None = None
+            try:
+                await asyncio.to_thread(client.each, "POST", "/faults", {"kind": "outage"})
+            except AdminError as exc:
+                refused = exc
+            return {
+                "bad kind": await admin("POST", "/faults", {"kind": "explode"}),
+                "bad field": await admin("POST", "/faults", {"kind": "drop", "statoin": "CS1"}),
+                "not an object": await admin("POST", "/faults", [1, 2]),
+                "not json": await admin("POST", "/faults", raw=b"{kind: drop"),
+                "bad id": await admin("DELETE", "/faults/first"),
+                "client": refused,
+                "rules": (await admin("GET", "/faults"))[1]["rules"],
+            }
+
+    seen = run(scenario(), 60)
+    for case, named in (("bad kind", "kind 'explode'"), ("bad field", "unknown field 'statoin'")):
+        status, answer = seen[case]
+        assert status == 422, case
+        assert isinstance(answer["detail"], str) and "\n" not in answer["detail"]
+        assert named in answer["detail"]
+    for case in ("not an object", "not json", "bad id"):
+        assert seen[case][0] == 422, case
+    refused = seen["client"]
+    assert isinstance(refused, AdminError) and refused.bad_request
+    assert str(refused) == "the proxy answered 422: outage needs 'for': how long the server is down"
+    assert seen["rules"] == []  # nothing half-added
+
+
+# ---- the token ---------------------------------------------------------------------------------
+
+
+def test_with_a_token_faults_need_it_and_healthz_stays_open(tmp_path: Path) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with (
+            running_csms() as csms,
+            proxy_with_admin(tmp_path, csms.url, token=TOKEN) as (_running, admin),
+        ):
+            right = {"Authorization": f"Bearer {TOKEN}"}
+            seen: dict[str, Any] = {
+                "none": await admin("GET", "/faults"),
+                "wrong": await admin("GET", "/faults", headers={"Authorization": "Bearer nope"}),
+                "no scheme": await admin("GET", "/faults", headers={"Authorization": TOKEN}),
+                "non-ascii": await admin(
+                    "GET", "/faults", headers={"Authorization": "Bearer s\u00e9cret"}
+                ),
+                "add without": await admin("POST", "/faults", {"kind": "drop"}),
+                "add": await admin("POST", "/faults", {"kind": "drop"}, headers=right),
+                "delete without": await admin("DELETE", "/faults"),
+                "list": await admin("GET", "/faults", headers=right),
+                "health": await admin("GET", "/healthz"),
+            }
+            try:
+                await asyncio.to_thread(AdminClient(admin.url).each, "GET", "/faults")
+            except AdminError as exc:
+                seen["client without"] = exc
+            seen["client"] = await asyncio.to_thread(
+                AdminClient(admin.url, TOKEN).each, "GET", "/faults"
+            )
+            return seen
+
+    seen = run(scenario(), 60)
+    for case in ("none", "wrong", "no scheme", "non-ascii", "add without", "delete without"):
+        status, answer = seen[case]
+        assert status == 401, (case, seen[case])
+        assert "Authorization: Bearer" in answer["detail"]
+    assert seen["add"][0] == 201
+    assert [r["id"] for r in seen["list"][1]["rules"]] == [1]  # DELETE without a token did nothing
+    assert seen["health"][0] == 200 and seen["health"][1]["status"] == "ok"
+    assert seen["client without"].bad_request
+    assert [r["id"] for r in seen["client"][0]["rules"]] == [1]
+
+
+@pytest.mark.parametrize(
+    ("host", "token", "exposed"),
+    [
+        ("127.0.0.1", None, False),
+        ("::1", None, False),
+        ("localhost", None, False),
+        ("0.0.0.0", None, True),
+        ("::", None, True),
+        ("192.168.1.20", "", True),  # an empty token is no token
+        ("0.0.0.0", TOKEN, False),
+    ],
+)
+def test_an_admin_api_beyond_loopback_needs_a_token(
+    host: str, token: str | None, exposed: bool
+) -> None:
+    settings = ProxySettings(
+        listen=Endpoint("0.0.0.0", 9000),
+        upstream=parse_upstream("ws://127.0.0.1:9001"),
+        admin=Endpoint(host, 9464),
+        admin_token=token,
+    )
+    if not exposed:
+        check_admin_exposure(settings)
+        return
+    with pytest.raises(ValueError, match="--admin-token") as raised:
+        check_admin_exposure(settings)
+    assert f"--admin {host}:9464" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_no_admin_api_needs_no_token() -> None:
+    check_admin_exposure(
+        ProxySettings(Endpoint("0.0.0.0", 9000), parse_upstream("ws://127.0.0.1:9001"))
+    )
+
+
+def test_the_proxy_command_refuses_an_open_admin_api_without_a_token(tmp_path: Path) -> None:
+    env = environment(tmp_path / "data")
+    env.pop("OCPPSCOPE_ADMIN_TOKEN", None)
+    port = free_port()
+    finished = subprocess.run(
+        [
+            ocppscope_executable(),
+            "proxy",
+            "--no-store",
+            "--quiet",
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            "--admin",
+            f"0.0.0.0:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert finished.returncode == 2, finished
+    [line] = finished.stderr.splitlines()
+    assert line.startswith(f"ocppscope: --admin 0.0.0.0:{port} is reachable from other machines")
+    assert "--admin-token" in line
+    assert finished.stdout == ""
