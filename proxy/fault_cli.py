@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,9 @@ fault_app = typer.Typer(
     no_args_is_help=True,
 )
 EXIT_UNREACHABLE, EXIT_BAD_INPUT = 1, 2
+SUMMARY_WAIT = 2.0
+"""Seconds a plan's summary waits for the proxy to retire the rules whose time is up (it does
+so every 0.5 s)."""
 
 AdminUrl = Annotated[
     str,
@@ -62,7 +66,8 @@ def _send(client: AdminClient, method: str, path: str, body: Any = None) -> list
 
 def _checked(body: dict[str, Any]) -> dict[str, Any]:
     """The rule without the options left out, checked as the proxy will check it."""
-    rule = {name: value for name, value in body.items() if value not in (None, False)}
+    # `is`, not `in (None, False)`: 0 == False, and --probability 0 or --nth 0 must get through
+    rule = {name: value for name, value in body.items() if value is not None and value is not False}
     try:
         parse_rule(rule, 0, 0.0)
     except FaultError as exc:
@@ -187,7 +192,9 @@ def list_rules(admin: AdminUrl = DEFAULT_URL, token: Token = None) -> None:
                 str(rule["id"]),
                 _summary(rule),
                 str(rule["applied"]),
-                "-" if rule["expiresAt"] is None else f"{rule['for']:g} s from its start",
+                "-"
+                if rule["expiresAt"] is None
+                else f"{max(0.0, rule['expiresAt'] - time.time()):.0f} s",
             )
     Console().print(table)
 
@@ -207,7 +214,7 @@ def remove(
 def clear(admin: AdminUrl = DEFAULT_URL, token: Token = None) -> None:
     """Remove every rule."""
     answers = _send(_client(admin, token), "DELETE", "/faults")
-    removed = sum(len(answer["removed"]) for answer in answers)
+    removed = len({rule_id for answer in answers for rule_id in answer["removed"]})  # per worker
     typer.echo(f"{removed} fault rule{'s' if removed != 1 else ''} removed")
 
 
@@ -245,14 +252,40 @@ def plan(
 
     typer.echo(f"plan {file}: {len(timeline.steps)} steps over {timeline.end:g} s")
     finished = asyncio.run(timeline_run())
-    answers = _send(client, "GET", "/faults?events=0")
     if not finished:
         for rule_id in added:
             with contextlib.suppress(AdminError):  # retired meanwhile
                 client.each("DELETE", f"/faults/{rule_id}")
-    _print_summary(added, answers)
+    _print_summary(added, _final_answers(client, added))
     if not finished:
         raise typer.Exit(130)
+
+
+def _final_answers(client: AdminClient, added: list[int]) -> list[Any]:
+    """The rules as the proxy has them once it retired those whose time is up: a plan ends when
+    its last rule's `for` does, and read at that instant the rule is neither live nor retired
+    yet (or still live, a few applications short)."""
+    deadline = time.monotonic() + SUMMARY_WAIT
+    while True:
+        answers = _send(client, "GET", "/faults?events=0")
+        if not _ending(added, answers) or time.monotonic() > deadline:
+            return answers
+        time.sleep(0.1)
+
+
+def _ending(added: list[int], answers: list[Any]) -> bool:
+    """Whether one of the rules is over (or about to be) but not retired yet on some worker."""
+    soon = time.time() + 0.1
+    for answer in answers:
+        retired = {rule["id"] for rule in answer["retired"]}
+        live = {rule["id"]: rule for rule in answer["rules"]}
+        for rule_id in added:
+            if rule_id in retired:
+                continue
+            rule = live.get(rule_id)
+            if rule is None or (rule["expiresAt"] is not None and rule["expiresAt"] <= soon):
+                return True
+    return False
 
 
 def _print_summary(added: list[int], answers: list[Any]) -> None:

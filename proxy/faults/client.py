@@ -5,6 +5,7 @@ sends every change to all of them."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import urllib.error
 import urllib.request
@@ -13,6 +14,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 TIMEOUT = 10.0
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""For a proxy on this machine: never through http_proxy (urllib's default honours it even for
+127.0.0.1, and the proxy it goes to then looks like a proxy that is not running)."""
+_DEFAULT = urllib.request.build_opener()
 
 
 class AdminError(Exception):
@@ -54,7 +59,8 @@ class AdminClient:
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            opener = _DIRECT if _loopback(urlsplit(base).hostname or "") else _DEFAULT
+            with opener.open(request, timeout=TIMEOUT) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             raise AdminError(_detail(error), bad_request=400 <= error.code < 500) from None
@@ -64,6 +70,15 @@ class AdminClient:
                 f"cannot reach the proxy's admin API at {base}: {reason} "
                 "(is `ocppscope proxy` running? see --admin)"
             ) from None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _detail(error: urllib.error.HTTPError) -> str:
