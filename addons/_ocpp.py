@@ -12,6 +12,10 @@ from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
 
+RECONNECT_KEY = "ocppscope.reconnect"
+"""`flow.metadata` key of the `ReconnectEpisode` the engine concluded when this connection
+opened (a station back after losing its link), set by the conformance addon."""
+
 
 @dataclass
 class OcppFindingHook(hooks.Hook):

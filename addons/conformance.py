@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from mitmproxy import ctx, exceptions, http
 
 from addons._ocpp import (
+    RECONNECT_KEY,
     OcppFindingHook,
     close_details,
     current_frame,
@@ -79,10 +80,11 @@ class Conformance:
 
     def websocket_start(self, flow: http.HTTPFlow) -> None:
         assert flow.response is not None
+        station = station_from_path(flow.request.path)
         outcome = self.monitor.feed(
             events.ConnectionOpened(
                 timestamp=flow.response.timestamp_end or time.time(),
-                station=station_from_path(flow.request.path),
+                station=station,
                 connection_id=flow.id,
                 path=flow.request.path,
                 offered_subprotocols=offered_subprotocols(flow),
@@ -91,6 +93,9 @@ class Conformance:
                 response_headers={k.lower(): v for k, v in flow.response.headers.items()},
             )
         )
+        episodes = self.monitor.session(station).link.episodes
+        if episodes and episodes[-1].connection_id == flow.id:  # back after a lost link
+            flow.metadata[RECONNECT_KEY] = episodes[-1]
         self._publish(outcome.findings)
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:

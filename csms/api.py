@@ -1,4 +1,5 @@
-"""The CSMS's REST API (as the seed guide uses it) and the live map, on FastAPI.
+"""The CSMS's REST API (as the seed guide uses it), the live map and Prometheus `/metrics`, on
+FastAPI.
 
 Commands go to the station as OCPP CALLs and are answered with what the station then did: a
 start answers with the transaction id once TransactionEvent Started arrives, a stop with the
@@ -19,12 +20,15 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from ocpp.exceptions import OCPPError
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict, Field
 
 from csms.fleet import Fleet
 from csms.metering import Usage
+from csms.metrics import CsmsMetrics, RequestCounter
 from csms.server import OcppEndpoint
 from csms.station import Station, remote_start_ids
+from proxy.metrics import metrics_router
 
 STATIC = Path(__file__).with_name("static")
 STREAM_KEEPALIVE = 15.0
@@ -55,6 +59,9 @@ def create_app(endpoint: OcppEndpoint, command_timeout: float = 30.0) -> FastAPI
         description="Chargers, remote start/stop and power limits over OCPP 2.0.1.",
         version="0.1.0",
     )
+    metrics = CsmsMetrics(fleet, CollectorRegistry())
+    app.add_middleware(RequestCounter, counter=metrics.requests)
+    app.include_router(metrics_router(metrics.registry))
 
     def station(charger_id: str) -> Station:
         if charger_id not in fleet.chargers:

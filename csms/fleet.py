@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,8 @@ class Fleet:
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _started: dict[tuple[str, int], asyncio.Future[Usage]] = field(default_factory=dict)
     _ended: dict[str, asyncio.Future[Usage]] = field(default_factory=dict)
+    watchers: list[Callable[[str, Usage], None]] = field(default_factory=list)
+    """Called with (charger id, usage record) whenever a transaction's record moves (metrics)."""
 
     def add(self, charger: Charger) -> None:
         self.chargers[charger.id] = charger
@@ -81,6 +84,8 @@ class Fleet:
 
     def usage(self, charger_id: str, usage: Usage) -> None:
         """A transaction's record moved: update the charger and whoever waits for it."""
+        for watcher in self.watchers:
+            watcher(charger_id, usage)
         charger = self.chargers.get(charger_id)
         if charger is not None and charger.shows(usage):
             if usage.ended:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import wsproto.events
+from fastapi import APIRouter
 from mitmproxy import addonmanager, exceptions, hooks, http, options
 from mitmproxy.addons import core, next_layer, proxyserver, tlsconfig
 from mitmproxy.master import Master
@@ -32,10 +33,12 @@ from addons.console import Console
 from addons.faults import Faults
 from addons.forwarding import Forwarding
 from addons.latency import Latency
+from addons.metrics import Metrics
 from addons.store import Store
 from proxy.admin import HttpServer, admin_app
 from proxy.connections import close_websocket
 from proxy.faults.plan import load_plan, run_plan
+from proxy.metrics import StoreMetrics, metrics_router
 from proxy.settings import ProxySettings
 from proxy.store.database import redact
 
@@ -50,7 +53,7 @@ class CertificateError(ValueError):
 
 def default_addons() -> list[Any]:
     """Our addons in hook order (DESIGN.md: faults, conformance, latency, metrics, store)."""
-    return [Faults(), Forwarding(), Conformance(), Latency(), Store(), Console()]
+    return [Faults(), Forwarding(), Conformance(), Latency(), Metrics(), Store(), Console()]
 
 
 class TrimMessages:
@@ -226,10 +229,13 @@ class RunningProxy:
         servers = self.master.addons.get("proxyserver").servers
         return [address[:2] for server in servers for address in server.listen_addrs]
 
+    def store_stats(self) -> dict[str, Any]:
+        store = self.master.addons.get("store")
+        return store.stats() if store is not None else {"enabled": False}
+
     def health(self) -> dict[str, Any]:
         """What the admin /healthz reports: `degraded` while the store cannot write."""
-        store = self.master.addons.get("store")
-        store_stats = store.stats() if store is not None else {"enabled": False}
+        store_stats = self.store_stats()
         degraded = store_stats["enabled"] and not store_stats["connected"]
         return {
             "status": "degraded" if degraded else "ok",
@@ -315,7 +321,8 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
             def health() -> dict[str, Any]:
                 return {**running.health(), "workers": settings.worker_count}
 
-            admin = HttpServer(admin_app(health, faults, settings.admin_token), settings.admin)
+            app = admin_app(health, faults, settings.admin_token, _metrics_routes(running))
+            admin = HttpServer(app, settings.admin)
             await admin.start()
         if settings.store:
             log.info("storing frames in %s", redact(settings.database_url or ""))
@@ -332,6 +339,15 @@ async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
         if admin is not None:
             await admin.stop()
         await running.stop()
+
+
+def _metrics_routes(running: RunningProxy) -> APIRouter | None:
+    """/metrics: the metrics addon's registry, plus the store's health read at each scrape."""
+    metrics = running.master.addons.get("metrics")
+    if metrics is None:
+        return None
+    store = StoreMetrics(running.store_stats, metrics.registry)
+    return metrics_router(metrics.registry, store.refresh)
 
 
 async def _run_fault_plan(running: RunningProxy, path: Path) -> None:

@@ -16,7 +16,7 @@ from tests.support import free_port
 from tests.test_proxy_cli import csms
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ("forwarding", "conformance", "latency", "store", "console")
+SCRIPTS = ("forwarding", "conformance", "latency", "metrics", "store", "console")
 
 
 def test_addons_run_in_stock_mitmdump(tmp_path: Path, database_url: str) -> None:

@@ -1,0 +1,147 @@
+"""/metrics of a real proxy over HTTP: after a charger's known traffic, with a known finding and
+a frame dropped by a fault, the counters say exactly that."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from proxy.runtime import running_proxy
+from proxy.settings import Endpoint, ProxySettings, parse_upstream
+from tests.csms.sim import request
+from tests.proxy_harness import charger, run, running_csms, within
+from tests.support import free_port
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+LONG_ID = "x" * 37
+"""A MessageId one character over OCPP-J's 36: RPC-004."""
+
+
+async def scrape(base: str) -> Samples:
+    def get() -> tuple[str, str]:
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+            return response.headers["Content-Type"], response.read().decode()
+
+    content_type, text = await within(asyncio.to_thread(get))
+    assert content_type.startswith("text/plain; version=")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def scrape_until(base: str, done: Callable[[Samples], bool], what: str) -> Samples:
+    for _ in range(200):
+        samples = await scrape(base)
+        if done(samples):
+            return samples
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"/metrics never showed {what}")
+
+
+def settled(samples: Samples) -> bool:
+    """The CSMS's four Heartbeat answers seen, and the fifth Heartbeat dropped."""
+    answers = value(
+        samples,
+        "ocppscope_frames_total",
+        direction="csms_to_charger",
+        message_type="CALLRESULT",
+        action="Heartbeat",
+    )
+    return (answers, value(samples, "ocppscope_faults_applied_total", kind="drop")) == (4, 1)
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def family(samples: Samples, name: str) -> dict[frozenset[tuple[str, str]], float]:
+    return {labels: v for (sample, labels), v in samples.items() if sample == name and v}
+
+
+def test_metrics_say_what_went_through(tmp_path: Path, database_url: str) -> None:
+    async def scenario() -> None:
+        async with running_csms() as upstream:
+            settings = ProxySettings(
+                listen=Endpoint("127.0.0.1", 0),
+                upstream=parse_upstream(upstream.url),
+                confdir=tmp_path,
+                quiet=True,
+                store=True,
+                database_url=database_url,
+                admin=Endpoint("127.0.0.1", free_port()),
+            )
+            assert settings.admin is not None
+            admin = f"http://127.0.0.1:{settings.admin.port}"
+            async with running_proxy(settings) as proxy:
+                assert value(await scrape(admin), "ocppscope_stations_connected") == 0
+                url = f"ws://127.0.0.1:{proxy.addresses[0][1]}/ocpp/CS01"
+                async with charger(url) as station:
+                    await station.boot()
+                    for _ in range(3):
+                        await station.heartbeat()
+                    await station.ws.send(json.dumps([2, LONG_ID, "Heartbeat", {}]))
+                    rule = {"kind": "drop", "station": "CS01", "action": "Heartbeat", "count": 1}
+                    added = await request(
+                        f"{admin}/faults", "POST", {**rule, "messageType": "CALL"}
+                    )
+                    assert added.status == 201, added.text
+                    await station.ws.send(json.dumps([2, "dropped-1", "Heartbeat", {}]))
+
+                    during = await scrape_until(admin, settled, "four answers and the drop")
+                    assert value(during, "ocppscope_stations_connected") == 1
+                after = await scrape_until(
+                    admin,
+                    lambda s: value(s, "ocppscope_stations_connected") == 0,
+                    "the station gone",
+                )
+                stored = await scrape_until(
+                    admin,
+                    lambda s: (
+                        value(s, "ocppscope_store_connected") == 1
+                        and value(s, "ocppscope_store_queue_depth") == 0
+                    ),
+                    "the store written up",
+                )
+
+        assert upstream.counts["Heartbeat"] == 4  # the dropped one never reached the CSMS
+        frames = family(after, "ocppscope_frames_total")
+        up, down = "charger_to_csms", "csms_to_charger"
+        assert frames == {
+            frozenset({"direction": d, "message_type": t, "action": a}.items()): n
+            for d, t, a, n in [
+                (up, "CALL", "BootNotification", 1),
+                (down, "CALLRESULT", "BootNotification", 1),
+                (up, "CALL", "Heartbeat", 4),
+                (down, "CALLRESULT", "Heartbeat", 4),
+            ]
+        }
+        assert family(after, "ocppscope_findings_total") == {
+            frozenset({"rule": "RPC-004", "severity": "error"}.items()): 1,
+            # heartbeats back to back, far faster than the 300 s interval the CSMS gave
+            frozenset({"rule": "HB-002", "severity": "info"}.items()): 1,
+        }
+        assert family(after, "ocppscope_faults_applied_total") == {
+            frozenset({"kind": "drop"}.items()): 1
+        }
+        assert value(after, "ocppscope_stations_connected") == 0
+        assert value(after, "ocppscope_connects_total") == 1
+        assert family(after, "ocppscope_disconnects_total") == {
+            frozenset({"closed_by": "charger", "code": "1000"}.items()): 1
+        }
+        heartbeats = {"action": "Heartbeat", "direction": up}
+        assert value(after, "ocppscope_call_duration_seconds_count", **heartbeats) == 4
+        assert value(after, "ocppscope_call_duration_seconds_bucket", le="+Inf", **heartbeats) == 4
+        assert value(after, "ocppscope_calls_unanswered_total", **heartbeats) == 0
+        assert value(stored, "ocppscope_store_write_lag_seconds", quantile="0.99") > 0
+        assert ("ocppscope_store_discarded_total", frozenset()) in stored
+        assert value(after, "process_cpu_seconds_total") > 0
+        assert value(after, "process_resident_memory_bytes") > 10_000_000
+
+    run(scenario(), 60)
