@@ -30,18 +30,28 @@ from mitmproxy import ctx, hooks, http
 
 from addons._ocpp import current_frame, is_websocket_upgrade
 from proxy.connections import close_websocket, reset_connection
-from proxy.faults.book import Decision, FaultBook
+from proxy.faults.book import Decision, FaultBook, FrameFacts, read_facts
 from proxy.faults.record import FaultEvent
 from proxy.faults.rules import FaultRule, Kind
 from proxy.frame import Frame
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import station_from_path
-from proxy.ocppj.messages import parse_frame
 
 log = logging.getLogger("ocppscope.faults")
 TICK_SECONDS = 0.5
 EVENTS_KEPT = 1000
 OUTAGE_BODY = b"ocppscope fault: the CSMS is down (outage)\n"
+STATUS = {
+    Kind.DROP: "dropped",
+    Kind.BLACKHOLE: "dropped",
+    Kind.DISCONNECT: "dropped",
+    Kind.REPLY_ERROR: "dropped",
+    Kind.DELAY: "delayed",
+    Kind.DUPLICATE: "sent",
+    Kind.CORRUPT: "corrupted",
+}
+"""ocpp_message_log.status of the frame a fault hit (a duplicated frame's copy is
+`duplicated`, reply-error's CALLERROR `injected`)."""
 
 
 @dataclass
@@ -58,6 +68,7 @@ class _Injection:
     label: str
     judged: bool
     recorded: bool
+    status: str
 
 
 class Faults:
@@ -72,9 +83,9 @@ class Faults:
         self._held: dict[tuple[str, bool], deque[tuple[float, bytes, bool, str]]] = {}
         """Per (flow, from client): delayed messages waiting, in order."""
         self._injected: dict[tuple[str, bool], deque[_Injection]] = {}
-        self._copies_sent: dict[str, dict[str, int]] = {}
-        """Per flow: duplicated CALLs' MessageIds -> genuine answers still to come (1, then 0:
-        the next answer is the one to the copy)."""
+        self._copies_sent: dict[str, dict[str, tuple[int, str | None]]] = {}
+        """Per flow: duplicated CALLs' MessageIds -> (genuine answers still to come: 1, then
+        0, when the next answer is the one to the copy; the CALL's action)."""
         self._closing: dict[str, int] = {}
         """Flows a fault is closing -> the rule: what still arrives on them is not relayed
         (the close is under way on the other side) nor judged."""
@@ -183,18 +194,20 @@ class Faults:
         closing = self._closing.get(flow.id)
         if closing is not None:
             message.drop()
-            frame.fault, frame.judged = f"arrived while fault {closing} closed the link", False
+            self._unjudged(frame, f"arrived while fault {closing} closed the link", "dropped")
             return
         if message.injected:
             expected = self._injected.get(key)
             if expected:
                 made = expected.popleft()
-                frame.fault, frame.judged, frame.recorded = made.label, made.judged, made.recorded
+                frame.fault, frame.recorded, frame.status = made.label, made.recorded, made.status
+                if not made.judged:
+                    self._unjudged(frame, made.label, made.status)
             return
         if key in self._held:  # behind a delayed message: keep the order
             self._hold(flow, message.from_client, 0.0, message.content, message.is_text, "")
             message.drop()
-            frame.fault, frame.judged = "held behind a delayed message", False
+            self._unjudged(frame, "held behind a delayed message", "delayed")
             return
         if not isinstance(frame.data, str):
             return
@@ -210,15 +223,17 @@ class Faults:
         copies = self._copies_sent.get(flow_id)
         if not copies or not isinstance(frame.data, str):
             return False
-        parsed = parse_frame(frame.data, None)
-        message_id = parsed.message_id
-        if parsed.message_type not in ("CALLRESULT", "CALLERROR") or message_id not in copies:
+        facts = read_facts(frame.data)
+        message_id = facts.message_id
+        if facts.message_type not in ("CALLRESULT", "CALLERROR") or message_id not in copies:
             return False
-        if copies[message_id]:
-            copies[message_id] -= 1  # the first answer: the one the engine waits for
+        genuine, action = copies[message_id]
+        if genuine:
+            copies[message_id] = (0, action)  # the first answer: the one the engine waits for
             return False
         del copies[message_id]
-        frame.fault, frame.judged = "answer to a duplicated CALL", False
+        answer = FrameFacts(facts.message_type, message_id, action)
+        self._unjudged(frame, "answer to a duplicated CALL", "sent", answer)
         return True
 
     def _apply(self, flow: http.HTTPFlow, frame: Frame, decision: Decision) -> None:
@@ -238,16 +253,17 @@ class Faults:
             detail=decision.label,
         )
         answered = facts is not None and facts.message_type in ("CALLRESULT", "CALLERROR")
+        frame.status = STATUS[kind]
         if kind in (Kind.DROP, Kind.BLACKHOLE, Kind.DISCONNECT):
             message.drop()
-            frame.judged = False
+            self._unjudged(frame, decision.label, frame.status, facts)
             if answered and facts is not None:
                 frame.excused = facts.message_id
             if kind is Kind.DISCONNECT:
                 self._cut(flow, decision.rule)
         elif kind is Kind.DELAY:
             message.drop()
-            frame.judged = False
+            self._unjudged(frame, decision.label, frame.status, facts)
             self._hold(
                 flow,
                 message.from_client,
@@ -267,18 +283,24 @@ class Faults:
                 from_client=not message.from_client,
                 content=decision.data.encode(),
                 is_text=True,
-                made=_Injection(f"injected by fault {decision.rule.id}", True, True),
+                made=_Injection(f"injected by fault {decision.rule.id}", True, True, "injected"),
             )
         elif kind is Kind.DUPLICATE:
             if facts is not None and facts.message_type == "CALL" and facts.message_id:
-                self._copies_sent.setdefault(flow.id, {})[facts.message_id] = 1
+                self._copies_sent.setdefault(flow.id, {})[facts.message_id] = (1, facts.action)
             self._inject(
                 flow,
                 from_client=message.from_client,
                 content=message.content,
                 is_text=message.is_text,
-                made=_Injection(f"duplicate (fault {decision.rule.id})", False, True),
+                made=_Injection(f"duplicate (fault {decision.rule.id})", False, True, "duplicated"),
             )
+
+    @staticmethod
+    def _unjudged(frame: Frame, label: str, status: str, facts: FrameFacts | None = None) -> None:
+        """Keep the frame from the engine, and say what it was for the record."""
+        frame.fault, frame.status, frame.judged = label, status, False
+        frame.facts = facts or (read_facts(frame.data) if isinstance(frame.data, str) else None)
 
     def _hold(
         self,
@@ -306,7 +328,9 @@ class Faults:
             if self._held.get(key) is not line:  # the connection ended meanwhile
                 return
             line.popleft()
-            self._inject(flow, from_client, content, is_text, _Injection(label, True, False))
+            self._inject(
+                flow, from_client, content, is_text, _Injection(label, True, False, "sent")
+            )
         if self._held.get(key) is line:
             del self._held[key]
 

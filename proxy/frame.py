@@ -14,6 +14,7 @@ from proxy.ocppj import events
 from proxy.ocppj.session import Monitor
 
 if TYPE_CHECKING:
+    from proxy.faults.book import FrameFacts
     from proxy.ocppj.actions import Direction
     from proxy.ocppj.findings import Finding
     from proxy.ocppj.session import Outcome
@@ -32,7 +33,9 @@ class Frame:
     outcome: Outcome | None = None
     """What the conformance engine made of it: parsed message, findings, action, rtt."""
     fault: str | None = None
-    """The fault applied to it, if any (dropped, delayed, ...): ocpp_message_log.status."""
+    """What a fault did to it, in words (the console, the fault events), if anything."""
+    status: str = "sent"
+    """ocpp_message_log.status: sent, dropped, delayed, injected, duplicated or corrupted."""
     judged: bool = True
     """Whether the conformance engine sees it. Under a fault the engine judges the conversation
     as the two ends had it: a frame the proxy dropped or held back is not judged (a delayed
@@ -42,6 +45,9 @@ class Frame:
     """The MessageId of the CALL this dropped frame answered: the engine stops waiting."""
     recorded: bool = True
     """Whether the store writes it (a delayed frame is recorded once, when it arrived)."""
+    facts: FrameFacts | None = None
+    """Message type, MessageId and action of a frame the engine did not judge, as the faults
+    addon read it (so the record still says what it was)."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -49,7 +55,9 @@ class Frame:
 
     @property
     def action(self) -> str | None:
-        return self.outcome.action if self.outcome else None
+        if self.outcome is None:
+            return self.facts.action if self.facts else None
+        return self.outcome.action
 
     @property
     def rtt(self) -> float | None:
@@ -58,14 +66,15 @@ class Frame:
 
     @property
     def message_type(self) -> str:
-        if self.outcome is None or self.outcome.parsed is None:
-            return "INVALID"
-        return self.outcome.parsed.message_type
+        if self.outcome is None:
+            return self.facts.message_type if self.facts else "INVALID"
+        return self.outcome.parsed.message_type if self.outcome.parsed else "INVALID"
 
     @property
     def message_id(self) -> str | None:
-        parsed = self.outcome.parsed if self.outcome else None
-        return parsed.message_id if parsed else None
+        if self.outcome is None:
+            return self.facts.message_id if self.facts else None
+        return self.outcome.parsed.message_id if self.outcome.parsed else None
 
 
 def observed_frames(

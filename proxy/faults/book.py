@@ -182,6 +182,13 @@ class FaultBook:
         return None
 
 
+def read_facts(text: str) -> FrameFacts:
+    """What a frame is, read on its own (a response's action is not known this way)."""
+    parsed = parse_frame(text, None)
+    action = parsed.message.action if isinstance(parsed.message, Call) else None
+    return FrameFacts(parsed.message_type, parsed.message_id, action)
+
+
 def _on_frames(rule: FaultRule) -> bool:
     """A disconnect whose selector names frames fires on them."""
     return rule.kind is Kind.DISCONNECT and rule.selector.frame_level

@@ -138,7 +138,7 @@ class RowMaker:
             text(frame.action),
             text(frame.message_id),
             payload_json(frame),
-            frame.fault or "sent",
+            frame.status,
             rtt * 1000.0 if rtt is not None else None,
             [f.rule_id for f in findings] if findings else None,
             len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data),
@@ -260,6 +260,16 @@ class RowMaker:
         )
 
 
+def _ocpp_payload(value: object) -> object:
+    """A CALL's or CALLRESULT's payload object out of a frame the engine did not parse (one a
+    fault kept from it); anything else as it is."""
+    if isinstance(value, list) and value and value[0] in (2, 3):
+        payload = value[3] if value[0] == 2 and len(value) == 4 else value[-1]
+        if isinstance(payload, dict):
+            return payload
+    return value
+
+
 def payload_json(frame: Frame) -> str:
     """The frame's payload as JSON text for the jsonb column.
 
@@ -281,7 +291,7 @@ def payload_json(frame: Frame) -> str:
         return _json_string("base64:" + base64.b64encode(frame.data).decode())
     else:
         try:
-            value = orjson.loads(frame.data)
+            value = _ocpp_payload(orjson.loads(frame.data))
         except orjson.JSONDecodeError:
             return _json_string(frame.data)
     try:

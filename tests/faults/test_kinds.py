@@ -18,6 +18,7 @@ from websockets.exceptions import InvalidStatus
 
 from addons.faults import Faults
 from proxy.faults.record import FaultEvent
+from tests.pg import fetch
 from tests.proxy_harness import (
     Charger,
     Csms,
@@ -313,3 +314,56 @@ def test_slow_accept_holds_the_handshake(tmp_path: Path) -> None:
                 return time.monotonic() - began
 
     assert run(scenario(), 30) >= 0.6
+
+
+def test_the_store_records_each_fault_and_what_it_did_to_each_frame(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with link(tmp_path, store=True, database_url=database_url) as it:
+            it.faults.add({"kind": "duplicate", "action": "Heartbeat", "count": 1})
+            it.faults.add({"kind": "reply-error", "action": "DataTransfer", "count": 1})
+            await it.send(heartbeat(1))  # duplicated
+            await until(lambda: len(it.charger_received()) == 2, what="both answers")
+            it.faults.add(
+                {"kind": "drop", "action": "Heartbeat", "messageType": "CALL", "count": 1}
+            )
+            await it.send([2, "dt-1", "DataTransfer", {"vendorId": "ocppscope"}])
+            await until(lambda: len(it.charger_received()) == 3, what="the proxy's CALLERROR")
+            await it.send(heartbeat(2))  # dropped
+            await until(lambda: len(it.csms_received()) == 2, what="nothing more")
+
+    run(scenario(), 60)
+    rows = run(
+        fetch(
+            database_url,
+            "SELECT message_id, message_type, action, status, payload::text AS payload "
+            "FROM ocpp_message_log ORDER BY seq",
+        )
+    )
+    statuses = [(r["message_id"], r["message_type"], r["status"]) for r in rows]
+    assert statuses == [
+        ("hb-1", "CALL", "sent"),
+        ("hb-1", "CALL", "duplicated"),
+        ("hb-1", "CALLRESULT", "sent"),
+        ("hb-1", "CALLRESULT", "sent"),  # the answer to the copy (not judged)
+        ("dt-1", "CALL", "dropped"),  # answered by the proxy instead
+        ("dt-1", "CALLERROR", "injected"),
+        ("hb-2", "CALL", "dropped"),
+    ]
+    actions = {r["message_id"]: r["action"] for r in rows}
+    assert actions == {"hb-1": "Heartbeat", "dt-1": "DataTransfer", "hb-2": "Heartbeat"}
+    payloads = [r["payload"] for r in rows if r["message_id"] == "hb-2"]
+    assert payloads == ["{}"]  # the payload object, as for judged frames
+    events = run(
+        fetch(
+            database_url,
+            "SELECT fault_id, kind, event, charger_id, action, message_id FROM fault_events "
+            "WHERE event = 'applied' ORDER BY seq",
+        )
+    )
+    assert [tuple(r.values()) for r in events] == [
+        (1, "duplicate", "applied", STATION, "Heartbeat", "hb-1"),
+        (2, "reply-error", "applied", STATION, "DataTransfer", "dt-1"),
+        (3, "drop", "applied", STATION, "Heartbeat", "hb-2"),
+    ]
