@@ -166,7 +166,13 @@ def test_submitted_rows_are_written_and_counted(database_url: str) -> None:
                 writer.submit(table, row)
             await wait_until(lambda: drained(writer), "the queue is empty")
             stats = writer.stats()
-        assert await counts(database_url) == {MESSAGES: 3, CONNECTIONS: 3, FINDINGS: 1, DISCARDS: 0}
+        assert await counts(database_url) == {
+            MESSAGES: 3,
+            CONNECTIONS: 3,
+            FINDINGS: 1,
+            DISCARDS: 0,
+            Table.FAULTS: 0,
+        }
         stored = await fetch(
             database_url,
             f"SELECT {', '.join(COLUMNS[MESSAGES])} FROM ocpp_message_log ORDER BY seq",
