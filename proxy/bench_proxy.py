@@ -19,14 +19,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
+import functools
 import inspect
 import math
 import os
-import resource
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +39,21 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import WebSocketException
 
-HOST = "127.0.0.1"
+from proxy.benchkit import (
+    HOST,
+    STOP_TIMEOUT,
+    Child,
+    Children,
+    console_script,
+    cpu_seconds,
+    free_port,
+    machine_busy_seconds,
+    ocppscope_command,
+    own_cpu_seconds,
+    raise_fd_limit,
+    rss_mb,
+)
+
 SUBPROTOCOL = "ocpp2.0.1"
 HEARTBEAT_INTERVAL = 300
 CONNECT_BATCH = 50
@@ -54,12 +65,8 @@ CALL_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 10.0
 WARMUP_SECONDS = 0.5
 MAX_CALLS_PER_STATION = 1_000_000
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 CSMS_LIFETIME = 3600.0
 """The CSMS exits on its own after this long, whatever happens to this process."""
-PR_SET_PDEATHSIG = 1
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # ---- traffic ---------------------------------------------------------------------------------
@@ -190,15 +197,17 @@ class StationTraffic:
 # ---- the CSMS (a child process) ----------------------------------------------------------------
 
 
-def csms_response(action: str) -> dict[str, Any]:
+def csms_response(action: str, heartbeat_interval: int = HEARTBEAT_INTERVAL) -> dict[str, Any]:
     if action == "BootNotification":
-        return {"currentTime": _now_text(), "interval": HEARTBEAT_INTERVAL, "status": "Accepted"}
+        return {"currentTime": _now_text(), "interval": heartbeat_interval, "status": "Accepted"}
     if action == "Heartbeat":
         return {"currentTime": _now_text()}
+    if action == "Authorize":
+        return {"idTokenInfo": {"status": "Accepted"}}
     return {}
 
 
-async def _csms_connection(ws: ServerConnection) -> None:
+async def _csms_connection(ws: ServerConnection, heartbeat_interval: int) -> None:
     with contextlib.suppress(WebSocketException):
         async for text in ws:
             try:
@@ -206,15 +215,17 @@ async def _csms_connection(ws: ServerConnection) -> None:
             except orjson.JSONDecodeError:
                 continue
             if isinstance(message, list) and len(message) == 4 and message[0] == 2:
-                reply = [3, message[1], csms_response(str(message[2]))]
+                reply = [3, message[1], csms_response(str(message[2]), heartbeat_interval)]
                 await ws.send(orjson.dumps(reply).decode())
 
 
-async def run_csms(port: int, lifetime: float) -> None:
+async def run_csms(
+    port: int, lifetime: float, heartbeat_interval: int = HEARTBEAT_INTERVAL
+) -> None:
     """Answer every CALL with a CALLRESULT until `lifetime` passes or the parent goes away."""
     parent = os.getppid()
     async with serve(
-        _csms_connection,
+        functools.partial(_csms_connection, heartbeat_interval=heartbeat_interval),
         HOST,
         port,
         subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
@@ -227,129 +238,7 @@ async def run_csms(port: int, lifetime: float) -> None:
             await asyncio.sleep(1)
 
 
-# ---- child processes ---------------------------------------------------------------------------
-
-
-_libc: Any = None
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel kills it when the benchmark process dies."""
-    if _libc is not None:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return math.nan
-
-
-def _machine_busy_seconds() -> float:
-    """CPU seconds all processes on this machine used, summed over every core (/proc/stat)."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / TICKS
-
-
-def _own_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def tail(self) -> str:
-        try:
-            lines = self.log.read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return ""
-        return " | ".join(lines[-3:])
-
-
-class Children:
-    """Every process the benchmark starts; `stop_all` ends each one (TERM, then KILL)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.running: list[Child] = []
-        self.ports: list[int] = []
-
-    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> Child:
-        global _libc  # noqa: PLW0603 (loaded once in the parent so the child only makes a call)
-        if _libc is None and sys.platform.startswith("linux"):
-            with contextlib.suppress(OSError):
-                _libc = ctypes.CDLL(None, use_errno=True)
-        log = self.workdir / f"{name}-{len(self.running)}.log"
-        with log.open("wb") as stderr:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                env=env,
-                start_new_session=True,  # Ctrl-C reaches only us; we stop them in order
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads at this point)
-            )
-        child = Child(name, process, log)
-        self.running.append(child)
-        return child
-
-    def wait_listening(self, child: Child, port: int, timeout: float = START_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if child.process.poll() is not None:
-                raise RuntimeError(
-                    f"{child.name} exited with {child.process.returncode}: {child.tail()}"
-                )
-            with socket.socket() as probe:
-                probe.settimeout(0.5)
-                if probe.connect_ex((HOST, port)) == 0:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"{child.name} did not listen on {HOST}:{port} within {timeout:.0f} s")
-
-    def stop(self, child: Child) -> None:
-        process = child.process
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(STOP_TIMEOUT)
-        if child in self.running:
-            self.running.remove(child)
-
-    def stop_all(self) -> None:
-        for child in reversed(list(self.running)):
-            with contextlib.suppress(Exception):
-                self.stop(child)
-
-
-def _bin(name: str) -> Path:
-    """A console script of this environment (next to the interpreter; symlinks not resolved)."""
-    return Path(sys.executable).parent / name
+# ---- the paths: direct, mitmdump, ocppscope ----------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -367,11 +256,11 @@ PATHS = (DIRECT, MITMDUMP, OCPPSCOPE, OCPPSCOPE_STORED)
 
 
 def _start_proxy(children: Children, path: Route, csms_port: int) -> tuple[Child, int]:
-    port = _free_port()
+    port = free_port()
     children.ports.append(port)
     if path is MITMDUMP:
         command = [
-            str(_bin("mitmdump")),
+            str(console_script("mitmdump")),
             "--mode",
             f"reverse:http://{HOST}:{csms_port}@{HOST}:{port}",
             "-q",
@@ -382,14 +271,8 @@ def _start_proxy(children: Children, path: Route, csms_port: int) -> tuple[Child
         ]
         env = None
     else:
-        executable = _bin("ocppscope")
-        launcher = (
-            [str(executable)]
-            if executable.exists()
-            else [sys.executable, "-c", "from proxy.cli import main; main()"]
-        )
         command = [
-            *launcher,
+            *ocppscope_command(),
             "proxy",
             "--listen",
             f"{HOST}:{port}",
@@ -576,15 +459,15 @@ async def measure(
         await _gather_calls(result, [s.burst(loop.time() + WARMUP_SECONDS) for s in live])
 
         live = [station for station in live if not station.failed]
-        cpu_before = {name: _cpu_seconds(pid) for name, pid in processes.items()}
-        own_before, machine_before = _own_cpu_seconds(), _machine_busy_seconds()
+        cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+        own_before, machine_before = own_cpu_seconds(), machine_busy_seconds()
         started = loop.time()
         answered = await _gather_calls(result, [s.burst(started + seconds) for s in live])
         result.seconds = loop.time() - started
         result.calls = sum(n for n in answered if isinstance(n, int))
-        used = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
-        used["load"] = _own_cpu_seconds() - own_before
-        used["other"] = max(0.0, _machine_busy_seconds() - machine_before - sum(used.values()))
+        used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
+        used["load"] = own_cpu_seconds() - own_before
+        used["other"] = max(0.0, machine_busy_seconds() - machine_before - sum(used.values()))
         result.busy = {name: cpu / result.seconds for name, cpu in used.items()}
         if "proxy" in used and result.calls:
             result.cpu_ms_per_call = used["proxy"] * 1000 / result.calls
@@ -599,20 +482,13 @@ async def measure(
             ],
         )
         if "proxy" in processes:
-            result.rss_mb = _rss_mb(processes["proxy"])
+            result.rss_mb = rss_mb(processes["proxy"])
     finally:
         await _close_all(stations)
     return result
 
 
 # ---- the run -----------------------------------------------------------------------------------
-
-
-def _raise_fd_limit(needed: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _config_budget(count: int, seconds: float, latency_calls: int) -> float:
@@ -629,14 +505,14 @@ def run_proxy_benchmark(
 ) -> int:
     """Run every path at every station count; print the table; 0 when every run completed."""
     latency_calls = max(1, round(latency_seconds))
-    _raise_fd_limit(4 * max(station_counts) + 256)
+    raise_fd_limit(4 * max(station_counts) + 256)
     results: list[Result] = []
     failures: list[str] = []
     say = progress or (lambda _text: None)
     with tempfile.TemporaryDirectory(prefix="ocppscope-bench-") as workdir:
         children = Children(Path(workdir))
         try:
-            csms_port = _free_port()
+            csms_port = free_port()
             children.ports.append(csms_port)
             csms = children.start(
                 "csms",
@@ -833,12 +709,13 @@ def csms_main(argv: list[str]) -> None:
     parser.add_argument("role", choices=["csms"])
     parser.add_argument("--listen", required=True, help="127.0.0.1:PORT")
     parser.add_argument("--lifetime", type=float, default=CSMS_LIFETIME)
+    parser.add_argument("--heartbeat-interval", type=int, default=HEARTBEAT_INTERVAL)
     args = parser.parse_args(argv)
     host, _, port = args.listen.rpartition(":")
     if host != HOST:
         parser.error("the benchmark CSMS listens on 127.0.0.1 only")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_csms(int(port), args.lifetime))
+        asyncio.run(run_csms(int(port), args.lifetime, args.heartbeat_interval))
 
 
 if __name__ == "__main__":

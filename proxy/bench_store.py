@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -141,13 +142,14 @@ def scratch_url(server_url: str, name: str) -> str:
 
 
 @contextlib.contextmanager
-def _server() -> Iterator[str]:
-    """OCPPSCOPE_DATABASE_URL, or the embedded server (started here, released on the way out)."""
+def database_server(directory: Path | None = None) -> Iterator[str]:
+    """OCPPSCOPE_DATABASE_URL, or the embedded server in `directory` (default: the data
+    directory's), started here and released on the way out."""
     url = configured_url()
     if url:
         yield url
         return
-    embedded = EmbeddedDatabase()
+    embedded = EmbeddedDatabase(directory)
     try:
         url = embedded.start()
     except DatabaseError as exc:
@@ -377,7 +379,10 @@ def run_store_benchmark(
     comes first, so a server that cannot be used fails before the rows are built."""
     say = progress or (lambda _text: None)
     paced_count = check_paced(rate, seconds)
-    with _server() as server_url, _scratch(server_url, console) as (url, name, version):
+    with (
+        database_server() as server_url,
+        scratch_database(server_url, console) as (url, name, version),
+    ):
         say("building rows")
         frames = build_frames()
         maker = RowMaker(INSTANCE)
@@ -407,7 +412,7 @@ def run_store_benchmark(
 
 
 @contextlib.contextmanager
-def _scratch(server_url: str, console: Console) -> Iterator[tuple[str, str, str]]:
+def scratch_database(server_url: str, console: Console) -> Iterator[tuple[str, str, str]]:
     """A scratch database's URL, name and server version; dropped on the way out, whatever
     happened inside (an error, Ctrl-C)."""
     name, version = asyncio.run(_create_scratch(server_url))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import inspect
 import logging
 import signal
@@ -38,6 +37,7 @@ from addons.store import Store
 from proxy.admin import HttpServer, admin_app
 from proxy.connections import close_websocket
 from proxy.faults.plan import load_plan, run_plan
+from proxy.heap import tune_garbage_collector
 from proxy.metrics import StoreMetrics, metrics_router
 from proxy.settings import ProxySettings
 from proxy.store.database import redact
@@ -291,19 +291,6 @@ async def start_proxy(settings: ProxySettings, addons: list[Any] | None = None) 
         await running.stop()
         raise OSError(f"cannot listen on {settings.listen.host}:{settings.listen.port}: {reasons}")
     return running
-
-
-GC_THRESHOLDS = (50_000, 20, 100)
-"""CPython's default (700, 10, 10) ran a full collection over every connection's state every
-couple of seconds at 1,000 stations: 165-250 ms pauses, the proxy's p99. With these, young
-collections are rarer and a full one comes after ~10^8 allocations (about a minute at full load)."""
-
-
-def tune_garbage_collector() -> None:
-    """Move start-up objects out of the collector's way and make collections rarer."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @contextlib.asynccontextmanager

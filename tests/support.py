@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import sys
+import time
 from pathlib import Path
 
 
@@ -34,3 +35,34 @@ def environment(data_dir: Path) -> dict[str, str]:
         env.pop(name, None)
     env["OCPPSCOPE_ADMIN"] = "off"  # 9464 may be taken by a proxy the developer runs
     return env
+
+
+def _cmdlines() -> dict[int, str]:
+    """Every process's command line (psutil is not a dependency; /proc is enough on Linux)."""
+    lines = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                raw = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            lines[int(entry.name)] = raw.replace(b"\0", b" ").decode(errors="replace")
+    return lines
+
+
+def processes_naming(ports: list[str]) -> list[str]:
+    """Processes whose command line names 127.0.0.1:PORT for one of `ports`: a benchmark's
+    children left behind. Children are waited for before the benchmark exits; the kernel gets
+    two seconds to clear them from /proc."""
+    needles = [f"127.0.0.1:{port}" for port in ports]
+    left: list[str] = []
+    for _ in range(20):
+        left = [
+            f"{pid}: {line}"
+            for pid, line in _cmdlines().items()
+            if any(needle in line for needle in needles)
+        ]
+        if not left:
+            break
+        time.sleep(0.1)
+    return left

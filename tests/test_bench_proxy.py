@@ -12,32 +12,11 @@ from pathlib import Path
 import pytest
 
 from proxy.bench_proxy import StationTraffic, csms_response, parse_station_counts
+from tests.support import processes_naming
 
 OCPPSCOPE = Path(sys.executable).parent / "ocppscope"
 ROW = re.compile(r"^[│|]\s*2\s*[│|]\s*(direct|mitmdump|ocppscope \+ store|ocppscope)\b(.*)$")
 NUMBER = re.compile(r"\d[\d,]*\.?\d*")
-
-
-def _cmdlines() -> dict[int, str]:
-    """Every process's command line (psutil is not a dependency; /proc is enough on Linux)."""
-    lines = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                raw = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            lines[int(entry.name)] = raw.replace(b"\0", b" ").decode(errors="replace")
-    return lines
-
-
-def _leftovers(ports: list[str]) -> list[str]:
-    needles = [f"127.0.0.1:{port}" for port in ports]
-    return [
-        f"{pid}: {line}"
-        for pid, line in _cmdlines().items()
-        if any(needle in line for needle in needles)
-    ]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU and RSS from /proc")
@@ -71,12 +50,7 @@ def test_tiny_run_prints_four_rows_and_leaves_no_process() -> None:
     assert ports, output
     port_list = ports[1].split()
     assert len(port_list) == 4  # the CSMS, mitmdump, ocppscope, ocppscope with its store
-    for _ in range(20):  # children are waited for before exit; allow the kernel a moment
-        left = _leftovers(port_list)
-        if not left:
-            break
-        time.sleep(0.1)
-    assert not left, left
+    assert not processes_naming(port_list)
 
 
 def test_station_traffic_is_a_compliant_charging_cycle() -> None:
