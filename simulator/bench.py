@@ -64,6 +64,7 @@ from proxy.benchkit import (
     tree_cpu_seconds,
 )
 from proxy.heap import tune_garbage_collector
+from proxy.latency import percentile_ms
 from simulator.clock import Clock
 from simulator.fleet import StationSpec, generated
 from simulator.station import SUBPROTOCOL, SimulatedStation
@@ -140,7 +141,6 @@ class Phase:
     last_boot_seconds: float | None = None
     boot_p50_ms: float | None = None
     boot_p99_ms: float | None = None
-    boot_max_ms: float | None = None
     charging: int = 0
     """Sessions running when the steady window began."""
     rss_start_mb: float = 0.0
@@ -234,10 +234,11 @@ class Fleet(Protocol):
     def reconnects(self) -> int: ...
     def queued(self) -> int: ...
     def charging(self) -> int: ...
+    def failures(self) -> list[str]: ...
     async def stop(self) -> list[str]: ...
 
 
-# ---- the baseline: bare websockets clients ----------------------------------------------------
+# ---- the baseline: bare websockets clients ------------------------------------------------------
 
 
 class BareClient:
@@ -341,11 +342,13 @@ class BareFleet:
     def charging(self) -> int:
         return 0
 
+    def failures(self) -> list[str]:
+        failed = Counter(client.error for client in self.clients if client.error)
+        return [f"{count:,} clients failed: {what}" for what, count in failed.most_common()]
+
     async def stop(self) -> list[str]:
         self._stop.set()
-        errors = await _finish(self.tasks)
-        failures = Counter(client.error for client in self.clients if client.error)
-        return errors + [f"{count:,} clients failed: {what}" for what, count in failures.items()]
+        return await _finish(self.tasks)
 
 
 # ---- the simulator ------------------------------------------------------------------------------
@@ -407,12 +410,14 @@ class SimulatedFleet:
     def charging(self) -> int:
         return sum(station.charging for station in self.stations)
 
+    def failures(self) -> list[str]:
+        if not self.refused:
+            return []
+        return [f"{len(self.refused):,} sessions did not start: {self.refused[0]}, …"]
+
     async def stop(self) -> list[str]:
         self._stop.set()
-        errors = await _finish([*self.tasks, *self._sessions])
-        if self.refused:
-            errors.append(f"{len(self.refused):,} sessions did not start: {self.refused[0]}, …")
-        return errors
+        return await _finish([*self.tasks, *self._sessions])
 
 
 async def _finish(tasks: list[asyncio.Task[Any]]) -> list[str]:
@@ -440,13 +445,6 @@ def _cpu_of(watch: dict[str, int]) -> dict[str, float]:
 def _since(before: dict[str, float], watch: dict[str, int]) -> dict[str, float]:
     after = _cpu_of(watch)
     return {name: after[name] - before[name] for name in before if name in after}
-
-
-def _percentile(values: list[float], quantile: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(quantile * len(ordered)) - 1)]
 
 
 async def run_phase(
@@ -533,7 +531,7 @@ async def measure(
             gc.freeze()
         await _hold(fleet, plan, watch, phase, say)
     finally:
-        phase.errors += _counted(complaints)
+        phase.errors += fleet.failures() + _counted(complaints)
         phase.notes += await fleet.stop()
         gc.unfreeze()
         gc.set_threshold(*thresholds)
@@ -565,10 +563,8 @@ async def _connect(
             f"{plan.stations - phase.booted:,} of {plan.stations:,} stations never booted "
             f"(waited {BOOT_GRACE:g} s after the last connection started)"
         )
-    phase.boot_p50_ms, phase.boot_p99_ms, phase.boot_max_ms = (
-        None if (value := _percentile(latencies, q)) is None else value * 1000
-        for q in (0.5, 0.99, 1.0)
-    )
+    phase.boot_p50_ms = percentile_ms(latencies, 0.5)
+    phase.boot_p99_ms = percentile_ms(latencies, 0.99)
 
 
 async def _start_all(fleet: Fleet, plan: Plan, began: float) -> None:
@@ -652,7 +648,7 @@ async def _hold(
     phase.queued_end = fleet.queued()
     sampler.cancel()
     await asyncio.gather(sampler, return_exceptions=True)
-    phase.lag_p99_ms = None if (p99 := _percentile(lags, 0.99)) is None else p99 * 1000
+    phase.lag_p99_ms = percentile_ms(lags, 0.99)
     phase.lag_max_ms = max(lags) * 1000 if lags else None
     phase.expected_calls_per_second = (
         phase.booted / plan.heartbeat + phase.charging / plan.meter_interval
