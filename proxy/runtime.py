@@ -37,6 +37,7 @@ from addons.store import Store
 from proxy.admin import HttpServer, admin_app
 from proxy.connections import close_websocket
 from proxy.faults.plan import load_plan, run_plan
+from proxy.faults.rules import FaultRule
 from proxy.heap import tune_garbage_collector
 from proxy.metrics import StoreMetrics, metrics_router
 from proxy.settings import ProxySettings
@@ -339,9 +340,10 @@ def _metrics_routes(running: RunningProxy) -> APIRouter | None:
 
 async def _run_fault_plan(running: RunningProxy, path: Path) -> None:
     faults = running.master.addons.get("faults")
+    added: list[FaultRule] = []
 
     async def add(rule: dict[str, Any]) -> None:
-        faults.add(rule)
+        added.append(faults.add(rule))
 
     async def clear() -> None:
         faults.clear()
@@ -351,8 +353,7 @@ async def _run_fault_plan(running: RunningProxy, path: Path) -> None:
     log.info(
         "fault plan %s finished: %s",
         path,
-        ", ".join(f"fault {rule['id']} applied {rule['applied']} times" for rule in faults.retired)
-        or "nothing applied",
+        ", ".join(f"fault {rule.id} applied {rule.applied} times" for rule in added) or "no rules",
     )
 
 

@@ -550,11 +550,6 @@ def test_proxy_runs_a_fault_plan_from_start_up(tmp_path: Path) -> None:
     assert f"fault plan {plan} finished: " in output  # what it did: the test below
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="proxy/runtime.py _run_fault_plan logs faults.retired the instant the plan ends, "
-    "before the faults addon's 0.5 s ticker retired the plan's rule: 'nothing applied'",
-)
 def test_the_proxy_logs_what_its_start_up_plan_did(tmp_path: Path) -> None:
     """The in-process half of --fault-plan: runtime._run_fault_plan's closing log line."""
     plan = tmp_path / "plan.yaml"
