@@ -552,6 +552,72 @@ def bench_store(
         raise typer.Exit(exc.exit_code) from None
 
 
+class SimulateCsms(StrEnum):
+    REFERENCE = "reference"
+    STAND_IN = "stand-in"
+
+
+@bench_app.command("simulate")
+def bench_simulate(
+    stations: Annotated[
+        int, typer.Option(min=1, max=50_000, help="Simulated stations, all in this process.")
+    ] = 10_000,
+    rate: Annotated[
+        float, typer.Option(min=1, max=5_000, help="Connections started per second.")
+    ] = 200.0,
+    charging: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of the stations charging throughout.")
+    ] = 0.1,
+    heartbeat: Annotated[
+        int, typer.Option(min=1, max=3_600, help="HeartbeatInterval the CSMS grants, seconds.")
+    ] = 30,
+    meter_interval: Annotated[
+        float,
+        typer.Option(min=1, max=3_600, help="Seconds between a session's TransactionEvents."),
+    ] = 5.0,
+    hold: Annotated[
+        float, typer.Option(min=1, max=3_600, help="Seconds of the steady window measured.")
+    ] = 60.0,
+    baseline: Annotated[
+        bool,
+        typer.Option(help="Measure bare websockets clients first, for the per-station ratios."),
+    ] = True,
+    csms: Annotated[
+        SimulateCsms,
+        typer.Option(
+            help="reference: ocppscope csms; stand-in: the proxy bench's CSMS (no database)."
+        ),
+    ] = SimulateCsms.REFERENCE,
+    gc_tuning: Annotated[
+        bool,
+        typer.Option(
+            help="Tune the garbage collector as the proxy does, and gc.freeze() the booted fleet."
+        ),
+    ] = True,
+) -> None:
+    """Connect time, memory and CPU per station of the simulator against the reference CSMS,
+    next to bare websockets clients; on the embedded PostgreSQL in a temporary directory, or on
+    a scratch database of OCPPSCOPE_DATABASE_URL's server."""
+    from proxy.bench_store import BenchError  # noqa: PLC0415 (heavy, bench only)
+    from simulator.bench import Plan, run_simulate_benchmark  # noqa: PLC0415
+
+    plan = Plan(
+        stations, rate, charging, heartbeat, meter_interval, hold, baseline, csms.value, gc_tuning
+    )
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    try:
+        code = run_simulate_benchmark(
+            plan,
+            console,
+            progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
+        )
+    except BenchError as exc:
+        typer.echo(f"ocppscope: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    if code:
+        raise typer.Exit(code)
+
+
 def _database_url() -> str:
     """The configured URL, or the embedded server's (started if needed and left running, so
     the URL stays usable after this command exits)."""
