@@ -19,6 +19,7 @@ from rich.live import Live
 from rich.table import Table
 
 from proxy.admin import HttpServer
+from proxy.heap import tune_garbage_collector
 from proxy.settings import Endpoint
 from simulator.clock import Clock
 from simulator.control import control_app
@@ -97,6 +98,7 @@ async def run_fleet(
     began = clock.now()
     stop = stop or asyncio.Event()
     stations = [SimulatedStation(spec, clock) for spec in specs]
+    tune_garbage_collector()  # thousands of long-lived stations (bench simulate measured it)
     server = None
     if control is not None:
         server = HttpServer(control_app({s.spec.id: s for s in stations}), control, "--control")

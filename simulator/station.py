@@ -55,8 +55,9 @@ STOP_TRIGGERS = {
     "ImmediateReset": "ResetCommand",
 }
 """TransactionEvent Ended's triggerReason for its stoppedReason; others: AbnormalCondition."""
-DELIVERED_KEPT = 1000
-"""How many delivered TransactionEvents a station remembers (for tests and the live view)."""
+DELIVERED_KEPT = 200
+"""How many delivered TransactionEvents a station remembers (for tests and benches): a few
+sessions' worth, ~1.6 KB each, for each of thousands of stations."""
 DRAIN_TIMEOUT = 10.0
 """Real seconds a station stopping or rebooting gives its queue to reach the CSMS."""
 
@@ -175,6 +176,7 @@ class SimulatedStation:
             headers["Authorization"] = f"Basic {secret}"
         return await connect(
             target,
+            proxy=None,  # stations talk to the CSMS (or ocppscope) directly, whatever http_proxy says
             subprotocols=[Subprotocol(SUBPROTOCOL)],
             additional_headers=headers,
             open_timeout=self.clock.real(self.settings.message_timeout),
@@ -262,10 +264,13 @@ class SimulatedStation:
                 skip_schema_validation=self.behaviour.string_meter_value,
             )
         )
-        await asyncio.wait({sent, link.reader}, return_when=asyncio.FIRST_COMPLETED)
-        if not sent.done():  # the connection dropped before the answer came
-            sent.cancel()
-            await asyncio.gather(sent, return_exceptions=True)
+        try:
+            await asyncio.wait({sent, link.reader}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # the caller cancelled, or the connection dropped before the answer came
+            if not sent.done():
+                sent.cancel()
+                await asyncio.gather(sent, return_exceptions=True)
+        if sent.cancelled():
             raise Offline
         try:
             return sent.result()
