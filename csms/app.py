@@ -23,6 +23,10 @@ from proxy.store.migrations import load_migrations, migrate
 
 log = logging.getLogger("ocppscope.csms")
 
+POOL_SIZE = 20
+"""PostgreSQL connections the CSMS uses at once: with 5, thousands of stations booting together
+queued on the pool (bench simulate); the server allows 100."""
+
 
 @dataclass(frozen=True, slots=True)
 class CsmsSettings:
@@ -42,7 +46,9 @@ class RunningCsms:
 
 @contextlib.asynccontextmanager
 async def running_csms(settings: CsmsSettings) -> AsyncIterator[RunningCsms]:
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=5, timeout=10)
+    pool = await asyncpg.create_pool(
+        settings.database_url, min_size=1, max_size=POOL_SIZE, timeout=10
+    )
     try:
         async with pool.acquire() as connection:
             await migrate(connection, load_migrations())

@@ -11,25 +11,26 @@ import asyncpg
 from csms.fleet import Charger
 from csms.metering import Usage
 
+CHARGER_COLUMNS = "charger_id, site, latitude, longitude, max_power_kw"
+
+
+def _charger(row: asyncpg.Record) -> Charger:
+    return Charger(
+        id=row["charger_id"],
+        site=row["site"],
+        lat=row["latitude"],
+        lon=row["longitude"],
+        max_power_kw=float(row["max_power_kw"]) if row["max_power_kw"] else None,
+    )
+
 
 class Repository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
     async def chargers(self) -> list[Charger]:
-        rows = await self.pool.fetch(
-            "SELECT charger_id, site, latitude, longitude, max_power_kw FROM charger_info"
-        )
-        return [
-            Charger(
-                id=row["charger_id"],
-                site=row["site"],
-                lat=row["latitude"],
-                lon=row["longitude"],
-                max_power_kw=float(row["max_power_kw"]) if row["max_power_kw"] else None,
-            )
-            for row in rows
-        ]
+        rows = await self.pool.fetch(f"SELECT {CHARGER_COLUMNS} FROM charger_info")
+        return [_charger(row) for row in rows]
 
     async def password_sha256(self, charger_id: str) -> str | None:
         """The hex SHA-256 of the station's Basic-auth password; None: it needs none."""
@@ -37,25 +38,37 @@ class Repository:
             "SELECT password_sha256 FROM charger_info WHERE charger_id = $1", charger_id
         )
 
-    async def register(self, charger_id: str) -> None:
-        """A station unknown until its BootNotification, so connected now."""
-        await self.pool.execute(
+    async def register(self, charger_id: str) -> Charger:
+        """A station unknown until its BootNotification, so connected now; its row (one row,
+        not the table: thousands of stations register at once)."""
+        row = await self.pool.fetchrow(
             "INSERT INTO charger_info (charger_id, registered_by, status) "
-            "VALUES ($1, 'boot', 'Online') ON CONFLICT (charger_id) DO NOTHING",
+            "VALUES ($1, 'boot', 'Online') "
+            "ON CONFLICT (charger_id) DO UPDATE SET status = 'Online' "
+            f"RETURNING {CHARGER_COLUMNS}",
             charger_id,
         )
+        return _charger(row)
 
     async def booted(
-        self, charger_id: str, vendor: str, model: str, serial: str | None, firmware: str | None
+        self,
+        charger_id: str,
+        vendor: str,
+        model: str,
+        serial: str | None,
+        firmware: str | None,
+        when: datetime,
     ) -> None:
+        """What the BootNotification says, and a sign of life, in one statement."""
         await self.pool.execute(
             "UPDATE charger_info SET vendor = $2, model = $3, serial_number = $4, "
-            "firmware_version = $5 WHERE charger_id = $1",
+            "firmware_version = $5, last_heartbeat = $6 WHERE charger_id = $1",
             charger_id,
             vendor,
             model,
             serial,
             firmware,
+            when,
         )
 
     async def connection(

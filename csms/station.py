@@ -79,19 +79,19 @@ class Station(ChargePoint):
                 return call_result.BootNotification(
                     current_time=now(), interval=self.policy.heartbeat_interval, status="Rejected"
                 )
-            await self.repository.register(self.id)
-            for charger in await self.repository.chargers():
-                if charger.id == self.id:
-                    charger.status = "Online"
-                    self.fleet.add(charger)
-        await self._alive()  # a BootNotification is as good a sign of life as a Heartbeat
+            charger = await self.repository.register(self.id)
+            charger.status = "Online"
+            self.fleet.add(charger)
+        moment = datetime.now(UTC)  # a BootNotification is as good a sign of life as a Heartbeat
         await self.repository.booted(
             self.id,
             charging_station.get("vendor_name", ""),
             charging_station.get("model", ""),
             charging_station.get("serial_number"),
             charging_station.get("firmware_version"),
+            moment,
         )
+        self._seen(moment)
         return call_result.BootNotification(
             current_time=now(), interval=self.policy.heartbeat_interval, status="Accepted"
         )
@@ -104,6 +104,9 @@ class Station(ChargePoint):
     async def _alive(self) -> None:
         moment = datetime.now(UTC)
         await self.repository.heartbeat(self.id, moment)
+        self._seen(moment)
+
+    def _seen(self, moment: datetime) -> None:
         charger = self.fleet.chargers.get(self.id)
         if charger is not None:
             charger.last_heartbeat = moment
