@@ -618,6 +618,40 @@ def bench_simulate(
         raise typer.Exit(code)
 
 
+@bench_app.command("soak")
+def bench_soak(
+    minutes: Annotated[
+        float, typer.Option(min=0.1, max=600, help="Minutes of charging under faults.")
+    ] = 10.0,
+    stations: Annotated[
+        int, typer.Option(min=1, max=20_000, help="Simulated stations, all in this process.")
+    ] = 500,
+    drop: Annotated[
+        float,
+        typer.Option(
+            min=0, max=0.9, help="Probability a TransactionEvent answer or a Heartbeat is dropped."
+        ),
+    ] = 0.1,
+) -> None:
+    """Stations charging through a real proxy running a fault plan (drops, disconnects, an
+    outage) to the reference CSMS; exit 0 when charger_usage_log lost no energy."""
+    from proxy.bench_store import BenchError  # noqa: PLC0415 (heavy, bench only)
+    from simulator.soak import SoakPlan, run_soak  # noqa: PLC0415
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    try:
+        code = run_soak(
+            SoakPlan(minutes, stations, drop),
+            console,
+            progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
+        )
+    except BenchError as exc:
+        typer.echo(f"ocppscope: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    if code:
+        raise typer.Exit(code)
+
+
 def _database_url() -> str:
     """The configured URL, or the embedded server's (started if needed and left running, so
     the URL stays usable after this command exits)."""

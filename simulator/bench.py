@@ -348,7 +348,7 @@ class BareFleet:
 
     async def stop(self) -> list[str]:
         self._stop.set()
-        return await _finish(self.tasks)
+        return await finish_tasks(self.tasks)
 
 
 # ---- the simulator ------------------------------------------------------------------------------
@@ -417,10 +417,10 @@ class SimulatedFleet:
 
     async def stop(self) -> list[str]:
         self._stop.set()
-        return await _finish([*self.tasks, *self._sessions])
+        return await finish_tasks([*self.tasks, *self._sessions])
 
 
-async def _finish(tasks: list[asyncio.Task[Any]]) -> list[str]:
+async def finish_tasks(tasks: list[asyncio.Task[Any]]) -> list[str]:
     """Let the stations close (bounded); cancel the rest."""
     if not tasks:
         return []
@@ -714,7 +714,7 @@ def check_limits(stations: int) -> str:
     )
 
 
-def _bypass_proxies() -> None:
+def bypass_proxies() -> None:
     """websockets >= 15 honours *_proxy variables: keep every connection on 127.0.0.1."""
     if any(name.lower().endswith("_proxy") for name in os.environ):
         current = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
@@ -723,7 +723,7 @@ def _bypass_proxies() -> None:
         )
 
 
-def _start_csms(children: Children, database_url: str | None, plan: Plan) -> tuple[Child, int]:
+def start_csms(children: Children, database_url: str | None, plan: Plan) -> tuple[Child, int]:
     """The reference CSMS on `database_url`, or the stand-in when there is none."""
     port = free_port()
     children.ports.append(port)
@@ -826,7 +826,7 @@ def _phase(
         database_url = None
         if server_url is not None:
             database_url, _, _ = stack.enter_context(scratch_database(server_url, console))
-        csms, port = _start_csms(children, database_url, plan)
+        csms, port = start_csms(children, database_url, plan)
         try:
             watch = {"csms": csms.pid}
             postmaster = _postmaster(children.workdir / "postgres")
@@ -852,7 +852,7 @@ def run_simulate_benchmark(
     errors. BenchError (exit code 2) when the machine or the database cannot be used."""
     say = progress or (lambda _text: None)
     limits = check_limits(plan.stations)
-    _bypass_proxies()
+    bypass_proxies()
     phases: list[Phase] = []
     with tempfile.TemporaryDirectory(prefix="ocppscope-bench-") as workdir:
         children = Children(Path(workdir))
