@@ -145,6 +145,7 @@ class Faults:
             if rule.selector.matches_station(station) and rule.alive(time.time()):
                 if rule.kind is Kind.DISCONNECT:
                     rule.applied += 1
+                self.applied[rule.kind.value] += 1
                 self._cut(flow, rule)
                 self._record(rule, "applied", station=station, flow=flow, detail="closed")
 

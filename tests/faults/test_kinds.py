@@ -262,6 +262,7 @@ def test_disconnect_now_closes_with_a_code_or_resets(
         assert it.csms_side.close_code == 4000
     assert [(e.kind, e.station) for e in it.log.applied()] == [("disconnect", STATION)]
     assert it.faults.rules() == []  # done once, retired at once
+    assert it.faults.applied["disconnect"] == 1
     assert [e.event for e in it.log.events] == ["added", "applied", "expired"]
 
 
