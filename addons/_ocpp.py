@@ -72,3 +72,24 @@ def close_details(flow: http.HTTPFlow) -> tuple[int | None, str | None]:
     if code in (None, 1006):
         return code, None
     return code, "charger" if flow.websocket.closed_by_client else "csms"
+
+
+class RefusedHandshakes:
+    """Mixin for addons that want each refused WebSocket upgrade once: the CSMS (or a fault)
+    answered anything but 101 (`response`), or could not be reached (`error`, the charger sees
+    a 502). Subclasses implement `handshake_refused`."""
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._refused(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        if flow.response is None:  # with a response, `response` has seen it
+            self._refused(flow)
+
+    def _refused(self, flow: http.HTTPFlow) -> None:
+        status = refused_status(flow)
+        if status is not None:
+            self.handshake_refused(flow, status)
+
+    def handshake_refused(self, flow: http.HTTPFlow, status: int) -> None:
+        raise NotImplementedError

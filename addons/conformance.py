@@ -12,10 +12,10 @@ from mitmproxy import ctx, exceptions, http
 from addons._ocpp import (
     RECONNECT_KEY,
     OcppFindingHook,
+    RefusedHandshakes,
     close_details,
     current_frame,
     offered_subprotocols,
-    refused_status,
 )
 from proxy.ocppj import events
 from proxy.ocppj.events import station_from_path
@@ -26,7 +26,7 @@ from proxy.ocppj.state import Backoff
 TICK_SECONDS = 1.0
 
 
-class Conformance:
+class Conformance(RefusedHandshakes):
     def __init__(self) -> None:
         self.monitor = Monitor()
         self._ticker: asyncio.Task[None] | None = None
@@ -127,19 +127,8 @@ class Conformance:
         )
         self._publish(outcome.findings)
 
-    def response(self, flow: http.HTTPFlow) -> None:
-        """An upgrade the CSMS (or a fault) answered with anything but 101 is a refused attempt."""
-        self._refused(flow)
-
-    def error(self, flow: http.HTTPFlow) -> None:
-        """The upstream could not be reached: the station's attempt failed (it sees a 502)."""
-        if flow.response is None:  # with a response, `response` has counted it
-            self._refused(flow)
-
-    def _refused(self, flow: http.HTTPFlow) -> None:
-        status = refused_status(flow)
-        if status is None:
-            return
+    def handshake_refused(self, flow: http.HTTPFlow, status: int) -> None:
+        """A refused upgrade is a failed reconnect attempt (the back-off rules)."""
         outcome = self.monitor.feed(
             events.HandshakeRefused(time.time(), station_from_path(flow.request.path), status)
         )

@@ -13,14 +13,14 @@ from __future__ import annotations
 from mitmproxy import http
 from prometheus_client import CollectorRegistry
 
-from addons._ocpp import RECONNECT_KEY, close_details, current_frame, refused_status
+from addons._ocpp import RECONNECT_KEY, RefusedHandshakes, close_details, current_frame
 from proxy.faults.record import FaultEvent
 from proxy.metrics import ProxyMetrics
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
 
 
-class Metrics:
+class Metrics(RefusedHandshakes):
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.metrics = ProxyMetrics(registry or CollectorRegistry())
 
@@ -43,17 +43,8 @@ class Metrics:
         code, closed_by = close_details(flow)
         self.metrics.disconnected(station_from_path(flow.request.path), closed_by, code)
 
-    def response(self, flow: http.HTTPFlow) -> None:
-        self._refused(flow)
-
-    def error(self, flow: http.HTTPFlow) -> None:
-        if flow.response is None:  # with a response, `response` has counted it
-            self._refused(flow)
-
-    def _refused(self, flow: http.HTTPFlow) -> None:
-        status = refused_status(flow)
-        if status is not None:
-            self.metrics.handshake_refused(status)
+    def handshake_refused(self, flow: http.HTTPFlow, status: int) -> None:
+        self.metrics.handshake_refused(status)
 
     def ocpp_finding(self, finding: Finding) -> None:
         self.metrics.finding(finding)

@@ -14,7 +14,7 @@ import time
 
 from mitmproxy import ctx, exceptions, http
 
-from addons._ocpp import close_details, current_frame, refused_status
+from addons._ocpp import RefusedHandshakes, close_details, current_frame
 from proxy.faults.record import FaultEvent
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
@@ -22,7 +22,7 @@ from proxy.store.records import RowMaker, Table
 from proxy.store.writer import StoreWriter, WriterOptions
 
 
-class Store:
+class Store(RefusedHandshakes):
     def __init__(self) -> None:
         self.writer: StoreWriter | None = None
 
@@ -115,16 +115,8 @@ class Store:
             ),
         )
 
-    def response(self, flow: http.HTTPFlow) -> None:
-        self._refused(flow)
-
-    def error(self, flow: http.HTTPFlow) -> None:
-        if flow.response is None:  # with a response, `response` has recorded it
-            self._refused(flow)
-
-    def _refused(self, flow: http.HTTPFlow) -> None:
-        status = refused_status(flow) if self.writer is not None else None
-        if status is None or self.writer is None:
+    def handshake_refused(self, flow: http.HTTPFlow, status: int) -> None:
+        if self.writer is None:
             return
         self.writer.submit(
             Table.CONNECTIONS,
