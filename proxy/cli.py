@@ -29,6 +29,7 @@ from proxy.settings import (
     parse_listen,
     parse_upstream,
 )
+from scenarios.report_cli import report
 
 app = typer.Typer(
     help="OCPP 2.0.1 man-in-the-middle: validate, time and record every frame.",
@@ -46,6 +47,7 @@ db_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(fault_app, name="fault")
+app.command()(report)
 
 EXIT_FINDINGS, EXIT_BAD_INPUT = 1, 2
 
