@@ -1,5 +1,5 @@
-"""What the benchmarks share: child processes that are always stopped and die with the benchmark
-(PR_SET_PDEATHSIG), free ports on 127.0.0.1, and CPU and memory read from /proc."""
+"""What the benchmarks and `ocppscope up` share: child processes that are always stopped and die
+with their parent (PR_SET_PDEATHSIG), free ports on 127.0.0.1, and CPU and memory read from /proc."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ _libc: Any = None
 
 
 def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel kills it when the benchmark process dies."""
+    """Runs in the child before exec: the kernel kills it when its parent dies."""
     if _libc is not None:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -123,14 +124,23 @@ class Child:
 
 
 class Children:
-    """Every process the benchmark starts; `stop_all` ends each one (TERM, then KILL)."""
+    """Every process a benchmark or the lab starts; `stop_all` ends each one (TERM, or the
+    signals given, then KILL)."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.running: list[Child] = []
         self.ports: list[int] = []
 
-    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> Child:
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str] | None = None,
+        *,
+        log_stdout: bool = False,
+    ) -> Child:
+        """Start `command`; its stderr (and with `log_stdout` its stdout too) goes to the log."""
         global _libc  # noqa: PLW0603 (loaded once in the parent so the child only makes a call)
         if _libc is None and sys.platform.startswith("linux"):
             with contextlib.suppress(OSError):
@@ -140,7 +150,7 @@ class Children:
             process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
+                stdout=stderr if log_stdout else subprocess.DEVNULL,
                 stderr=stderr,
                 env=env,
                 start_new_session=True,  # Ctrl-C reaches only us; we stop them in order
@@ -151,32 +161,57 @@ class Children:
         return child
 
     def wait_listening(self, child: Child, port: int, timeout: float = START_TIMEOUT) -> None:
+        def listening() -> bool:
+            with socket.socket() as probe:
+                probe.settimeout(0.5)
+                return probe.connect_ex((HOST, port)) == 0
+
+        self.wait_until(child, listening, f"listen on {HOST}:{port}", timeout)
+
+    def wait_until(
+        self,
+        child: Child,
+        ready: Callable[[], bool],
+        what: str,
+        timeout: float = START_TIMEOUT,
+    ) -> None:
+        """Poll `ready()` every 0.1 s until it holds; RuntimeError when the child exits first
+        or `timeout` passes."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if child.process.poll() is not None:
                 raise RuntimeError(
                     f"{child.name} exited with {child.process.returncode}: {child.tail()}"
                 )
-            with socket.socket() as probe:
-                probe.settimeout(0.5)
-                if probe.connect_ex((HOST, port)) == 0:
-                    return
+            if ready():
+                return
             time.sleep(0.1)
-        raise RuntimeError(f"{child.name} did not listen on {HOST}:{port} within {timeout:.0f} s")
+        raise RuntimeError(f"{child.name} did not {what} within {timeout:.0f} s")
 
-    def stop(self, child: Child) -> None:
+    def stop(
+        self,
+        child: Child,
+        signals: Sequence[signal.Signals] = (signal.SIGTERM,),
+        wait: float = STOP_TIMEOUT,
+    ) -> None:
+        """Send each of `signals` in turn, waiting up to `wait` seconds after each, then KILL."""
         process = child.process
+        for signum in signals:
+            if process.poll() is not None:
+                break
+            process.send_signal(signum)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(wait)
         if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(STOP_TIMEOUT)
+            process.kill()
+            process.wait(STOP_TIMEOUT)
         if child in self.running:
             self.running.remove(child)
 
-    def stop_all(self) -> None:
+    def stop_all(
+        self, signals: Sequence[signal.Signals] = (signal.SIGTERM,), wait: float = STOP_TIMEOUT
+    ) -> None:
+        """Stop every child, the last started first."""
         for child in reversed(list(self.running)):
             with contextlib.suppress(Exception):
-                self.stop(child)
+                self.stop(child, signals, wait)

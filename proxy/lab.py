@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from proxy.settings import Endpoint
+
 
 @dataclass(frozen=True)
 class LabEndpoints:
@@ -18,3 +20,138 @@ class LabEndpoints:
     admin_token: str | None = None
     csms_url: str = "http://127.0.0.1:8080"
     """The reference CSMS's REST API, map and /metrics (absent with `--upstream`)."""
+
+
+DEFAULT_CSMS_OCPP = "127.0.0.1:9001"
+DEFAULT_CSMS_HTTP = "127.0.0.1:8080"
+DEFAULT_CONTROL = "127.0.0.1:9002"
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+
+
+def reachable_host(endpoint: Endpoint) -> str:
+    """Where a process on this machine reaches a server bound to `endpoint` (a wildcard bind is
+    reached on loopback); IPv6 literals bracketed for URLs."""
+    host = "127.0.0.1" if endpoint.host in WILDCARD_HOSTS else endpoint.host
+    return f"[{host}]" if ":" in host else host
+
+
+def http_url(endpoint: Endpoint, path: str = "") -> str:
+    return f"http://{reachable_host(endpoint)}:{endpoint.port}{path}"
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """One `ocppscope` child of the lab and how to tell that it is ready."""
+
+    name: str
+    args: tuple[str, ...]
+    """The command line after `ocppscope`."""
+    health_url: str | None = None
+    """Ready when a GET of this answers 200."""
+    listens: Endpoint | None = None
+    """Ready when this accepts connections."""
+    after_ready: bool = False
+    """Started only once the children before it are ready."""
+
+
+@dataclass(frozen=True)
+class LabPlan:
+    """What `ocppscope up` runs: the reference CSMS (unless `upstream` names another CSMS), the
+    proxy in front of it, and a simulated fleet when `fleet` is given (() for the seed's five,
+    or `simulate`'s --fleet FILE / --count N)."""
+
+    listen: Endpoint
+    admin: Endpoint
+    csms_ocpp: Endpoint
+    csms_http: Endpoint
+    control: Endpoint
+    upstream: str | None = None
+    fleet: tuple[str, ...] | None = None
+
+    def bound(self) -> list[tuple[str, Endpoint]]:
+        """Each address a child will listen on, named by the option that sets it."""
+        ports = [("--listen", self.listen), ("--admin", self.admin)]
+        if self.upstream is None:
+            ports += [("--csms-ocpp", self.csms_ocpp), ("--csms-http", self.csms_http)]
+        if self.fleet is not None:
+            ports.append(("--control", self.control))
+        return ports
+
+    def check(self) -> None:
+        """ValueError when two options give the same port."""
+        seen: dict[int, str] = {}
+        for option, endpoint in self.bound():
+            if endpoint.port in seen:
+                raise ValueError(
+                    f"{seen[endpoint.port]} and {option} both use port {endpoint.port}"
+                )
+            seen[endpoint.port] = option
+
+    @property
+    def proxy_url(self) -> str:
+        return f"ws://{reachable_host(self.listen)}:{self.listen.port}"
+
+    @property
+    def upstream_url(self) -> str:
+        if self.upstream is not None:
+            return self.upstream
+        return f"ws://{reachable_host(self.csms_ocpp)}:{self.csms_ocpp.port}"
+
+    def children(self) -> list[ChildSpec]:
+        """The children in start order; the fleet last, once the proxy is ready for it."""
+        specs = []
+        if self.upstream is None:
+            specs.append(
+                ChildSpec(
+                    "csms",
+                    (
+                        "csms",
+                        "--ocpp",
+                        _address(self.csms_ocpp),
+                        "--http",
+                        _address(self.csms_http),
+                    ),
+                    health_url=http_url(self.csms_http, "/chargers"),
+                )
+            )
+        specs.append(
+            ChildSpec(
+                "proxy",
+                (
+                    "proxy",
+                    *("--listen", _address(self.listen)),
+                    *("--upstream", self.upstream_url),
+                    *("--admin", _address(self.admin)),
+                ),
+                health_url=http_url(self.admin, "/healthz"),
+            )
+        )
+        if self.fleet is not None:
+            specs.append(
+                ChildSpec(
+                    "fleet",
+                    (
+                        "simulate",
+                        *("--url", self.proxy_url),
+                        *("--control", _address(self.control)),
+                        *self.fleet,
+                    ),
+                    listens=self.control,
+                    after_ready=True,
+                )
+            )
+        return specs
+
+    def endpoints(self, database_url: str, admin_token: str | None = None) -> LabEndpoints:
+        return LabEndpoints(
+            database_url=database_url,
+            proxy_url=self.proxy_url,
+            admin_url=http_url(self.admin),
+            admin_token=admin_token,
+            csms_url=http_url(self.csms_http),
+        )
+
+
+def _address(endpoint: Endpoint) -> str:
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    return f"{host}:{endpoint.port}"

@@ -194,7 +194,7 @@ def render(report: Report, console: Console, require_all: bool = False) -> None:
     console.print(f"[bold]ocppscope report[/] {utc(report.generated_at)} UTC, {window}")
     for outcome in report.scenarios:
         if outcome.window is not None:
-            console.print(_checks_table(outcome))
+            _print_checks(console, outcome)
     _section(console, report.transactions, _transactions_table, f"No transactions ({window}).")
     _section(console, report.chargers, _chargers_table, None)
     _section(console, report.hours, _hours_table, f"No transactions or frames ({window}).")
@@ -222,30 +222,28 @@ def _section(
 
 
 def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD)
     for column in columns:
         table.add_column(column, justify="right" if column in right else "left")
     return table
 
 
-def _checks_table(outcome: ScenarioOutcome) -> Table:
+def _print_checks(console: Console, outcome: ScenarioOutcome) -> None:
     window = outcome.window
     assert window is not None
-    title = (
-        f"Scenario {outcome.scenario}: {outcome.title} ({utc(window.started_at)} UTC, "
-        f"{(window.ended_at - window.started_at).total_seconds():.1f} s at speed {window.speed:g}, "
-        f"{', '.join(window.charger_ids)})"
+    seconds = (window.ended_at - window.started_at).total_seconds()
+    console.print(
+        f"[bold]Scenario {outcome.scenario}: {outcome.title}[/] ({utc(window.started_at)} UTC, "
+        f"{seconds:.1f} s at speed {window.speed:g}, {', '.join(window.charger_ids)})",
+        soft_wrap=True,
     )
-    table = _table(title, "check", "expected", "observed", "result")
+    table = _table("", "check", "expected", "observed", "result")
     for check in outcome.checks:
         verdict = Verdict.PASS if check.passed else Verdict.FAIL
         table.add_row(
-            check.name,
-            check.expected,
-            check.observed,
-            f"[{VERDICT_STYLE[verdict]}]{verdict}[/]",
+            check.name, check.expected, check.observed, f"[{VERDICT_STYLE[verdict]}]{verdict}[/]"
         )
-    return table
+    console.print(table)
 
 
 def _transactions_table(rows: tuple[TransactionRow, ...]) -> Table:
@@ -336,7 +334,8 @@ def _summary_table(report: Report, require_all: bool) -> Table:
         elif verdict is Verdict.FAIL:
             why = "; ".join(map(check_line, outcome.failed)) or "no checks recorded"
         else:
-            why = f"{len(outcome.checks)} checks passed"
+            count = len(outcome.checks)
+            why = f"{count} check{'' if count == 1 else 's'} passed"
         table.add_row(
             str(outcome.scenario), outcome.title, f"[{VERDICT_STYLE[verdict]}]{verdict}[/]", why
         )
