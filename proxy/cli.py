@@ -15,6 +15,7 @@ from rich.console import Console
 from proxy.capture import CaptureError, read_capture
 from proxy.check import run_check
 from proxy.fault_cli import fault_app
+from proxy.lab_cli import up
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.session import Config
 from proxy.ocppj.state import Backoff
@@ -47,6 +48,7 @@ db_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(fault_app, name="fault")
+app.command()(up)
 app.command()(report)
 
 EXIT_FINDINGS, EXIT_BAD_INPUT = 1, 2
