@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import logging
 import random
+import secrets
 import time
 from collections import deque
 from collections.abc import Coroutine
@@ -116,6 +117,9 @@ class SimulatedStation:
         self._progress = asyncio.Condition()
         """Notified whenever a queued TransactionEvent is done with."""
         self._numbers = itertools.count(1)
+        self._life = secrets.token_hex(3)
+        """In its transaction ids: a station simulated again (another run, another scenario)
+        must not reuse the ids of its earlier life (TX-001; the CSMS would merge them)."""
         self._background: set[asyncio.Task[Any]] = set()
 
     # ---- state for the live view and the control surface ------------------------------------
@@ -487,7 +491,7 @@ class SimulatedStation:
             return None
         moment = self.clock.now()
         session = Session(
-            f"TX-{self.spec.id}-{next(self._numbers)}",
+            f"TX-{self.spec.id}-{self._life}-{next(self._numbers)}",
             id_token,
             moment,
             chosen.number,
