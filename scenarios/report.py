@@ -22,16 +22,6 @@ from proxy.ocppj.actions import Direction
 from proxy.ocppj.rules import RULES
 from scenarios.model import Check, RunWindow
 
-SCENARIOS = (1, 2, 3, 4, 5)
-SCENARIO_TITLES = {
-    1: "Connection and BootNotification",
-    2: "A 30 s charging session",
-    3: "Server commands through the REST API",
-    4: "Five chargers at once",
-    5: "Outage and recovery",
-}
-"""The seed guide's names, shown for a scenario never run (a run records its own title)."""
-
 _SINCE = re.compile(r"^(\d+)([mhd])$")
 _UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 

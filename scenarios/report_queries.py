@@ -14,8 +14,6 @@ import asyncpg
 from proxy.ocppj.actions import Direction
 from scenarios.record import latest_runs
 from scenarios.report import (
-    SCENARIO_TITLES,
-    SCENARIOS,
     ChargerRow,
     FindingCount,
     FindingRow,
@@ -25,6 +23,7 @@ from scenarios.report import (
     ScenarioOutcome,
     TransactionRow,
 )
+from scenarios.seed import SCENARIOS
 from scenarios.verify import verify
 
 RECENT_TRANSACTIONS = 10
@@ -189,10 +188,10 @@ async def scenarios(connection: asyncpg.Connection) -> tuple[ScenarioOutcome, ..
     what the database holds now, not the verdict stored when the run ended."""
     runs = {run.scenario: run for run in await latest_runs(connection)}
     outcomes = []
-    for number in SCENARIOS:
+    for number, scenario in sorted(SCENARIOS.items()):
         run = runs.get(number)
         if run is None:
-            outcomes.append(ScenarioOutcome(number, SCENARIO_TITLES[number]))
+            outcomes.append(ScenarioOutcome(number, scenario.title))
             continue
         checks = await verify(connection, number, run.window)
         outcomes.append(
