@@ -159,11 +159,18 @@ class Lab:
             for child in started:
                 code = child.process.poll()
                 if code is not None and not closing.is_set() and not self.stopped.is_set():
-                    last = child.tail().rsplit(" | ", 1)[-1]
-                    self.failure = f"{child.name} exited unexpectedly with code {code}" + (
-                        f": {last}" if last else ""
-                    )
+                    self.failure = death(child, code)
                     self.stopped.set()
+
+
+def death(child: Child, code: int) -> str:
+    """One line on a child that ended on its own: by what, its last line, where its log is."""
+    if code < 0:
+        how = f"was killed by {signal.Signals(-code).name}"
+    else:
+        last = child.tail().rsplit(" | ", 1)[-1]
+        how = f"exited with code {code}" + (f": {last}" if last else "")
+    return f"{child.name} {how} (log: {child.log})"
 
 
 def child_environment(database_url: str) -> dict[str, str]:
