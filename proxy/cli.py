@@ -30,6 +30,7 @@ from proxy.settings import (
     parse_listen,
     parse_upstream,
 )
+from scenarios.cli import scenario_app
 from scenarios.report_cli import report
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ db_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(fault_app, name="fault")
+app.add_typer(scenario_app, name="scenario")
 app.command()(up)
 app.command()(report)
 

@@ -19,7 +19,7 @@ TIMEOUT = 60.0
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class LabError(Exception):
+class StepFailed(Exception):
     """One line: a step of a scenario the lab did not do."""
 
 
@@ -49,10 +49,10 @@ class CsmsClient:
                 detail = json.loads(error.read()).get("detail")
             except (ValueError, AttributeError):
                 detail = error.reason
-            raise LabError(f"{method} {path} answered {error.code}: {detail}") from None
+            raise StepFailed(f"{method} {path} answered {error.code}: {detail}") from None
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
-            raise LabError(f"cannot reach the CSMS's REST API at {self.url}: {reason}") from None
+            raise StepFailed(f"cannot reach the CSMS's REST API at {self.url}: {reason}") from None
 
 
 FLUSH_TIMEOUT = 30.0
@@ -68,10 +68,10 @@ async def store_flushed(admin: AdminClient) -> None:
         try:
             health = await asyncio.to_thread(admin.each, "GET", "/healthz")
         except AdminError as error:
-            raise LabError(str(error)) from None
+            raise StepFailed(str(error)) from None
         stores = [h.get("store", {}) for h in health]
         if not all(s.get("enabled") for s in stores):
-            raise LabError(
+            raise StepFailed(
                 f"the proxy at {admin.url} does not store frames (--no-store): the scenarios "
                 "are verified from its database"
             )
@@ -80,4 +80,4 @@ async def store_flushed(admin: AdminClient) -> None:
             return
         previous = written
         await asyncio.sleep(FLUSH_POLL)
-    raise LabError(f"the proxy's store did not catch up within {FLUSH_TIMEOUT:g} s")
+    raise StepFailed(f"the proxy's store did not catch up within {FLUSH_TIMEOUT:g} s")

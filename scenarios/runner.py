@@ -15,7 +15,7 @@ import asyncpg
 from proxy.faults.client import AdminClient
 from proxy.lab import LabEndpoints
 from proxy.store.migrations import load_migrations, migrate
-from scenarios.clients import CsmsClient, LabError, store_flushed
+from scenarios.clients import CsmsClient, StepFailed, store_flushed
 from scenarios.model import Check, RunWindow
 from scenarios.record import record, verdict
 from scenarios.seed import SCENARIOS, Stage
@@ -74,7 +74,7 @@ async def run_scenarios(
             failed_step = None
             try:
                 await asyncio.wait_for(scenario.play(stage, specs), SCENARIO_TIMEOUT)
-            except (LabError, TimeoutError) as error:
+            except (StepFailed, TimeoutError) as error:
                 failed_step = str(error) or f"the scenario took more than {SCENARIO_TIMEOUT:g} s"
                 progress(f"scenario {number}: {failed_step}")
             await store_flushed(admin)

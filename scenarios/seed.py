@@ -19,7 +19,7 @@ from scenarios.checks import (
     SESSION_SECONDS,
     TIMING_TOLERANCE,
 )
-from scenarios.clients import CsmsClient, LabError
+from scenarios.clients import CsmsClient, StepFailed
 from scenarios.stations import METER_INTERVAL, running_stations, until
 from simulator.clock import Clock
 from simulator.fleet import StationSpec
@@ -67,7 +67,7 @@ async def _session_over(stage: Stage, station: SimulatedStation, transaction_id:
 async def _charge(station: SimulatedStation, number: int, seconds: float | None) -> str:
     transaction_id = await station.plug_in_and_charge(ID_TOKEN.format(number=number), seconds)
     if transaction_id is None:
-        raise LabError(f"{station.spec.id} could not start a session (the token was refused)")
+        raise StepFailed(f"{station.spec.id} could not start a session (the token was refused)")
     return transaction_id
 
 
@@ -132,7 +132,7 @@ async def outage_and_recovery(stage: Stage, specs: Sequence[StationSpec]) -> Non
         try:
             await asyncio.to_thread(stage.admin.each, "POST", "/faults", outage)
         except AdminError as error:
-            raise LabError(str(error)) from None
+            raise StepFailed(str(error)) from None
         stage.progress(f"outage: the proxy refuses every charger for {OUTAGE_SECONDS:g} s")
         await until(
             lambda: all(s.boots >= 2 and s.connected for s in stations),

@@ -7,7 +7,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from scenarios.clients import LabError
+from scenarios.clients import StepFailed
 from simulator.clock import Clock
 from simulator.fleet import StationSpec
 from simulator.station import SimulatedStation
@@ -25,11 +25,11 @@ STOP_TIMEOUT = 30.0
 
 
 async def until(predicate: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll `predicate` every 10 ms for at most `seconds` (real); LabError names `what`."""
+    """Poll `predicate` every 10 ms for at most `seconds` (real); StepFailed names `what`."""
     deadline = time.monotonic() + seconds
     while not predicate():
         if time.monotonic() > deadline:
-            raise LabError(f"timed out after {seconds:.1f} s waiting for {what}")
+            raise StepFailed(f"timed out after {seconds:.1f} s waiting for {what}")
         await asyncio.sleep(0.01)
 
 
