@@ -185,7 +185,9 @@ async def latency(connection: asyncpg.Connection, since: datetime | None) -> tup
 
 async def scenarios(connection: asyncpg.Connection) -> tuple[ScenarioOutcome, ...]:
     """Each scenario's newest recorded run, verified again over its window: the report judges
-    what the database holds now, not the verdict stored when the run ended."""
+    what the database holds now, not the verdict stored when the run ended. Recorded checks the
+    verifier does not compute (the runner's "steps": a REST command refused, a station that
+    never booted) are facts of the run no table holds, so they are kept, first."""
     runs = {run.scenario: run for run in await latest_runs(connection)}
     outcomes = []
     for number, scenario in sorted(SCENARIOS.items()):
@@ -194,9 +196,16 @@ async def scenarios(connection: asyncpg.Connection) -> tuple[ScenarioOutcome, ..
             outcomes.append(ScenarioOutcome(number, scenario.title))
             continue
         checks = await verify(connection, number, run.window)
+        computed = {check.name for check in checks}
+        run_only = tuple(check for check in run.checks if check.name not in computed)
         outcomes.append(
             ScenarioOutcome(
-                number, run.title, str(run.run_id), run.window, run.verdict, tuple(checks)
+                number,
+                run.title,
+                str(run.run_id),
+                run.window,
+                run.verdict,
+                run_only + tuple(checks),
             )
         )
     return tuple(outcomes)

@@ -18,7 +18,7 @@ import pytest
 
 from proxy.ocppj.actions import Direction
 from proxy.store.migrations import load_migrations, migrate
-from scenarios.model import RunWindow
+from scenarios.model import Check, RunWindow
 from scenarios.record import record
 from scenarios.report import (
     ChargerRow,
@@ -294,6 +294,27 @@ def test_a_recorded_run_is_judged_again_from_the_rows(lab_url: str) -> None:
     assert [c.name for c in scenario_1.failed] == ["no conformance errors"]
     assert "RPC-002 emart_jeju_03: not an array" in scenario_1.failed[0].observed
     assert exit_code(again) == 1
+
+
+def test_a_step_the_run_failed_stays_failed(lab_url: str) -> None:
+    """The runner's "steps" check is no database fact: the report keeps it from the record."""
+    step = Check("steps", "every step done", "POST /chargers/emart_jeju_03/start: 500", False)
+
+    async def rerun(connection: asyncpg.Connection) -> None:
+        checks = [step, *await verify(connection, 1, SCENARIO_1)]
+        later = RunWindow(
+            SCENARIO_1.started_at + timedelta(microseconds=1),
+            SCENARIO_1.ended_at,
+            SCENARIO_1.speed,
+            SCENARIO_1.charger_ids,
+        )
+        await record(connection, uuid.uuid4(), 1, "Connection and BootNotification", later, checks)
+
+    _run(lab_url, rerun)
+    scenario_1 = _collect(lab_url).scenarios[0]
+    assert (scenario_1.verdict, scenario_1.recorded) == (Verdict.FAIL, "FAIL")
+    assert scenario_1.failed == (step,)
+    assert [c.name for c in scenario_1.checks][:2] == ["steps", "connected"]
 
 
 def _report_process(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
