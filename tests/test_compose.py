@@ -279,6 +279,7 @@ def test_grafana_reads_the_dashboards_where_compose_mounts_them(
     assert provider["options"]["path"] == mounts["./dashboards/json"]
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home == f"{mounts['./dashboards/json']}/ocppscope-traffic.json"
+    assert (ROOT / "dashboards" / "json" / "ocppscope-traffic.json").is_file()
 
 
 def compose_client() -> list[str] | None:
