@@ -12,10 +12,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from dashboards.cli import dashboards_app
 from proxy.capture import CaptureError, read_capture
 from proxy.check import run_check
 from proxy.fault_cli import fault_app
-from proxy.lab_cli import up
+from proxy.lab_cli import demo, up
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.session import Config
 from proxy.ocppj.state import Backoff
@@ -50,7 +51,9 @@ db_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(fault_app, name="fault")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(dashboards_app, name="dashboards")
 app.command()(up)
+app.command()(demo)
 app.command()(report)
 
 EXIT_FINDINGS, EXIT_BAD_INPUT = 1, 2
