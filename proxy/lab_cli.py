@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from proxy.lab import (
@@ -19,8 +25,8 @@ from proxy.lab import (
     http_url,
 )
 from proxy.settings import DEFAULT_ADMIN, DEFAULT_LISTEN, data_dir, parse_listen, parse_upstream
-from proxy.store.database import redact
-from proxy.supervisor import EXIT_BAD_INPUT, LabError, running_lab
+from proxy.store.database import configured_url, redact
+from proxy.supervisor import EXIT_BAD_INPUT, Lab, LabError, running_lab
 
 Listen = Annotated[
     str, typer.Option(help="HOST:PORT the proxy listens on for chargers (ws:// and wss://).")
@@ -136,7 +142,7 @@ def up(
     """Run the whole lab until Ctrl-C: PostgreSQL (OCPPSCOPE_DATABASE_URL, else the embedded
     one), the reference CSMS, the proxy in front of it, optionally a simulated fleet; their logs
     stream here with a prefix each."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     try:
         fleet_options = fleet_args(fleet, count, seed_fleet)
         plan = lab_plan(listen, admin, csms_ocpp, csms_http, upstream, fleet_options, control)
@@ -154,6 +160,120 @@ def up(
         typer.echo(f"ocppscope: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
     console.print("lab stopped")
+
+
+SEED_SCENARIOS = (1, 2, 3, 4, 5)
+
+
+def demo(
+    listen: Listen = DEFAULT_LISTEN,
+    admin: Admin = DEFAULT_ADMIN,
+    csms_ocpp: CsmsOcpp = DEFAULT_CSMS_OCPP,
+    csms_http: CsmsHttp = DEFAULT_CSMS_HTTP,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            max=100,
+            help="Run the stations' clocks K times faster (CI); every number stays that of "
+            "the simulated time.",
+        ),
+    ] = 1.0,
+    keep_running: Annotated[
+        bool, typer.Option(help="Leave the lab up afterwards to explore, until Ctrl-C.")
+    ] = False,
+) -> None:
+    """The seed guide in one command: the lab (as `up`), scenarios 1-5 with the seed's five
+    chargers in real time (about three minutes), then the verification report; exit 1 when a
+    scenario FAILs."""
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    try:
+        plan = lab_plan(listen, admin, csms_ocpp, csms_http)
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        with running_lab(plan, log_dir(), console, stream_logs=False) as lab:
+            console.print(where(plan, lab.endpoints, log_dir()))
+            code = _scenarios_and_report(lab, speed, console)
+            console.print(next_steps(lab.endpoints, log_dir(), keep_running))
+            if keep_running:
+                lab.wait()
+        if lab.failure is not None:
+            raise LabError(lab.failure)
+    except LabError as exc:
+        typer.echo(f"ocppscope: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    raise typer.Exit(code)
+
+
+def _scenarios_and_report(lab: Lab, speed: float, console: Console) -> int:
+    """Scenarios 1-5 with a progress display, then the report of the traffic since they
+    began; 1 when a scenario FAILed. LabError when the lab stops or its database fails."""
+    import asyncio  # noqa: PLC0415
+
+    import asyncpg  # noqa: PLC0415 (the scenarios and the report only when run)
+
+    from scenarios.runner import run_scenarios  # noqa: PLC0415
+
+    began = datetime.now(UTC)
+    try:
+        with _progress(console) as progress:
+            results = asyncio.run(
+                lab.run(run_scenarios(lab.endpoints, SEED_SCENARIOS, speed, progress))
+            )
+        code = asyncio.run(_report(lab.endpoints.database_url, began, console))
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        database = redact(lab.endpoints.database_url)
+        raise LabError(f"database {database}: {exc or type(exc).__name__}") from None
+    return max(code, int(any(result.verdict != "PASS" for result in results)))
+
+
+@contextlib.contextmanager
+def _progress(console: Console) -> Iterator[Callable[[str], None]]:
+    """A spinner with the latest step and the time so far; each step also stays as a line."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+        began = time.monotonic()
+
+        def step(text: str) -> None:
+            progress.update(task, description=text)
+            progress.console.print(f"[dim]{time.monotonic() - began:6.1f} s[/] {text}")
+
+        yield step
+
+
+async def _report(database_url: str, since: datetime, console: Console) -> int:
+    """Print the verification report of the demo's traffic; its exit code (a scenario not run
+    fails it: the demo runs them all)."""
+    import asyncpg  # noqa: PLC0415
+
+    from scenarios.report import exit_code, render  # noqa: PLC0415
+    from scenarios.report_queries import collect  # noqa: PLC0415
+
+    connection = await asyncpg.connect(database_url, timeout=10)
+    try:
+        report = await collect(connection, since, datetime.now(UTC))
+    finally:
+        await connection.close()
+    render(report, console, require_all=True)
+    return exit_code(report, require_all=True)
+
+
+def next_steps(endpoints: LabEndpoints, logs: Path, running: bool) -> Panel:
+    """What to open after the demo: the lab's pages while it runs, the record for ever."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    later = "" if running else "  (with the lab up: ocppscope up, or demo --keep-running)"
+    grid.add_row("live map", f"{endpoints.csms_url}/{later}")
+    grid.add_row("metrics", f"{endpoints.admin_url}/metrics  {endpoints.csms_url}/metrics")
+    database = redact(endpoints.database_url) if configured_url() else 'psql "$(ocppscope db url)"'
+    grid.add_row("database", database)
+    grid.add_row("the report again", "ocppscope report")
+    grid.add_row("logs", str(logs))
+    subtitle = "Ctrl-C stops the lab" if running else None
+    return Panel(grid, title="what to open now", subtitle=subtitle)
 
 
 def _fail(message: str) -> typer.Exit:
