@@ -231,6 +231,7 @@ def scenario_2(evidence: Evidence, window: RunWindow) -> list[Check]:
         cost_is_energy_times_price(session),
         seq_numbers_contiguous(evidence),
         calls_answered(evidence),
+        no_serious_findings(evidence),
     ]
 
 
@@ -400,6 +401,7 @@ def scenario_4(evidence: Evidence, window: RunWindow) -> list[Check]:
         seq_numbers_contiguous(evidence),
         calls_answered(evidence),
         response_time(evidence),
+        no_serious_findings(evidence),
     ]
 
 
@@ -454,6 +456,7 @@ def scenario_5(evidence: Evidence, window: RunWindow) -> list[Check]:
         operation_resumes(evidence, window),
         energy_across_outage(evidence),
         seq_numbers_contiguous(evidence),
+        no_serious_findings(evidence),
     ]
 
 

@@ -146,8 +146,8 @@ def _run(
 ) -> list[ScenarioResult]:
     import asyncio  # noqa: PLC0415
 
+    from proxy.benchkit import free_port  # noqa: PLC0415
     from proxy.faults.client import AdminClient, AdminError  # noqa: PLC0415
-    from proxy.lab import DEFAULT_CSMS_OCPP  # noqa: PLC0415
     from proxy.lab_cli import lab_plan, log_dir  # noqa: PLC0415
     from proxy.store.database import resolved_database  # noqa: PLC0415
     from proxy.supervisor import running_lab  # noqa: PLC0415
@@ -167,7 +167,7 @@ def _run(
     plan = lab_plan(
         listen=_address(endpoints.proxy_url),
         admin=_address(endpoints.admin_url),
-        csms_ocpp=DEFAULT_CSMS_OCPP,
+        csms_ocpp=f"127.0.0.1:{free_port()}",  # only the lab's proxy connects to it
         csms_http=_address(endpoints.csms_url),
     )
     progress(f"no lab answers at {endpoints.admin_url}: starting one for this run")

@@ -21,7 +21,7 @@ from simulator.fleet import StationSpec
 from tests.pg import create_database, drop_database, pg_connection
 from tests.proxy_harness import run
 from tests.scenarios.lab import running_lab
-from tests.support import environment, ocppscope_executable
+from tests.support import environment, free_port, ocppscope_executable, processes_naming
 
 SPEED = 10.0
 """30 s sessions take 3 s; the five scenarios about 20 s (measured: 18 s)."""
@@ -152,6 +152,35 @@ def test_the_cli_runs_a_scenario_against_the_lab(lab: LabEndpoints, tmp_path: Pa
     assert "· scenario 2: A 30 s charging session" in finished.stdout
     assert "scenario 2 A 30 s charging session: PASS" in finished.stdout
     assert "125.00 KRW" in finished.stdout
+
+
+def test_the_cli_starts_a_lab_of_its_own_when_none_answers(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Nothing answers at --admin-url: the supervisor starts the CSMS and the proxy on the given
+    addresses for the run and stops them after it."""
+    proxy, admin, csms = free_port(), free_port(), free_port()
+    finished = subprocess.run(
+        [
+            ocppscope_executable(),
+            "scenario",
+            "run",
+            "1",
+            f"--speed={SPEED:g}",
+            f"--proxy-url=ws://127.0.0.1:{proxy}",
+            f"--admin-url=http://127.0.0.1:{admin}",
+            f"--csms-url=http://127.0.0.1:{csms}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+        env={**environment(tmp_path), "OCPPSCOPE_DATABASE_URL": database_url},
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert f"· no lab answers at http://127.0.0.1:{admin}: starting one" in finished.stdout
+    assert "scenario 1 Connection and BootNotification: PASS" in finished.stdout
+    assert not processes_naming([str(proxy), str(admin), str(csms)])
 
 
 @pytest.mark.parametrize(
