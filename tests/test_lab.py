@@ -152,22 +152,32 @@ class Up:
 
 
 @contextlib.contextmanager
-def started(tmp_path: Path, args: list[str], database_url: str | None) -> Iterator[Up]:
-    """`ocppscope up ARGS`, once its panel says it is up; stopped (SIGINT, then KILL) after."""
+def started(
+    tmp_path: Path,
+    args: list[str],
+    database_url: str | None,
+    ready: str = "ocppscope lab is up",
+    seconds: float = READY_SECONDS,
+) -> Iterator[Up]:
+    """`ocppscope ARGS` (`up` unless ARGS say otherwise) once it has printed `ready`; stopped
+    (SIGINT, then KILL) after."""
     env = environment(tmp_path / "data")
     if database_url is not None:
         env["OCPPSCOPE_DATABASE_URL"] = database_url
     output, errors = tmp_path / "up.out", tmp_path / "up.err"
     with output.open("wb") as stdout, errors.open("wb") as stderr:
         process = subprocess.Popen(
-            [ocppscope_executable(), "up", *args], stdout=stdout, stderr=stderr, env=env
+            [ocppscope_executable(), *(args if args[0] == "demo" else ["up", *args])],
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
         )
     up = Up(process, output, errors)
     try:
-        deadline = time.monotonic() + READY_SECONDS
-        while "ocppscope lab is up" not in up.text():
-            assert process.poll() is None, f"up exited with {process.returncode}: {up.stderr()}"
-            assert time.monotonic() < deadline, f"up not ready in {READY_SECONDS} s: {up.text()}"
+        deadline = time.monotonic() + seconds
+        while ready not in up.text():
+            assert process.poll() is None, f"exited with {process.returncode}: {up.stderr()}"
+            assert time.monotonic() < deadline, f"no '{ready}' in {seconds} s: {up.text()}"
             time.sleep(0.2)
         yield up
     finally:
@@ -304,3 +314,29 @@ def test_upstream_puts_the_proxy_in_front_of_another_csms(tmp_path: Path) -> Non
     run(scenario(), timeout=READY_SECONDS + STOP_SECONDS)
     postmaster = tmp_path / "data" / "postgres" / "postmaster.pid"
     assert (tmp_path / "data" / "postgres").is_dir() and not postmaster.exists()
+
+
+def test_demo_runs_the_five_scenarios_reports_and_keeps_the_lab_up(
+    tmp_path: Path, database_url: str
+) -> None:
+    """At --speed 10 with --keep-running: scenarios 1-5 run and are judged, the report ends
+    with their verdicts, the map still answers afterwards, Ctrl-C then stops every child, and
+    the exit code is the report's. (.ci/run checks that `make demo` in real time PASSes all.)"""
+    ports = Ports.free()
+    args = ["demo", *ports.args()[:8], "--speed", "10", "--keep-running"]
+    with started(tmp_path, args, database_url, "what to open now", 300) as demo:
+        children = demo.children()
+        assert sorted(children.values()) == ["csms", "proxy"]  # the scenarios bring the fleet
+        csms = f"http://127.0.0.1:{ports.csms_http}"
+        assert "<html" in get(f"{csms}/")[1].lower()
+        text = demo.text()
+        assert re.search(rf"live map\s+{csms}/", text)
+        for number in range(1, 6):
+            assert re.search(rf"scenario {number}: (PASS|FAIL)", text), text
+        verdicts = re.search(r"^(\d) PASS, (\d) FAIL, 0 not run: exit code (\d)$", text, re.M)
+        assert verdicts, text
+        passed, failed, code = (int(group) for group in verdicts.groups())
+        assert passed + failed == 5
+        demo.process.send_signal(signal.SIGINT)
+        assert demo.wait() == code == (1 if failed else 0), demo.stderr()
+        assert gone(list(children)) == []
