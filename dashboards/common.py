@@ -29,8 +29,6 @@ with warnings.catch_warnings():
     from grafana_foundation_sdk.models import dashboard as models
     from grafana_foundation_sdk.models.common import DataSourceRef
 
-__all__ = ["builders", "models", "stat", "table", "timeseries"]
-
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="ocppscope-prometheus")
 POSTGRESQL = DataSourceRef(type_val="grafana-postgresql-datasource", uid="ocppscope-postgresql")
 """The uids docker-compose's provisioning gives the two datasources (dashboards/provisioning)."""

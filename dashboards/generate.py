@@ -37,7 +37,7 @@ def stale_files(directory: Path = JSON_DIR) -> list[str]:
     missing, or a `*.json` no dashboard generates any more. Empty when all is up to date."""
     expected = generated()
     present = {path.name for path in directory.glob("*.json")}
-    stale = {name for name in present - expected.keys()}
+    stale = present - expected.keys()
     for name, text in expected.items():
         path = directory / name
         if not path.is_file() or path.read_text(encoding="utf-8") != text:

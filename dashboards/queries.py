@@ -20,6 +20,7 @@ being sent as it is.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -295,7 +296,7 @@ def _sql_macro(match: re.Match[str], window: TimeWindow, where: str) -> str:
         raise QueryError(f"{where}: unknown macro $__{name}")
     try:
         return expand_macro(args, window)
-    except (IndexError, ValueError) as error:
+    except ValueError as error:
         raise QueryError(f"{where}: {match.group(0)}: {error}") from None
 
 
@@ -342,7 +343,7 @@ def _quoted_time(moment: datetime) -> str:
 
 
 def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp() // 1)
+    return math.floor(moment.timestamp())
 
 
 def _parse_interval(text: str) -> int:
