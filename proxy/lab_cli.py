@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,6 +28,7 @@ from proxy.settings import DEFAULT_ADMIN, DEFAULT_LISTEN, data_dir, parse_listen
 from proxy.store.database import configured_url, redact
 from proxy.supervisor import EXIT_BAD_INPUT, Lab, LabError, running_lab
 
+T = TypeVar("T")
 Listen = Annotated[
     str, typer.Option(help="HOST:PORT the proxy listens on for chargers (ws:// and wss://).")
 ]
@@ -54,18 +55,25 @@ def lab_plan(
     fleet: tuple[str, ...] | None = None,
     control: str = DEFAULT_CONTROL,
 ) -> LabPlan:
-    """The plan from the options; ValueError (one line) for a bad address."""
+    """The plan from the options; ValueError naming the option of a bad address."""
     if upstream is not None:
-        parse_upstream(upstream)
+        _option("--upstream", upstream, parse_upstream)
     return LabPlan(
-        listen=parse_listen(listen),
-        admin=parse_listen(admin),
-        csms_ocpp=parse_listen(csms_ocpp),
-        csms_http=parse_listen(csms_http),
-        control=parse_listen(control),
+        listen=_option("--listen", listen, parse_listen),
+        admin=_option("--admin", admin, parse_listen),
+        csms_ocpp=_option("--csms-ocpp", csms_ocpp, parse_listen),
+        csms_http=_option("--csms-http", csms_http, parse_listen),
+        control=_option("--control", control, parse_listen),
         upstream=upstream,
         fleet=fleet,
     )
+
+
+def _option(option: str, value: str, parse: Callable[[str], T]) -> T:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{option}: {exc}") from None
 
 
 def fleet_args(fleet: Path | None, count: int | None, seed_fleet: bool) -> tuple[str, ...] | None:

@@ -57,7 +57,10 @@ class LabError(RuntimeError):
 def check_ports_free(plan: LabPlan) -> None:
     """LabError (exit 2) naming the option of the first address a child could not listen on.
     The probe sets SO_REUSEADDR as servers do, so a port in TIME_WAIT counts as free."""
-    plan.check()
+    try:
+        plan.check()
+    except ValueError as exc:
+        raise LabError(str(exc), EXIT_BAD_INPUT) from None
     for option, endpoint in plan.bound():
         family = socket.AF_INET6 if ":" in endpoint.host else socket.AF_INET
         with socket.socket(family) as probe:

@@ -98,6 +98,30 @@ def test_a_taken_port_is_named_by_its_option() -> None:
             )
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--listen", "nonsense"], "--listen: 'nonsense' is not HOST:PORT (e.g. 0.0.0.0:9000)"),
+        (["--upstream", "http://x"], "--upstream: 'http://x' is not a ws:// or wss:// URL"),
+        (["--count", "3", "--seed-fleet"], "give one of --fleet, --count and --seed-fleet"),
+        (["--admin", "127.0.0.1:9000", "--listen", "127.0.0.1:9000"], "both use port 9000"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    result = subprocess.run(
+        [ocppscope_executable(), "up", *args],
+        env=environment(tmp_path / "data"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and expected in result.stderr, result.stderr
+
+
 # ---- ocppscope up as a process -----------------------------------------------------------------
 
 
