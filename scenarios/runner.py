@@ -74,8 +74,11 @@ async def run_scenarios(
             failed_step = None
             try:
                 await asyncio.wait_for(scenario.play(stage, specs), SCENARIO_TIMEOUT)
-            except (StepFailed, TimeoutError) as error:
-                failed_step = str(error) or f"the scenario took more than {SCENARIO_TIMEOUT:g} s"
+            except StepFailed as error:
+                failed_step = str(error)
+            except TimeoutError:
+                failed_step = f"the scenario took more than {SCENARIO_TIMEOUT:g} s"
+            if failed_step is not None:
                 progress(f"scenario {number}: {failed_step}")
             await store_flushed(admin)
             window = RunWindow(started_at, datetime.now(UTC), speed, tuple(s.id for s in specs))

@@ -27,7 +27,6 @@ from simulator.station import SimulatedStation
 
 OUTAGE_SECONDS = 10.0
 """The guide's server outage; its reconnect attempts come 1, 3, 7 and 15 s after the loss."""
-ID_TOKEN = "EMART-TAG-{number:04d}"
 
 
 @dataclass(frozen=True)
@@ -57,15 +56,19 @@ class Scenario:
 
 
 async def _session_over(stage: Stage, station: SimulatedStation, transaction_id: str) -> None:
-    evse = station.session_of(transaction_id)
-    task = evse.session.task if evse is not None and evse.session is not None else None
-    if task is not None:
-        await asyncio.wait_for(asyncio.shield(task), stage.real(SESSION_SECONDS) + 10)
-    await until(lambda: not station.queued, 10, f"{station.spec.id} to deliver its events")
+    await until(
+        lambda: station.session_of(transaction_id) is None and not station.queued,
+        stage.real(SESSION_SECONDS) + 10,
+        f"{transaction_id} to end and its events to reach the CSMS",
+    )
 
 
-async def _charge(station: SimulatedStation, number: int, seconds: float | None) -> str:
-    transaction_id = await station.plug_in_and_charge(ID_TOKEN.format(number=number), seconds)
+def id_token(station: SimulatedStation) -> str:
+    return f"TAG-{station.spec.id}"
+
+
+async def _charge(station: SimulatedStation, seconds: float | None) -> str:
+    transaction_id = await station.plug_in_and_charge(id_token(station), seconds)
     if transaction_id is None:
         raise StepFailed(f"{station.spec.id} could not start a session (the token was refused)")
     return transaction_id
@@ -81,7 +84,7 @@ async def connection_and_boot(stage: Stage, specs: Sequence[StationSpec]) -> Non
 
 async def charging_session(stage: Stage, specs: Sequence[StationSpec]) -> None:
     async with running_stations(specs, stage.proxy_url, stage.clock) as [station]:
-        transaction_id = await _charge(station, 1, SESSION_SECONDS)
+        transaction_id = await _charge(station, SESSION_SECONDS)
         stage.progress(f"{transaction_id} charging for {SESSION_SECONDS} s")
         await _session_over(stage, station, transaction_id)
         stage.progress(f"{transaction_id} ended: {station.evse(1).meter.session_kwh:.4f} kWh")
@@ -92,7 +95,7 @@ async def server_commands(stage: Stage, specs: Sequence[StationSpec]) -> None:
     meter intervals between the steps so the CSMS sees the power before and after the limit."""
     async with running_stations(specs, stage.proxy_url, stage.clock) as [station]:
         charger = f"/chargers/{station.spec.id}"
-        started = await stage.csms.post(f"{charger}/start", {"idToken": ID_TOKEN.format(number=3)})
+        started = await stage.csms.post(f"{charger}/start", {"idToken": id_token(station)})
         transaction_id = started["transactionId"]
         stage.progress(f"POST {charger}/start: {transaction_id}")
         await stage.clock.sleep(2 * METER_INTERVAL)
@@ -113,9 +116,7 @@ async def server_commands(stage: Stage, specs: Sequence[StationSpec]) -> None:
 
 async def five_at_once(stage: Stage, specs: Sequence[StationSpec]) -> None:
     async with running_stations(specs, stage.proxy_url, stage.clock) as stations:
-        transactions = await asyncio.gather(
-            *(_charge(s, n, SESSION_SECONDS) for n, s in enumerate(stations, 40))
-        )
+        transactions = await asyncio.gather(*(_charge(s, SESSION_SECONDS) for s in stations))
         stage.progress(f"{len(transactions)} sessions charging together for {SESSION_SECONDS} s")
         await asyncio.gather(
             *(_session_over(stage, s, t) for s, t in zip(stations, transactions, strict=True))
@@ -126,7 +127,7 @@ async def outage_and_recovery(stage: Stage, specs: Sequence[StationSpec]) -> Non
     """The first station charges through the outage; everyone backs off and comes back."""
     async with running_stations(specs, stage.proxy_url, stage.clock) as stations:
         charging = stations[0]
-        transaction_id = await _charge(charging, 50, None)
+        transaction_id = await _charge(charging, None)
         await stage.clock.sleep(METER_INTERVAL)
         outage = {"kind": "outage", "for": stage.real(OUTAGE_SECONDS)}
         try:

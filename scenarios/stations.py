@@ -53,4 +53,7 @@ async def running_stations(
         await asyncio.sleep(max(clock.real(LINGER), LINGER_AT_LEAST))
     finally:
         stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), STOP_TIMEOUT)
+        try:
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), STOP_TIMEOUT)
+        except TimeoutError:
+            raise StepFailed(f"the stations did not stop within {STOP_TIMEOUT:g} s") from None
