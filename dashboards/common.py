@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from dashboards import PROXY_JOB_NAME
+
 with warnings.catch_warnings():
     warnings.filterwarnings(
         "ignore",
@@ -33,8 +35,7 @@ PROMETHEUS = DataSourceRef(type_val="prometheus", uid="ocppscope-prometheus")
 POSTGRESQL = DataSourceRef(type_val="grafana-postgresql-datasource", uid="ocppscope-postgresql")
 """The uids docker-compose's provisioning gives the two datasources (dashboards/provisioning)."""
 
-PROXY_JOB = 'job="ocppscope-proxy"'
-"""The proxy's scrape job (dashboards/prometheus.yml): process_* metrics exist in the CSMS too."""
+PROXY_JOB = f'job="{PROXY_JOB_NAME}"'
 
 FULL, HALF, THIRD, QUARTER = 24, 12, 8, 6
 """Panel widths on Grafana's 24-column grid."""

@@ -307,7 +307,7 @@ def _time_filter(args: list[str], window: TimeWindow) -> str:
 def _time_group(args: list[str], window: TimeWindow) -> str:
     if len(args) not in (2, 3):
         raise ValueError("needs a time column, an interval and an optional fill value")
-    seconds = _go_float(_parse_interval(args[1].strip("'")) / 1000)
+    seconds = _go_float(parse_interval(args[1].strip("'")) / 1000)
     return f"floor(extract(epoch from {args[0]})/{seconds})*{seconds}"
 
 
@@ -346,8 +346,8 @@ def _epoch(moment: datetime) -> int:
     return math.floor(moment.timestamp())
 
 
-def _parse_interval(text: str) -> int:
-    """gtime.ParseInterval's units, in milliseconds."""
+def parse_interval(text: str) -> int:
+    """Milliseconds of an interval such as 15m, in gtime.ParseInterval's units."""
     match = _INTERVAL.fullmatch(text)
     if match is None:
         raise ValueError(f"error parsing interval {text}")
