@@ -20,6 +20,7 @@ import pytest
 import typer
 import yaml
 
+from dashboards import CSMS_JOB_NAME, PROXY_JOB_NAME
 from dashboards.prometheus import binary
 from proxy.cli import app
 from proxy.settings import (
@@ -225,8 +226,8 @@ def test_prometheus_scrapes_the_proxy_and_the_csms_where_they_listen(
     csms = parsed(services["csms"]["command"], environment(services["csms"]), monkeypatch)
     proxy = parsed(services["proxy"]["command"], environment(services["proxy"]), monkeypatch)
     assert jobs == {
-        "ocppscope-proxy": ("/metrics", f"proxy:{port_of(proxy['admin'])}"),
-        "ocppscope-csms": ("/metrics", f"csms:{port_of(csms['http'])}"),
+        PROXY_JOB_NAME: ("/metrics", f"proxy:{port_of(proxy['admin'])}"),  # the dashboards'
+        CSMS_JOB_NAME: ("/metrics", f"csms:{port_of(csms['http'])}"),
     }
     [mount] = [v for v in services["prometheus"]["volumes"] if v.startswith("./dashboards/")]
     source, target, _mode = mount.split(":")
