@@ -1,5 +1,8 @@
 """Numbered plain-SQL migrations (`sql/NNN_name.sql`), applied in order, once, under a lock.
 
+They are read as the resources of the package `proxy.migrations`, a link to the repository's
+`sql/`: a wheel carries them as package data, an editable install reads `sql/` itself.
+
 Each applied file is recorded with its SHA-256 in `ocppscope_migrations`; a file edited after it
 was applied is an error, not a silent divergence between databases.
 """
@@ -9,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 import asyncpg
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+MIGRATIONS = files("proxy.migrations")
 ADVISORY_LOCK_KEY = 0x6F637070  # "ocpp": one lock for every process migrating this database
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -33,10 +37,10 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def load_migrations(directory: Path = SQL_DIR) -> list[Migration]:
+def load_migrations(directory: Traversable = MIGRATIONS) -> list[Migration]:
     """Every `NNN_name.sql` in `directory`, by version; other files are an error, not ignored."""
     migrations = []
-    for path in sorted(directory.iterdir()):
+    for path in sorted(directory.iterdir(), key=lambda entry: entry.name):
         match = _NAME.match(path.name)
         if not match:
             raise MigrationError(f"{path}: migration files are named NNN_name.sql")
