@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from dashboards import JSON_DIR
 from dashboards.queries import parse_interval
-from proxy.fault_cli import DEFAULT_URL, AdminUrl
+from proxy.commandline import LAB, AdminUrl, CsmsUrl, DatabaseUrl, fail
 from proxy.faults.client import AdminClient
 from proxy.store.database import DatabaseError, resolved_database
 
@@ -22,7 +22,7 @@ dashboards_app = typer.Typer(
     help="Grafana dashboards generated from dashboards/ (traffic, conformance, charging).",
     no_args_is_help=True,
 )
-EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+EXIT_FAILED = 1
 QUERY_SHOWN = 160
 """Characters of a query shown under its verdict."""
 
@@ -36,26 +36,21 @@ def build(
 ) -> None:
     """Write the three dashboards' JSON (by default into the package's dashboards/json)."""
     if out.exists() and not out.is_dir():
-        typer.echo(f"error: --out {out} is not a directory", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        fail(f"--out {out} is not a directory")
     from dashboards.generate import write  # noqa: PLC0415 (the SDK: ~90 ms for every command)
 
     try:
         written = write(out)
     except OSError as error:
-        typer.echo(f"error: cannot write into {out}: {error.strerror}", err=True)
-        raise typer.Exit(EXIT_FAILED) from None
+        fail(f"cannot write into {out}: {error.strerror}", EXIT_FAILED)
     for path in written:
         typer.echo(f"wrote {path}")
 
 
 @dashboards_app.command()
 def check(
-    admin: AdminUrl = DEFAULT_URL,
-    csms: Annotated[
-        str,
-        typer.Option(help="The reference CSMS's HTTP address (its /metrics); 'none' without one."),
-    ] = "http://127.0.0.1:8080",
+    admin: AdminUrl = LAB.admin_url,
+    csms: CsmsUrl = LAB.csms_url,
     prometheus: Annotated[
         str | None,
         typer.Option(
@@ -74,26 +69,21 @@ def check(
     directory: Annotated[
         Path, typer.Option("--dir", help="The directory of the dashboards' JSON to check.")
     ] = JSON_DIR,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="OCPPSCOPE_DATABASE_URL",
-            help="PostgreSQL of the SQL panels (default: the embedded server).",
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
     every: Annotated[
         bool, typer.Option("--all", help="List every query, not only failures.")
     ] = False,
 ) -> None:
     """Run every query of the dashboards as Grafana would against the running lab: PromQL parsed
     by promtool and run on Prometheus, SQL run on PostgreSQL, each variable at All and at one
-    value. Exit 1 when a query fails, returns no data at All, or the JSON is out of date."""
+    value (`--csms none` for a lab without the reference CSMS). Exit 1 when a query fails,
+    returns no data at All, or the JSON is out of date."""
     from dashboards.live import CheckError, LiveCheck, run_check  # noqa: PLC0415 (asyncpg)
 
     try:
         span = timedelta(milliseconds=parse_interval(window))
     except ValueError:
-        _fail(f"--range '{window}' is not a duration such as 30s, 15m or 1h")
+        fail(f"--range '{window}' is not a duration such as 30s, 15m or 1h")
     dashboards = _load(directory)
     stale = _stale(directory)
     try:
@@ -110,7 +100,7 @@ def check(
                 )
             )
     except (CheckError, DatabaseError) as error:
-        _fail(str(error))
+        fail(str(error))
     failed = [outcome for outcome in outcomes if outcome.failed]
     _print([*outcomes] if every else failed)
     for name in stale:
@@ -124,13 +114,13 @@ def check(
 def _load(directory: Path) -> list[dict[str, Any]]:
     paths = sorted(directory.glob("*.json")) if directory.is_dir() else []
     if not paths:
-        _fail(f"--dir {directory} holds no dashboard (*.json)")
+        fail(f"--dir {directory} holds no dashboard (*.json)")
     dashboards = []
     for path in paths:
         try:
             dashboards.append(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as error:
-            _fail(f"{path}: not a dashboard's JSON ({error})")
+            fail(f"{path}: not a dashboard's JSON ({error})")
     return dashboards
 
 
@@ -156,8 +146,3 @@ def _print(outcomes: list[Outcome]) -> None:
         if len(query) > QUERY_SHOWN:
             query = query[: QUERY_SHOWN - 1] + "…"
         typer.echo(f"       {query}")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"ocppscope: {message}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +14,7 @@ from rich.console import Console
 from dashboards.cli import dashboards_app
 from proxy.capture import CaptureError, read_capture
 from proxy.check import run_check
+from proxy.commandline import database_url, fail, with_connection
 from proxy.fault_cli import fault_app
 from proxy.lab_cli import demo, up
 from proxy.ocppj.findings import Severity
@@ -56,7 +56,7 @@ app.command()(up)
 app.command()(demo)
 app.command()(report)
 
-EXIT_FINDINGS, EXIT_BAD_INPUT = 1, 2
+EXIT_FINDINGS = 1
 
 
 class Format(StrEnum):
@@ -113,7 +113,7 @@ def check(
     try:
         report = run_check(read_capture(capture), config)
     except CaptureError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     shown = [f for f in report.findings if f.severity.rank >= min_severity.rank]
     if output_format is Format.TABLE:
         console = Console(
@@ -330,7 +330,7 @@ def proxy(
             else:
                 asyncio.run(serve(settings_with_database))
     except (ValueError, CertificateError, OSError, DatabaseError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command()
@@ -391,7 +391,7 @@ def csms(
                 serve_csms(CsmsSettings(ocpp_endpoint, http_endpoint, url, policy, command_timeout))
             )
     except (ValueError, OSError, DatabaseError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command()
@@ -435,18 +435,18 @@ def simulate(
     from simulator.runner import simulate as run_simulation  # noqa: PLC0415
 
     if fleet is not None and count is not None:
-        _fail("give --fleet or --count, not both")
+        fail("give --fleet or --count, not both")
     if not url.startswith(("ws://", "wss://")):
-        _fail(f"--url '{url}' is not a ws:// or wss:// URL")
+        fail(f"--url '{url}' is not a ws:// or wss:// URL")
     try:
         specs = load_fleet(fleet) if fleet else generated(count) if count else list(SEED_FLEET)
         control_endpoint = None if control == "off" else parse_listen(control)
     except (FleetError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     try:
         asyncio.run(run_simulation(specs, url, speed, duration, charge, control_endpoint))
     except OSError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command()
@@ -557,8 +557,7 @@ def bench_store(
             progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
         )
     except BenchError as exc:
-        typer.echo(f"ocppscope: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        fail(str(exc), exc.exit_code)
 
 
 class SimulateCsms(StrEnum):
@@ -621,8 +620,7 @@ def bench_simulate(
             progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
         )
     except BenchError as exc:
-        typer.echo(f"ocppscope: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        fail(str(exc), exc.exit_code)
     if code:
         raise typer.Exit(code)
 
@@ -655,59 +653,16 @@ def bench_soak(
             progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
         )
     except BenchError as exc:
-        typer.echo(f"ocppscope: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        fail(str(exc), exc.exit_code)
     if code:
         raise typer.Exit(code)
-
-
-def _database_url() -> str:
-    """The configured URL, or the embedded server's (started if needed and left running, so
-    the URL stays usable after this command exits)."""
-    from proxy.store.database import (  # noqa: PLC0415
-        DatabaseError,
-        EmbeddedDatabase,
-        configured_url,
-    )
-
-    url = configured_url()
-    if url:
-        return url
-    try:
-        return EmbeddedDatabase().start(keep_running=True)
-    except DatabaseError as exc:
-        _fail(str(exc))
-
-
-def _with_connection(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
-    """Run `work(connection)`; an unreachable database is one line and exit code 2."""
-    import asyncio  # noqa: PLC0415
-
-    import asyncpg  # noqa: PLC0415
-
-    from proxy.store.database import redact  # noqa: PLC0415
-    from proxy.store.migrations import MigrationError  # noqa: PLC0415
-
-    async def run() -> Any:
-        connection = await asyncpg.connect(url, timeout=10)
-        try:
-            return await work(connection)
-        finally:
-            await connection.close()
-
-    try:
-        return asyncio.run(run())
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        _fail(f"database {redact(url)}: {exc or type(exc).__name__}")
-    except MigrationError as exc:
-        _fail(str(exc))
 
 
 @db_app.command("url")
 def db_url() -> None:
     """Print the database URL, e.g. for psql "$(ocppscope db url)". Starts the embedded server
     when OCPPSCOPE_DATABASE_URL is unset and leaves it running ('ocppscope db stop')."""
-    typer.echo(_database_url())
+    typer.echo(database_url())
 
 
 @db_app.command("migrate")
@@ -716,7 +671,7 @@ def db_migrate() -> None:
     from proxy.store.migrations import load_migrations, migrate  # noqa: PLC0415
 
     migrations = load_migrations()
-    applied = _with_connection(_database_url(), lambda c: migrate(c, migrations))
+    applied = with_connection(database_url(), lambda c: migrate(c, migrations))
     for migration in applied:
         typer.echo(f"applied {migration.version:03d}_{migration.name}")
     typer.echo(f"database is at migration {migrations[-1].version:03d}" if migrations else "")
@@ -727,7 +682,7 @@ def db_shell() -> None:
     """Open psql on the database (the system's psql, else the embedded server's)."""
     from proxy.store.database import psql_executable  # noqa: PLC0415
 
-    url = _database_url()
+    url = database_url()
     psql = psql_executable()
     os.execv(psql, [psql, url])
 
@@ -737,9 +692,9 @@ def db_stats() -> None:
     """Rows, size and time span per table, and the daily partitions of ocpp_message_log."""
     from proxy.store.inspect import render_store_stats, store_stats  # noqa: PLC0415
 
-    stats = _with_connection(_database_url(), store_stats)
+    stats = with_connection(database_url(), store_stats)
     if stats is None:
-        _fail("no ocppscope tables in this database yet (run 'ocppscope db migrate' or the proxy)")
+        fail("no ocppscope tables in this database yet (run 'ocppscope db migrate' or the proxy)")
     render_store_stats(stats, Console())
 
 
@@ -751,13 +706,8 @@ def db_stop() -> None:
     try:
         stopped = EmbeddedDatabase().stop()
     except DatabaseError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"ocppscope: {message}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def main() -> None:

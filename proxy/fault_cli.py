@@ -16,43 +16,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from proxy.commandline import EXIT_BAD_INPUT, LAB, AdminToken, AdminUrl, fail
 from proxy.faults.client import AdminClient, AdminError
 from proxy.faults.plan import load_plan, run_plan
 from proxy.faults.rules import DIRECTIONS, FaultError, Kind, parse_rule
-from proxy.settings import DEFAULT_ADMIN
 
 fault_app = typer.Typer(
     help="Break the link on purpose: fault rules of a running proxy (its admin API).",
     no_args_is_help=True,
 )
-EXIT_UNREACHABLE, EXIT_BAD_INPUT = 1, 2
+EXIT_UNREACHABLE = 1
 SUMMARY_WAIT = 2.0
 """Seconds a plan's summary waits for the proxy to retire the rules whose time is up (it does
 so every 0.5 s)."""
 
-AdminUrl = Annotated[
-    str,
-    typer.Option(
-        "--admin",
-        envvar="OCPPSCOPE_ADMIN_URL",
-        help="The proxy's admin API (its first worker's, with --workers).",
-    ),
-]
-Token = Annotated[
-    str | None,
-    typer.Option(envvar="OCPPSCOPE_ADMIN_TOKEN", help="Bearer token, if the proxy has one."),
-]
-DEFAULT_URL = f"http://{DEFAULT_ADMIN}"
-
-
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"ocppscope: {message}", err=True)
-    raise typer.Exit(code)
-
 
 def _client(admin: str, token: str | None) -> AdminClient:
     if not admin.startswith(("http://", "https://")):
-        _fail(f"--admin '{admin}' is not an http:// URL", EXIT_BAD_INPUT)
+        fail(f"--admin '{admin}' is not an http:// URL")
     return AdminClient(admin, token)
 
 
@@ -60,8 +41,7 @@ def _send(client: AdminClient, method: str, path: str, body: Any = None) -> list
     try:
         return client.each(method, path, body)
     except AdminError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT if exc.bad_request else EXIT_UNREACHABLE)
-    raise AssertionError  # _fail always raises
+        fail(str(exc), EXIT_BAD_INPUT if exc.bad_request else EXIT_UNREACHABLE)
 
 
 def _checked(body: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +51,7 @@ def _checked(body: dict[str, Any]) -> dict[str, Any]:
     try:
         parse_rule(rule, 0, 0.0)
     except FaultError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc))
     return rule
 
 
@@ -122,8 +102,8 @@ def add(
     field: Annotated[
         str | None, typer.Option(help="corrupt: payload field given a wrong type.")
     ] = None,
-    admin: AdminUrl = DEFAULT_URL,
-    token: Token = None,
+    admin: AdminUrl = LAB.admin_url,
+    token: AdminToken = None,
 ) -> None:
     """Add a rule, e.g. `ocppscope fault add drop --station 'emart_*' --action Heartbeat
     --probability 0.5 --for 10m`."""
@@ -154,8 +134,8 @@ def outage(
     for_: Annotated[str, typer.Option("--for", help="How long the CSMS is 'down': 10s, 2m.")],
     station: Annotated[str, typer.Option(help="Station id or glob.")] = "*",
     reset: Annotated[bool, typer.Option("--reset", help="Reset TCP instead of closing.")] = False,
-    admin: AdminUrl = DEFAULT_URL,
-    token: Token = None,
+    admin: AdminUrl = LAB.admin_url,
+    token: AdminToken = None,
 ) -> None:
     """The CSMS goes away: matching connections close now, and their handshakes get 503 until
     the time is up (the seed guide's scenario 5)."""
@@ -168,8 +148,8 @@ def disconnect(
     station: Annotated[str, typer.Option(help="Station id or glob.")] = "*",
     code: Annotated[int, typer.Option(help="The close code both sides get.")] = 1001,
     reset: Annotated[bool, typer.Option("--reset", help="Reset TCP instead of closing.")] = False,
-    admin: AdminUrl = DEFAULT_URL,
-    token: Token = None,
+    admin: AdminUrl = LAB.admin_url,
+    token: AdminToken = None,
 ) -> None:
     """Close the matching stations' connections now (they reconnect with their back-off)."""
     body = _checked(
@@ -179,7 +159,7 @@ def disconnect(
 
 
 @fault_app.command("list")
-def list_rules(admin: AdminUrl = DEFAULT_URL, token: Token = None) -> None:
+def list_rules(admin: AdminUrl = LAB.admin_url, token: AdminToken = None) -> None:
     """The live rules (per worker) and how often each was applied."""
     answers = _send(_client(admin, token), "GET", "/faults?events=0")
     table = Table(title="fault rules", title_justify="left")
@@ -202,8 +182,8 @@ def list_rules(admin: AdminUrl = DEFAULT_URL, token: Token = None) -> None:
 @fault_app.command("remove")
 def remove(
     rule_id: Annotated[int, typer.Argument(help="The rule's id (fault list).")],
-    admin: AdminUrl = DEFAULT_URL,
-    token: Token = None,
+    admin: AdminUrl = LAB.admin_url,
+    token: AdminToken = None,
 ) -> None:
     """Remove one rule."""
     _send(_client(admin, token), "DELETE", f"/faults/{rule_id}")
@@ -211,7 +191,7 @@ def remove(
 
 
 @fault_app.command("clear")
-def clear(admin: AdminUrl = DEFAULT_URL, token: Token = None) -> None:
+def clear(admin: AdminUrl = LAB.admin_url, token: AdminToken = None) -> None:
     """Remove every rule."""
     answers = _send(_client(admin, token), "DELETE", "/faults")
     removed = len({rule_id for answer in answers for rule_id in answer["removed"]})  # per worker
@@ -221,15 +201,15 @@ def clear(admin: AdminUrl = DEFAULT_URL, token: Token = None) -> None:
 @fault_app.command("plan")
 def plan(
     file: Annotated[Path, typer.Argument(help="The plan (YAML or TOML, see README).")],
-    admin: AdminUrl = DEFAULT_URL,
-    token: Token = None,
+    admin: AdminUrl = LAB.admin_url,
+    token: AdminToken = None,
 ) -> None:
     """Run a timeline of rules against the running proxy, then print what each one did.
     Ctrl-C stops the plan and removes its rules."""
     try:
         timeline = load_plan(file)
     except FaultError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc))
     client = _client(admin, token)
     _send(client, "GET", "/faults?events=0")  # reachable before the clock starts
     added: list[int] = []

@@ -13,15 +13,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from proxy.commandline import (
+    LAB,
+    AdminToken,
+    AdminUrl,
+    CsmsUrl,
+    DatabaseUrl,
+    ProxyUrl,
+    fail,
+)
 from proxy.lab import LabEndpoints
 
 if TYPE_CHECKING:
     from scenarios.runner import ScenarioResult
 
-EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+EXIT_FAILED = 1
 NUMBERS = (1, 2, 3, 4, 5)
 """scenarios.seed.SCENARIOS' keys, without importing the simulator for `--help`."""
-DEFAULTS = LabEndpoints(database_url="")
 
 scenario_app = typer.Typer(
     help="The seed guide's integration scenarios 1-5, verified from the database.",
@@ -75,34 +83,15 @@ def run(
             "durations, energy and costs stay those of the simulated time.",
         ),
     ] = 1.0,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="OCPPSCOPE_DATABASE_URL",
-            help="The running lab's PostgreSQL (unset: the embedded one). A lab started for "
-            "the run uses OCPPSCOPE_DATABASE_URL or the embedded one.",
-            show_envvar=True,
-        ),
-    ] = None,
-    proxy_url: Annotated[
-        str,
-        typer.Option(envvar="OCPPSCOPE_PROXY_URL", help="Where the stations connect."),
-    ] = DEFAULTS.proxy_url,
-    admin_url: Annotated[
-        str,
-        typer.Option(envvar="OCPPSCOPE_ADMIN_URL", help="The proxy's admin API."),
-    ] = DEFAULTS.admin_url,
-    admin_token: Annotated[
-        str | None,
-        typer.Option(envvar="OCPPSCOPE_ADMIN_TOKEN", help="Bearer token, if the proxy has one."),
-    ] = DEFAULTS.admin_token,
-    csms_url: Annotated[
-        str,
-        typer.Option(envvar="OCPPSCOPE_CSMS_URL", help="The reference CSMS's REST API."),
-    ] = DEFAULTS.csms_url,
+    database_url: DatabaseUrl = None,
+    proxy_url: ProxyUrl = LAB.proxy_url,
+    admin_url: AdminUrl = LAB.admin_url,
+    admin_token: AdminToken = LAB.admin_token,
+    csms_url: CsmsUrl = LAB.csms_url,
 ) -> None:
-    """Run scenarios against the running lab (`ocppscope up`), or a lab started for the run
-    when nothing answers at --admin-url, and record them for `ocppscope report`."""
+    """Run scenarios against the running lab (`ocppscope up`) and record them for `ocppscope
+    report`. When nothing answers at --admin, a lab is started for the run (on
+    OCPPSCOPE_DATABASE_URL or the embedded PostgreSQL) and stopped after it."""
     import asyncpg  # noqa: PLC0415 (the simulator and asyncpg only when running)
 
     from proxy.store.database import DatabaseError, redact  # noqa: PLC0415
@@ -115,17 +104,16 @@ def run(
         endpoints = LabEndpoints(database_url or "", proxy_url, admin_url, admin_token, csms_url)
         check_endpoints(endpoints)
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
     console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
     try:
         results = _run(endpoints, numbers, speed, console)
     except LabError as error:
-        typer.echo(f"ocppscope: {error}", err=True)
-        raise typer.Exit(error.exit_code) from None
+        fail(str(error), error.exit_code)
     except (StepFailed, DatabaseError, MigrationError) as error:
-        _fail(str(error))
+        fail(str(error))
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        _fail(f"database {redact(database_url or 'embedded')}: {error or type(error).__name__}")
+        fail(f"database {redact(database_url or 'embedded')}: {error or type(error).__name__}")
     render_results(results, console)
     if any(result.verdict != "PASS" for result in results):
         raise typer.Exit(EXIT_FAILED)
@@ -135,8 +123,8 @@ def check_endpoints(endpoints: LabEndpoints) -> None:
     """ValueError naming the option whose URL is not one."""
     proxy = endpoints.proxy_url
     if not proxy.startswith(("ws://", "wss://")) or urlsplit(proxy).port is None:
-        raise ValueError(f"--proxy-url '{proxy}' is not a ws://HOST:PORT or wss://HOST:PORT URL")
-    for option, url in (("--admin-url", endpoints.admin_url), ("--csms-url", endpoints.csms_url)):
+        raise ValueError(f"--proxy '{proxy}' is not a ws://HOST:PORT or wss://HOST:PORT URL")
+    for option, url in (("--admin", endpoints.admin_url), ("--csms", endpoints.csms_url)):
         if not url.startswith(("http://", "https://")) or urlsplit(url).port is None:
             raise ValueError(f"{option} '{url}' is not an http://HOST:PORT URL")
 
@@ -180,8 +168,3 @@ def _address(url: str) -> str:
     """HOST:PORT of a URL, for the lab's options."""
     parts = urlsplit(url)
     return f"{parts.hostname}:{parts.port}"
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"ocppscope: {message}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)

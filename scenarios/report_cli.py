@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from proxy.commandline import database_url, fail, with_connection
 from scenarios.report import Report, exit_code, parse_since, render
 from scenarios.report_formats import to_json, to_junit
 
@@ -36,7 +37,6 @@ def report(
 ) -> None:
     """Verify the newest run of each seed scenario from the database and summarise the traffic;
     exit 1 when a scenario FAILs."""
-    from proxy.cli import _database_url, _fail, _with_connection  # noqa: PLC0415 (cycle)
     from proxy.store.migrations import load_migrations, migrate  # noqa: PLC0415
     from scenarios.report_queries import collect  # noqa: PLC0415 (asyncpg only when run)
 
@@ -44,18 +44,18 @@ def report(
     try:
         start = parse_since(since, now)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
     async def work(connection: Any) -> Report:
         await migrate(connection, load_migrations())  # a fresh database reports "not run"
         return await collect(connection, start, now)
 
-    result: Report = _with_connection(_database_url(), work)
+    result: Report = with_connection(database_url(), work)
     if junit:
         try:
             junit.write_text(to_junit(result, require_all), encoding="utf-8")
         except OSError as exc:
-            _fail(f"--junit {junit}: {exc.strerror}")
+            fail(f"--junit {junit}: {exc.strerror}")
     if as_json:
         sys.stdout.write(to_json(result, require_all) + "\n")
     else:

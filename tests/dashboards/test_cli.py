@@ -37,4 +37,4 @@ def test_build_into_a_file_is_a_one_line_error(tmp_path: Path) -> None:
     target.write_text("")
     result = run(tmp_path, "--out", str(target))
     assert result.returncode == 2
-    assert result.stderr == f"error: --out {target} is not a directory\n"
+    assert result.stderr == f"ocppscope: --out {target} is not a directory\n"

@@ -437,10 +437,10 @@ def test_a_token_is_sent_when_given_and_its_absence_is_exit_2(tmp_path: Path) ->
                 tmp_path, "fault", "add", "drop", "--admin", proxy.admin
             )
             with_token = await ocppscope_async(
-                tmp_path, "fault", "add", "drop", "--admin", proxy.admin, "--token", token
+                tmp_path, "fault", "add", "drop", "--admin", proxy.admin, "--admin-token", token
             )
             listed = await ocppscope_async(
-                tmp_path, "fault", "list", "--admin", proxy.admin, "--token", token
+                tmp_path, "fault", "list", "--admin", proxy.admin, "--admin-token", token
             )
         return without, with_token, listed
 

@@ -138,9 +138,9 @@ def test_the_cli_runs_a_scenario_against_the_lab(lab: LabEndpoints, tmp_path: Pa
             "run",
             "2",
             f"--speed={SPEED:g}",
-            f"--proxy-url={lab.proxy_url}",
-            f"--admin-url={lab.admin_url}",
-            f"--csms-url={lab.csms_url}",
+            f"--proxy={lab.proxy_url}",
+            f"--admin={lab.admin_url}",
+            f"--csms={lab.csms_url}",
         ],
         capture_output=True,
         text=True,
@@ -157,7 +157,7 @@ def test_the_cli_runs_a_scenario_against_the_lab(lab: LabEndpoints, tmp_path: Pa
 def test_the_cli_starts_a_lab_of_its_own_when_none_answers(
     database_url: str, tmp_path: Path
 ) -> None:
-    """Nothing answers at --admin-url: the supervisor starts the CSMS and the proxy on the given
+    """Nothing answers at --admin: the supervisor starts the CSMS and the proxy on the given
     addresses for the run and stops them after it."""
     proxy, admin, csms = free_port(), free_port(), free_port()
     finished = subprocess.run(
@@ -167,9 +167,9 @@ def test_the_cli_starts_a_lab_of_its_own_when_none_answers(
             "run",
             "1",
             f"--speed={SPEED:g}",
-            f"--proxy-url=ws://127.0.0.1:{proxy}",
-            f"--admin-url=http://127.0.0.1:{admin}",
-            f"--csms-url=http://127.0.0.1:{csms}",
+            f"--proxy=ws://127.0.0.1:{proxy}",
+            f"--admin=http://127.0.0.1:{admin}",
+            f"--csms=http://127.0.0.1:{csms}",
         ],
         capture_output=True,
         text=True,
@@ -188,8 +188,9 @@ def test_the_cli_starts_a_lab_of_its_own_when_none_answers(
     [
         (["6"], "there is no scenario 6: they are numbered 1-5"),
         (["two"], "scenario 'two' is not 1-5, a list like 2,4, or all"),
-        (["1", "--proxy-url=http://127.0.0.1:9000"], "--proxy-url 'http://127.0.0.1:9000' is not"),
-        (["1", "--admin-url=127.0.0.1:9464"], "--admin-url '127.0.0.1:9464' is not an http://"),
+        (["1", "--proxy=http://127.0.0.1:9000"], "--proxy 'http://127.0.0.1:9000' is not"),
+        (["1", "--admin=127.0.0.1:9464"], "--admin '127.0.0.1:9464' is not an http://"),
+        (["1", "--csms=localhost:8080"], "--csms 'localhost:8080' is not an http://"),
         (["1", "--speed=0"], "--speed"),
     ],
 )

@@ -1,0 +1,102 @@
+"""What the `ocppscope` commands share: the options naming the parts of a running lab, the
+one-line failure, and the database they connect to. No typer app lives here, so every command's
+module can import it without importing proxy/cli.py (which imports them all)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from proxy.lab import LabEndpoints
+
+EXIT_BAD_INPUT = 2
+LAB = LabEndpoints(database_url="")
+"""The addresses of a lab `ocppscope up` started with its defaults: the options' defaults."""
+
+AdminUrl = Annotated[
+    str,
+    typer.Option(
+        "--admin",
+        envvar="OCPPSCOPE_ADMIN_URL",
+        help="The proxy's admin API (its first worker's, with --workers).",
+    ),
+]
+AdminToken = Annotated[
+    str | None,
+    typer.Option(
+        "--admin-token",
+        envvar="OCPPSCOPE_ADMIN_TOKEN",
+        help="Bearer token of the admin API, if the proxy has one.",
+    ),
+]
+ProxyUrl = Annotated[
+    str,
+    typer.Option("--proxy", envvar="OCPPSCOPE_PROXY_URL", help="Where the stations connect."),
+]
+CsmsUrl = Annotated[
+    str,
+    typer.Option(
+        "--csms",
+        envvar="OCPPSCOPE_CSMS_URL",
+        help="The reference CSMS's HTTP address (REST API, map, /metrics).",
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="OCPPSCOPE_DATABASE_URL",
+        help="The lab's PostgreSQL (unset: the embedded one).",
+        show_envvar=True,
+    ),
+]
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """End the command with one line on stderr and `code`: what to fix, not a traceback."""
+    typer.echo(f"ocppscope: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def database_url() -> str:
+    """The configured URL, or the embedded server's (started if needed and left running, so
+    the URL stays usable after this command exits)."""
+    from proxy.store.database import (  # noqa: PLC0415
+        DatabaseError,
+        EmbeddedDatabase,
+        configured_url,
+    )
+
+    url = configured_url()
+    if url:
+        return url
+    try:
+        return EmbeddedDatabase().start(keep_running=True)
+    except DatabaseError as exc:
+        fail(str(exc))
+
+
+def with_connection(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run `work(connection)`; an unreachable database is one line and exit code 2."""
+    import asyncio  # noqa: PLC0415
+
+    import asyncpg  # noqa: PLC0415
+
+    from proxy.store.database import redact  # noqa: PLC0415
+    from proxy.store.migrations import MigrationError  # noqa: PLC0415
+
+    async def run() -> Any:
+        connection = await asyncpg.connect(url, timeout=10)
+        try:
+            return await work(connection)
+        finally:
+            await connection.close()
+
+    try:
+        return asyncio.run(run())
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        fail(f"database {redact(url)}: {exc or type(exc).__name__}")
+    except MigrationError as exc:
+        fail(str(exc))
