@@ -11,9 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . /app
-# Installed in place (-e), not as a wheel: the migrations are read from the source tree's sql/
-# (proxy/store/migrations.py), which a wheel does not carry. No test extras.
-RUN pip install -e . \
+# A regular install, as pipx does: the wheel carries the migrations, the map and the dashboards'
+# JSON (tests/test_packaging.py). No test extras.
+RUN pip install . \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin ocppscope \
     && mkdir -p /data \
     && chown ocppscope:ocppscope /data
