@@ -6,6 +6,7 @@ from __future__ import annotations
 from dashboards.common import (
     FULL,
     QUARTER,
+    RATE,
     Panel,
     builders,
     dashboard,
@@ -14,11 +15,9 @@ from dashboards.common import (
     number,
     promql,
     sql_table,
-    station_variable,
 )
 
 UID = "ocppscope-charging"
-RATE = "[$__rate_interval]"
 SITE = 'site=~"$site"'
 
 OVERLAPPING_RANGE = (
@@ -28,19 +27,14 @@ OVERLAPPING_RANGE = (
 
 
 def build() -> builders.Dashboard:
-    board = (
-        dashboard(
-            UID,
-            "ocppscope: Charging",
-            "Sessions, power, energy and revenue of the reference CSMS, per site and charger.",
-            ["charging"],
-        )
-        .with_variable(label_variable("site", "Site", "ocppscope_csms_site_power_kw"))
-        .with_variable(station_variable())
+    return dashboard(
+        UID,
+        "ocppscope: Charging",
+        "Sessions, power, energy and revenue of the reference CSMS, per site and charger.",
+        ["charging"],
+        label_variable("site", "Site", "ocppscope_csms_site_power_kw"),
+        (*_now(), *_over_time(), *_tables()),
     )
-    for panel in (*_now(), *_over_time(), *_tables()):
-        board.with_panel(panel)
-    return board
 
 
 def _now() -> tuple[Panel, ...]:

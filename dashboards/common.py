@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,9 @@ POSTGRESQL = DataSourceRef(type_val="grafana-postgresql-datasource", uid="ocppsc
 """The uids docker-compose's provisioning gives the two datasources (dashboards/provisioning)."""
 
 PROXY_JOB = f'job="{PROXY_JOB_NAME}"'
+RATE = "[$__rate_interval]"
+"""The window of a rate() or increase() per interval: Grafana's $__rate_interval (at least four
+scrape intervals)."""
 
 FULL, HALF, THIRD, QUARTER = 24, 12, 8, 6
 """Panel widths on Grafana's 24-column grid."""
@@ -149,44 +152,53 @@ def sql_table(title: str, description: str, sql: str, width: int = HALF) -> tabl
     )
 
 
-def station_variable() -> builders.QueryVariable:
-    """`$station`: every charger the CSMS knows, for the SQL panels (no metric has a station
-    label). All stands for the whole list, which Grafana sends as a quoted, comma-joined list."""
-    return (
-        builders.QueryVariable("station")
-        .label("Station")
-        .datasource(POSTGRESQL)
-        .query("SELECT charger_id FROM charger_info ORDER BY charger_id")
-        .refresh(models.VariableRefresh.ON_DASHBOARD_LOAD)
-        .sort(models.VariableSort.ALPHABETICAL_ASC)
-        .multi(True)
-        .include_all(True)
-        .current(_all_selected())
-    )
-
-
 def label_variable(
     name: str, label: str, metric: str, all_value: str | None = None
 ) -> builders.QueryVariable:
     """A Prometheus label's values (`label_values(metric, name)`), multi-value with All."""
-    variable = (
-        builders.QueryVariable(name)
-        .label(label)
-        .datasource(PROMETHEUS)
-        .query(f"label_values({metric}, {name})")
-        .refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(models.VariableSort.ALPHABETICAL_ASC)
-        .multi(True)
-        .include_all(True)
-        .current(_all_selected())
+    variable = _picker(
+        name,
+        label,
+        PROMETHEUS,
+        f"label_values({metric}, {name})",
+        models.VariableRefresh.ON_TIME_RANGE_CHANGED,
     )
     if all_value is not None:
         variable.all_value(all_value)
     return variable
 
 
-def _all_selected() -> models.VariableOption:
-    return models.VariableOption(selected=True, text=["All"], value=["$__all"])
+def _station_variable() -> builders.QueryVariable:
+    """`$station`: every charger the CSMS knows, for the SQL panels (no metric has a station
+    label). All stands for the whole list, which Grafana sends as a quoted, comma-joined list."""
+    return _picker(
+        "station",
+        "Station",
+        POSTGRESQL,
+        "SELECT charger_id FROM charger_info ORDER BY charger_id",
+        models.VariableRefresh.ON_DASHBOARD_LOAD,
+    )
+
+
+def _picker(
+    name: str,
+    label: str,
+    source: DataSourceRef,
+    query: str,
+    refresh: models.VariableRefresh,
+) -> builders.QueryVariable:
+    """A variable whose values `query` lists: several or All may be chosen, All at first."""
+    return (
+        builders.QueryVariable(name)
+        .label(label)
+        .datasource(source)
+        .query(query)
+        .refresh(refresh)
+        .sort(models.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .current(models.VariableOption(selected=True, text=["All"], value=["$__all"]))
+    )
 
 
 def row(title: str, *panels: Panel) -> builders.Row:
@@ -197,9 +209,17 @@ def row(title: str, *panels: Panel) -> builders.Row:
     return section
 
 
-def dashboard(uid: str, title: str, description: str, tags: list[str]) -> builders.Dashboard:
-    """A dashboard of the last hour, refreshed every 10 s (Prometheus scrapes every 5 s)."""
-    return (
+def dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    tags: list[str],
+    picker: builders.QueryVariable,
+    panels: Iterable[Panel],
+) -> builders.Dashboard:
+    """A dashboard of the last hour, refreshed every 10 s (Prometheus scrapes every 5 s): its
+    `picker` of a Prometheus label, the Station picker of its SQL panels, then `panels`."""
+    board = (
         builders.Dashboard(title)
         .uid(uid)
         .description(description)
@@ -209,7 +229,12 @@ def dashboard(uid: str, title: str, description: str, tags: list[str]) -> builde
         .timezone("browser")
         .tooltip(models.DashboardCursorSync.CROSSHAIR)
         .readonly()
+        .with_variable(picker)
+        .with_variable(_station_variable())
     )
+    for panel in panels:
+        board.with_panel(panel)
+    return board
 
 
 def render(board: builders.Dashboard) -> str:

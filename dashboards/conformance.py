@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dashboards.common import (
     FULL,
+    RATE,
     THIRD,
     Panel,
     builders,
@@ -15,27 +16,20 @@ from dashboards.common import (
     promql,
     sql_graph,
     sql_table,
-    station_variable,
 )
 
 UID = "ocppscope-conformance"
-RATE = "[$__rate_interval]"
 
 
 def build() -> builders.Dashboard:
-    board = (
-        dashboard(
-            UID,
-            "ocppscope: Conformance",
-            "Findings of the ocppscope conformance engine: which rules, which stations, what.",
-            ["conformance"],
-        )
-        .with_variable(label_variable("rule", "Rule", "ocppscope_findings_total"))
-        .with_variable(station_variable())
+    return dashboard(
+        UID,
+        "ocppscope: Conformance",
+        "Findings of the ocppscope conformance engine: which rules, which stations, what.",
+        ["conformance"],
+        label_variable("rule", "Rule", "ocppscope_findings_total"),
+        (*_totals(), *_over_time(), *_stations()),
     )
-    for panel in (*_totals(), *_over_time(), *_stations()):
-        board.with_panel(panel)
-    return board
 
 
 def _totals() -> tuple[Panel, ...]:

@@ -8,6 +8,7 @@ from dashboards.common import (
     HALF,
     PROXY_JOB,
     QUARTER,
+    RATE,
     THIRD,
     Panel,
     builders,
@@ -19,31 +20,23 @@ from dashboards.common import (
     row,
     sql_graph,
     sql_table,
-    station_variable,
 )
 
 UID = "ocppscope-traffic"
-RATE = "[$__rate_interval]"
 ACTION = 'action=~"$action"'
 QUANTILES = ("0.5", "0.95", "0.99")
 
 
 def build() -> builders.Dashboard:
-    board = (
-        dashboard(
-            UID,
-            "ocppscope: OCPP traffic",
-            "Frames, round trips, losses and reconnects seen by the ocppscope proxy.",
-            ["traffic"],
-        )
-        .with_variable(
-            # `.*` also matches frames without an action (action=""), which a list would not.
-            label_variable("action", "Action", "ocppscope_frames_total", all_value=".*")
-        )
-        .with_variable(station_variable())
+    board = dashboard(
+        UID,
+        "ocppscope: OCPP traffic",
+        "Frames, round trips, losses and reconnects seen by the ocppscope proxy.",
+        ["traffic"],
+        # `.*` also matches frames without an action (action=""), which a list would not.
+        label_variable("action", "Action", "ocppscope_frames_total", all_value=".*"),
+        (*_overview(), *_traffic(), *_per_station()),
     )
-    for panel in (*_overview(), *_traffic(), *_per_station()):
-        board.with_panel(panel)
     return board.with_row(_reconnects()).with_row(_health())
 
 
