@@ -16,19 +16,15 @@ class RunWindow:
 
     `speed` is the simulator's time compression (1 = real time). The stations' clocks start at
     `started_at` and run `speed` times faster, so what they stamp (TransactionEvent times, and
-    what the CSMS derives from them: start/end times, durations, energy) lies in
-    [`started_at`, `simulated_end`], while what the proxy and the CSMS stamp themselves
-    (`logged_at`, `rtt_ms`) is wall-clock time.
+    what the CSMS derives from them: start/end times, durations, energy) runs ahead of the wall
+    clock; rows are found by what the proxy and the CSMS stamp themselves (`logged_at`,
+    `received_at`), which is wall-clock time.
     """
 
     started_at: datetime
     ended_at: datetime
     speed: float
     charger_ids: tuple[str, ...]
-
-    @property
-    def simulated_end(self) -> datetime:
-        return self.started_at + (self.ended_at - self.started_at) * self.speed
 
     def simulated(self, real: timedelta) -> float:
         """Seconds of simulated time that a wall-clock span stands for."""

@@ -57,9 +57,15 @@ _TRANSACTIONS = """
 SELECT transaction_id, charger_id, energy_consumed, cost, duration_seconds, start_time, end_time,
        stopped_reason, id_token, remote_start_id
 FROM charger_usage_log
-WHERE charger_id = ANY($1) AND start_time BETWEEN $2 AND $3
+WHERE charger_id = ANY($1) AND transaction_id IN (
+    SELECT transaction_id FROM charger_transaction_event
+    WHERE charger_id = ANY($1) AND received_at BETWEEN $2 AND $3
+)
 ORDER BY start_time, charger_id
 """
+"""The guide's Q2 by the run's transactions: those whose events the CSMS received during the
+window (its own clock). Their start_time is the station's, which under --speed runs ahead of the
+wall clock and would reach into the next scenarios' sessions."""
 _EVENTS = """
 SELECT transaction_id, seq_no, request->>'eventType' AS event_type,
        (request->>'timestamp')::timestamptz AS timestamp,
@@ -88,7 +94,7 @@ async def evidence(connection: asyncpg.Connection, window: RunWindow) -> Evidenc
     """What the proxy and the CSMS recorded about the window's chargers during the window."""
     ids = list(window.charger_ids)
     real = (ids, window.started_at, window.ended_at)
-    usage = await connection.fetch(_TRANSACTIONS, ids, window.started_at, window.simulated_end)
+    usage = await connection.fetch(_TRANSACTIONS, *real)
     events = await connection.fetch(_EVENTS, [row["transaction_id"] for row in usage])
     return Evidence(
         messages=tuple(

@@ -343,9 +343,9 @@ def test_upstream_puts_the_proxy_in_front_of_another_csms(tmp_path: Path) -> Non
 def test_demo_runs_the_five_scenarios_reports_and_keeps_the_lab_up(
     tmp_path: Path, database_url: str
 ) -> None:
-    """At --speed 10 with --keep-running: scenarios 1-5 run and are judged, the report ends
-    with their verdicts, the map still answers afterwards, Ctrl-C then stops every child, and
-    the exit code is the report's. (.ci/run checks that `make demo` in real time PASSes all.)"""
+    """At --speed 10 with --keep-running: scenarios 1-5 run, the report verifies each again and
+    says five PASS, the map still answers afterwards, Ctrl-C then stops every child, exit 0.
+    (.ci/run checks `make demo` in real time the same way.)"""
     ports = Ports.free()
     args = ["demo", *ports.args()[:8], "--speed", "10", "--keep-running"]
     with started(tmp_path, args, database_url, "what to open now", 300) as demo:
@@ -359,8 +359,7 @@ def test_demo_runs_the_five_scenarios_reports_and_keeps_the_lab_up(
             assert re.search(rf"scenario {number}: (PASS|FAIL)", text), text
         verdicts = re.search(r"^(\d) PASS, (\d) FAIL, 0 not run: exit code (\d)$", text, re.M)
         assert verdicts, text
-        passed, failed, code = (int(group) for group in verdicts.groups())
-        assert passed + failed == 5
+        assert verdicts.groups() == ("5", "0", "0"), text
         demo.process.send_signal(signal.SIGINT)
-        assert demo.wait() == code == (1 if failed else 0), demo.stderr()
+        assert demo.wait() == 0, demo.stderr()
         assert gone(list(children)) == []

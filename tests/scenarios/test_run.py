@@ -17,6 +17,7 @@ from proxy.faults.client import AdminClient
 from proxy.lab import LabEndpoints
 from scenarios.record import latest_runs
 from scenarios.runner import ScenarioResult, run_scenarios
+from scenarios.verify import verify
 from simulator.fleet import StationSpec
 from tests.pg import create_database, drop_database, pg_connection
 from tests.proxy_harness import run
@@ -67,8 +68,14 @@ def test_all_five_pass_at_speed_10_and_are_recorded(lab: LabEndpoints) -> None:
     assert observed[4, "power together"] == "400 kW at the peak"
 
     async def recorded() -> list[tuple[int, str, tuple[str, ...], float]]:
+        """Each run as recorded, and its verdict when verified again once all five have written
+        their rows (what `ocppscope report` does): the later scenarios' sessions on the same
+        chargers must not leak into an earlier run's window at --speed 10."""
         async with pg_connection(lab.database_url) as connection:
             runs = await latest_runs(connection)
+            again = [await verify(connection, r.scenario, r.window) for r in runs]
+        for r, checks in zip(runs, again, strict=True):
+            assert all(c.passed for c in checks), (r.scenario, [c for c in checks if not c.passed])
         return [(r.scenario, r.verdict, r.window.charger_ids, r.window.speed) for r in runs]
 
     five = ("emart_jeju_01", "emart_jeju_02", "emart_jeju_03")
