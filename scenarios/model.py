@@ -62,9 +62,9 @@ class Finding:
     """A row of findings."""
 
     logged_at: datetime
+    charger_id: str
     rule_id: str
     severity: str
-    charger_id: str
     message: str
 
 

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.rules import RULES
-from scenarios.model import Check, RunWindow
+from scenarios.model import Check, Finding, RunWindow
 
 _SINCE = re.compile(r"^(\d+)([mhd])$")
 _UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
@@ -117,15 +117,6 @@ class FindingCount:
 
 
 @dataclass(frozen=True)
-class FindingRow:
-    logged_at: datetime
-    charger_id: str
-    rule_id: str
-    severity: str
-    message: str
-
-
-@dataclass(frozen=True)
 class LatencyRow:
     """Round trips of one action's CALLs from one side (nearest-rank percentiles)."""
 
@@ -150,7 +141,7 @@ class Report:
     chargers: tuple[ChargerRow, ...]
     hours: tuple[HourRow, ...]
     finding_counts: tuple[FindingCount, ...]
-    findings: tuple[FindingRow, ...]
+    findings: tuple[Finding, ...]
     latency: tuple[LatencyRow, ...]
 
     def count(self, verdict: Verdict) -> int:
@@ -295,7 +286,7 @@ def _finding_counts_table(rows: tuple[FindingCount, ...]) -> Table:
     return table
 
 
-def _findings_table(rows: tuple[FindingRow, ...]) -> Table:
+def _findings_table(rows: tuple[Finding, ...]) -> Table:
     table = _table("Newest findings", "time (UTC)", "charger", "rule", "severity", "message")
     for row in rows:
         table.add_row(utc(row.logged_at), row.charger_id, row.rule_id, row.severity, row.message)

@@ -12,11 +12,11 @@ from datetime import datetime
 import asyncpg
 
 from proxy.ocppj.actions import Direction
+from scenarios.model import Finding
 from scenarios.record import latest_runs
 from scenarios.report import (
     ChargerRow,
     FindingCount,
-    FindingRow,
     HourRow,
     LatencyRow,
     Report,
@@ -159,13 +159,9 @@ async def finding_counts(
 
 async def newest_findings(
     connection: asyncpg.Connection, since: datetime | None
-) -> tuple[FindingRow, ...]:
-    return tuple(
-        FindingRow(
-            row["logged_at"], row["charger_id"], row["rule_id"], row["severity"], row["message"]
-        )
-        for row in await connection.fetch(NEWEST_FINDINGS_SQL, since, NEWEST_FINDINGS)
-    )
+) -> tuple[Finding, ...]:
+    rows = await connection.fetch(NEWEST_FINDINGS_SQL, since, NEWEST_FINDINGS)
+    return tuple(Finding(**row) for row in rows)
 
 
 async def latency(connection: asyncpg.Connection, since: datetime | None) -> tuple[LatencyRow, ...]:

@@ -112,7 +112,7 @@ def test_seq_no_gaps_and_tx_003_fail_a_complete_transaction_passes() -> None:
         Evidence(transactions=(session(seq_nos=[0, 2, 3, 4, 5, 6, 7]),))
     )
     assert not gap.passed and "TX-1: seqNo [1] missing (TX-003)" in gap.observed
-    finding = Finding(at(5), "TX-003", "warning", CHARGER, "seqNo 2 follows 0: 1 missing")
+    finding = Finding(at(5), CHARGER, "TX-003", "warning", "seqNo 2 follows 0: 1 missing")
     flagged = checks.seq_numbers_contiguous(
         Evidence(transactions=(session(),), findings=(finding,))
     )
@@ -150,8 +150,8 @@ def test_duration_30_s_within_1_s(duration: int, passed: bool) -> None:
 
 
 def test_only_error_findings_fail() -> None:
-    warning = Finding(at(1), "TX-014", "warning", CHARGER, "timestamp 20 s in the future")
-    error = Finding(at(1), "BOOT-001", "error", CHARGER, "Heartbeat before boot")
+    warning = Finding(at(1), CHARGER, "TX-014", "warning", "timestamp 20 s in the future")
+    error = Finding(at(1), CHARGER, "BOOT-001", "error", "Heartbeat before boot")
     assert checks.no_serious_findings(Evidence(findings=(warning,))).passed
     failed = checks.no_serious_findings(Evidence(findings=(warning, error)))
     assert not failed.passed and failed.observed == "BOOT-001 emart_jeju_01: Heartbeat before boot"

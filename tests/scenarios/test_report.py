@@ -11,11 +11,10 @@ import pytest
 from rich.console import Console
 
 from proxy.ocppj.actions import Direction
-from scenarios.model import Check, RunWindow
+from scenarios.model import Check, Finding, RunWindow
 from scenarios.report import (
     ChargerRow,
     FindingCount,
-    FindingRow,
     HourRow,
     LatencyRow,
     Report,
@@ -53,7 +52,7 @@ def report(*scenarios: ScenarioOutcome) -> Report:
         chargers=(ChargerRow("emart_jeju_01", 2, 1.6666, 0.8333, 250.0),),
         hours=(HourRow(datetime(2026, 1, 10, 15, tzinfo=UTC), 3, 1.7666, 265.0, 1234),),
         finding_counts=(FindingCount("WS-007", "warning", 2),),
-        findings=(FindingRow(START, "emart_jeju_02", "WS-007", "warning", "closed early"),),
+        findings=(Finding(START, "emart_jeju_02", "WS-007", "warning", "closed early"),),
         latency=(
             LatencyRow("Heartbeat", Direction.CHARGER_TO_CSMS, 101, 51.0, 96.0, 100.0, 1000.0),
         ),
