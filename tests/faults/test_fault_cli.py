@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import json
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -37,7 +36,7 @@ from tests.proxy_harness import (
     within,
 )
 from tests.proxy_harness import running_proxy as harness_proxy
-from tests.support import environment, free_port, ocppscope_executable
+from tests.support import environment, free_port, ocppscope_executable, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 OCPPSCOPE = ocppscope_executable()
@@ -158,7 +157,7 @@ async def proxy_process(
         ready_at = await _answering(process, [admin + n for n in range(workers)], log)
         yield ProxyProcess(process, port, admin, log, ready_at)
     finally:
-        await asyncio.to_thread(_stop, process)
+        await asyncio.to_thread(stop_process, process, STOP_TIMEOUT)
 
 
 async def _answering(process: subprocess.Popen[bytes], ports: list[int], log: Path) -> float:
@@ -173,17 +172,6 @@ async def _answering(process: subprocess.Popen[bytes], ports: list[int], log: Pa
         except OSError:
             await asyncio.sleep(0.05)
     return time.monotonic()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 def heartbeat(message_id: str) -> str:

@@ -5,7 +5,6 @@ ports of 127.0.0.1 over one test database, as `ocppscope up` runs them. Each is 
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import time
 import urllib.request
@@ -13,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from proxy.lab import LabEndpoints
-from tests.support import environment, free_port, ocppscope_executable
+from tests.support import environment, free_port, ocppscope_executable, stop_process
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
@@ -44,13 +43,7 @@ def _process(args: list[str], log: Path, ready: str, env: dict[str, str]) -> Ite
             time.sleep(0.1)
         yield
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        stop_process(process, STOP_TIMEOUT)
 
 
 @contextlib.contextmanager
