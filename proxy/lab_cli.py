@@ -16,6 +16,7 @@ from rich.panel import Panel
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from proxy.commandline import fail
 from proxy.lab import (
     DEFAULT_CONTROL,
     DEFAULT_CSMS_HTTP,
@@ -26,7 +27,7 @@ from proxy.lab import (
 )
 from proxy.settings import DEFAULT_ADMIN, DEFAULT_LISTEN, data_dir, parse_listen, parse_upstream
 from proxy.store.database import configured_url, redact
-from proxy.supervisor import EXIT_BAD_INPUT, Lab, LabError, running_lab
+from proxy.supervisor import Lab, LabError, running_lab
 
 T = TypeVar("T")
 Listen = Annotated[
@@ -155,7 +156,7 @@ def up(
         fleet_options = fleet_args(fleet, count, seed_fleet)
         plan = lab_plan(listen, admin, csms_ocpp, csms_http, upstream, fleet_options, control)
     except ValueError as exc:  # FleetError is one too
-        _fail(str(exc))
+        fail(str(exc))
     try:
         with running_lab(plan, log_dir(), console) as lab:
             console.print(where(plan, lab.endpoints, log_dir()))
@@ -165,8 +166,7 @@ def up(
         if lab.failure is not None:
             raise LabError(lab.failure)
     except LabError as exc:
-        typer.echo(f"ocppscope: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        fail(str(exc), exc.exit_code)
     console.print("lab stopped")
 
 
@@ -198,7 +198,7 @@ def demo(
     try:
         plan = lab_plan(listen, admin, csms_ocpp, csms_http)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     try:
         with running_lab(plan, log_dir(), console, stream_logs=False) as lab:
             console.print(where(plan, lab.endpoints, log_dir()))
@@ -209,8 +209,7 @@ def demo(
         if lab.failure is not None:
             raise LabError(lab.failure)
     except LabError as exc:
-        typer.echo(f"ocppscope: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        fail(str(exc), exc.exit_code)
     raise typer.Exit(code)
 
 
@@ -282,8 +281,3 @@ def next_steps(endpoints: LabEndpoints, logs: Path, running: bool) -> Panel:
     grid.add_row("logs", str(logs))
     subtitle = "Ctrl-C stops the lab" if running else None
     return Panel(grid, title="what to open now", subtitle=subtitle)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"ocppscope: {message}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
