@@ -18,7 +18,7 @@ demo: $(BIN)/ocppscope
 	$(BIN)/ocppscope demo $(ARGS)
 
 test: $(BIN)/ocppscope
-	scripts/ensure-system-packages $(PYTHON) --browser
+	scripts/ensure-system-packages $(PYTHON) --test-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

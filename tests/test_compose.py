@@ -301,7 +301,7 @@ def test_compose_resolves_the_file(services: dict[str, dict[str, Any]]) -> None:
     if client is None:
         pytest.skip(
             "neither `docker compose` nor `docker-compose` is installed "
-            "(scripts/ensure-system-packages python3 --browser installs docker-compose)"
+            "(scripts/ensure-system-packages python3 --test-tools installs docker-compose)"
         )
     env = {k: v for k, v in os.environ.items() if k != "OCPPSCOPE_ADMIN_TOKEN"}
     run = subprocess.run(
