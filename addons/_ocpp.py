@@ -3,6 +3,7 @@ and the `ocpp_finding` event through which findings reach every addon that wants
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from mitmproxy import hooks, http
@@ -74,10 +75,10 @@ def close_details(flow: http.HTTPFlow) -> tuple[int | None, str | None]:
     return code, "charger" if flow.websocket.closed_by_client else "csms"
 
 
-class RefusedHandshakes:
+class RefusedHandshakes(ABC):
     """Mixin for addons that want each refused WebSocket upgrade once: the CSMS (or a fault)
     answered anything but 101 (`response`), or could not be reached (`error`, the charger sees
-    a 502). Subclasses implement `handshake_refused`."""
+    a 502). Subclasses implement `handshake_refused` (an addon without it cannot be made)."""
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._refused(flow)
@@ -91,5 +92,5 @@ class RefusedHandshakes:
         if status is not None:
             self.handshake_refused(flow, status)
 
-    def handshake_refused(self, flow: http.HTTPFlow, status: int) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def handshake_refused(self, flow: http.HTTPFlow, status: int) -> None: ...
