@@ -28,11 +28,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
-    """Stop a child that still runs as a service manager would: SIGTERM, SIGKILL after `timeout` s."""
+def stop_process(
+    process: subprocess.Popen[bytes], timeout: float, first: signal.Signals = signal.SIGTERM
+) -> None:
+    """Stop a child that still runs as a service manager would: `first` (SIGTERM, or SIGINT for
+    Ctrl-C), SIGKILL after `timeout` s."""
     if process.poll() is not None:
         return
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(first)
     try:
         process.wait(timeout)
     except subprocess.TimeoutExpired:

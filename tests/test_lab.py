@@ -24,7 +24,7 @@ from proxy.lab import LabPlan
 from proxy.settings import Endpoint
 from proxy.supervisor import LabError, check_ports_free
 from tests.proxy_harness import charger, run, running_csms
-from tests.support import environment, free_port, ocppscope_executable
+from tests.support import environment, free_port, ocppscope_executable, stop_process
 
 READY_SECONDS = 120.0
 STOP_SECONDS = 40.0
@@ -205,13 +205,7 @@ def started(
             time.sleep(0.2)
         yield up
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop_process(process, STOP_SECONDS, signal.SIGINT)
 
 
 def get(url: str) -> tuple[int, str]:
