@@ -17,15 +17,15 @@ $(BIN)/ocppscope: pyproject.toml
 demo: $(BIN)/ocppscope
 	$(BIN)/ocppscope demo $(ARGS)
 
-test: $(BIN)/ocppscope
+test: lint
 	scripts/ensure-system-packages $(PYTHON) --test-tools
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+# ruff (lint and format) and the import contracts of pyproject.toml (the rooms, the pure engine).
 lint: $(BIN)/ocppscope
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(BIN)/ocppscope
 	$(BIN)/ruff format .

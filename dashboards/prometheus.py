@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 import yaml
 
-from proxy.benchkit import Children, free_port
+from proxy.processes import Children, free_port
 
 TIMEOUT = 10.0
 READY_TIMEOUT = 30.0

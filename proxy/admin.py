@@ -11,25 +11,38 @@ import contextlib
 import hmac
 import socket
 import time
-from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Annotated, Any
+from collections import Counter
+from collections.abc import Callable, Generator, Sequence
+from typing import Annotated, Any, Protocol
 
 import uvicorn
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query
 
-from proxy.faults.rules import FaultError
+from proxy.faults.record import FaultEvent
+from proxy.faults.rules import FaultError, FaultRule
 from proxy.settings import Endpoint
-
-if TYPE_CHECKING:
-    from addons.faults import Faults
 
 START_TIMEOUT = 5.0
 EVENTS_SHOWN = 1000
 
 
+class FaultControl(Protocol):
+    """What `/faults` needs of whoever applies the fault rules (the faults addon): the API is
+    below the addons, so it names the capability, not the addon."""
+
+    recent: Sequence[FaultEvent]
+    retired: Sequence[dict[str, Any]]
+    applied: Counter[str]
+
+    def rules(self) -> list[dict[str, Any]]: ...
+    def add(self, body: object) -> FaultRule: ...
+    def remove(self, rule_id: int) -> FaultRule | None: ...
+    def clear(self) -> list[FaultRule]: ...
+
+
 def admin_app(
     health: Callable[[], dict[str, Any]],
-    faults: Faults | None = None,
+    faults: FaultControl | None = None,
     token: str | None = None,
     metrics: APIRouter | None = None,
 ) -> FastAPI:
@@ -55,7 +68,7 @@ def admin_app(
     return app
 
 
-def fault_routes(faults: Faults, token: str | None) -> APIRouter:
+def fault_routes(faults: FaultControl, token: str | None) -> APIRouter:
     """GET/POST/DELETE /faults: the rules a running proxy applies (see README "Fault
     injection" for the fields), and the latest fault events."""
 

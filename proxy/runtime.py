@@ -1,4 +1,6 @@
-"""The mitmproxy runtime: a master with only what reverse-proxying WebSockets needs, plus our addons.
+"""The mitmproxy runtime: a master with only what reverse-proxying WebSockets needs, plus the addons
+it is given (the application passes `addons.default_addons()`; the runtime knows none by name but
+the faults and metrics addons it looks up for the admin API).
 
 Stock `mitmdump` loads ~35 addons and walks them on every message; this master loads four of
 mitmproxy's and ours (measured: about half the CPU per call). Several helpers here reach into
@@ -27,13 +29,6 @@ from mitmproxy.proxy import server as proxy_server
 from mitmproxy.proxy.layers import websocket as websocket_layer
 from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 
-from addons.conformance import Conformance
-from addons.console import Console
-from addons.faults import Faults
-from addons.forwarding import Forwarding
-from addons.latency import Latency
-from addons.metrics import Metrics
-from addons.store import Store
 from proxy.admin import HttpServer, admin_app
 from proxy.connections import close_websocket
 from proxy.faults.plan import load_plan, run_plan
@@ -50,11 +45,6 @@ SHUTDOWN_CLOSE_CODE = 1001  # "going away": the charger reconnects with its back
 
 class CertificateError(ValueError):
     """A certificate or key given on the command line cannot be used."""
-
-
-def default_addons() -> list[Any]:
-    """Our addons in hook order (DESIGN.md: faults, conformance, latency, metrics, store)."""
-    return [Faults(), Forwarding(), Conformance(), Latency(), Metrics(), Store(), Console()]
 
 
 class TrimMessages:
@@ -262,12 +252,12 @@ class RunningProxy:
         await asyncio.wait_for(self.task, START_TIMEOUT)
 
 
-async def start_proxy(settings: ProxySettings, addons: list[Any] | None = None) -> RunningProxy:
-    """Start listening; raises OSError when the port cannot be had."""
+async def start_proxy(settings: ProxySettings, addons: list[Any]) -> RunningProxy:
+    """Start listening with `addons` in hook order; raises OSError when the port cannot be had."""
     apply_limits(settings.idle_timeout, settings.max_message_size)
     settings.confdir.mkdir(parents=True, exist_ok=True)
     opts = options.Options()
-    master = OcppMaster(opts, default_addons() if addons is None else addons)
+    master = OcppMaster(opts, addons)
     opts.update(**mitmproxy_options(settings))
     ready = asyncio.Event()
 
@@ -295,11 +285,11 @@ async def start_proxy(settings: ProxySettings, addons: list[Any] | None = None) 
 
 
 @contextlib.asynccontextmanager
-async def running_proxy(settings: ProxySettings) -> AsyncIterator[RunningProxy]:
+async def running_proxy(settings: ProxySettings, addons: list[Any]) -> AsyncIterator[RunningProxy]:
     """The proxy and its admin API; on the way out connections close, then the store drains."""
     logging.getLogger("mitmproxy").setLevel(logging.WARNING)
     log.setLevel(logging.INFO)
-    running = await start_proxy(settings)
+    running = await start_proxy(settings, addons)
     admin = None
     plan: asyncio.Task[None] | None = None
     try:
@@ -357,9 +347,9 @@ async def _run_fault_plan(running: RunningProxy, path: Path) -> None:
     )
 
 
-async def serve(settings: ProxySettings) -> None:
+async def serve(settings: ProxySettings, addons: list[Any]) -> None:
     """Run until SIGINT or SIGTERM, then close every connection with 1001 and stop."""
-    async with running_proxy(settings):
+    async with running_proxy(settings, addons):
         await _until_signalled(settings)
 
 

@@ -19,9 +19,10 @@ import signal
 import socket
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from proxy.ocppj.events import station_from_path
 from proxy.settings import Endpoint, ProxySettings
@@ -50,8 +51,12 @@ def worker_for(key: str, workers: int) -> int:
     return zlib.crc32(key.encode()) % workers
 
 
-def serve_workers(settings: ProxySettings, workers: int) -> None:
-    """Run `workers` proxy processes and the dispatching parent until SIGINT/SIGTERM."""
+def serve_workers(
+    settings: ProxySettings, workers: int, make_addons: Callable[[], list[Any]]
+) -> None:
+    """Run `workers` proxy processes, each with the addons `make_addons` returns (a module-level
+    function: it travels to the spawned workers by name), and the dispatching parent until
+    SIGINT/SIGTERM."""
     if not log.handlers:  # the workers' consoles print their own; this is the parent's voice
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
@@ -66,7 +71,7 @@ def serve_workers(settings: ProxySettings, workers: int) -> None:
             parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             process = context.Process(
                 target=_worker_main,
-                args=(settings, child_end, index, workers),
+                args=(settings, child_end, index, workers, make_addons),
                 daemon=True,
                 name=f"ocppscope-worker-{index}",
             )
@@ -168,7 +173,13 @@ async def _peek_request_line(connection: socket.socket) -> bytes:
     return peeked
 
 
-def _worker_main(settings: ProxySettings, channel: socket.socket, index: int, workers: int) -> None:
+def _worker_main(
+    settings: ProxySettings,
+    channel: socket.socket,
+    index: int,
+    workers: int,
+    make_addons: Callable[[], list[Any]],
+) -> None:
     """A worker: its own mitmproxy on an internal port, fed with the sockets the parent passes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     internal = replace(
@@ -179,13 +190,13 @@ def _worker_main(settings: ProxySettings, channel: socket.socket, index: int, wo
         worker_count=workers,
         admin=replace(settings.admin, port=settings.admin.port + index) if settings.admin else None,
     )
-    asyncio.run(_worker(internal, channel, index))
+    asyncio.run(_worker(internal, channel, make_addons()))
 
 
-async def _worker(settings: ProxySettings, channel: socket.socket, index: int) -> None:
+async def _worker(settings: ProxySettings, channel: socket.socket, addons: list[Any]) -> None:
     from proxy.runtime import running_proxy  # noqa: PLC0415 (the parent never loads mitmproxy)
 
-    async with running_proxy(settings) as running:
+    async with running_proxy(settings, addons) as running:
         await _serve_handed_over(running, channel)
 
 

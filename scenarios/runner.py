@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from proxy.endpoints import LabEndpoints
 from proxy.faults.client import AdminClient
-from proxy.lab import LabEndpoints
 from proxy.store.migrations import load_migrations, migrate
 from scenarios.clients import CsmsClient, StepFailed, store_flushed
 from scenarios.model import Check, RunWindow

@@ -30,10 +30,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from addons import default_addons
 from proxy.frame import FRAME_KEY, Frame
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
-from proxy.runtime import RunningProxy, default_addons, start_proxy
+from proxy.runtime import RunningProxy, start_proxy
 from proxy.settings import Endpoint, ProxySettings, parse_upstream
 
 STEP = 10.0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.bench_proxy import StationTraffic, csms_response, parse_station_counts
+from ocppscope.bench.proxy import StationTraffic, csms_response, parse_station_counts
 from tests.support import processes_naming
 
 OCPPSCOPE = Path(sys.executable).parent / "ocppscope"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from rich.console import Console
 
-from proxy import bench_store
+from ocppscope.bench import store as bench_store
 from proxy.store.database import ENV_URL
 from tests.pg import fetch
 from tests.support import ocppscope_executable

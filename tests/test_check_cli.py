@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import typer.main
 
-from proxy.cli import app
+from ocppscope.cli.main import app
 from proxy.ocppj.rules import RULES
 from proxy.ocppj.timefmt import format_datetime
 from tests.support import ocppscope_executable

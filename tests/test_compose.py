@@ -22,7 +22,7 @@ import yaml
 
 from dashboards import CSMS_JOB_NAME, PROXY_JOB_NAME
 from dashboards.prometheus import binary
-from proxy.cli import app
+from ocppscope.cli.main import app
 from proxy.settings import (
     ProxySettings,
     check_admin_exposure,

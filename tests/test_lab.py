@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from proxy.lab import LabPlan
+from ocppscope.lab.plan import LabPlan
+from ocppscope.lab.supervisor import LabError, check_ports_free
 from proxy.settings import Endpoint
-from proxy.supervisor import LabError, check_ports_free
 from tests.proxy_harness import charger, run, running_csms
 from tests.support import environment, free_port, ocppscope_executable, stop_process
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from addons import default_addons
 from proxy.runtime import running_proxy
 from proxy.settings import Endpoint, ProxySettings, parse_upstream
 from tests.csms.sim import request
@@ -79,7 +80,7 @@ def test_metrics_say_what_went_through(tmp_path: Path, database_url: str) -> Non
             )
             assert settings.admin is not None
             admin = f"http://127.0.0.1:{settings.admin.port}"
-            async with running_proxy(settings) as proxy:
+            async with running_proxy(settings, default_addons()) as proxy:
                 assert value(await scrape(admin), "ocppscope_stations_connected") == 0
                 url = f"ws://127.0.0.1:{proxy.addresses[0][1]}/ocpp/CS01"
                 async with charger(url) as station:

@@ -16,7 +16,7 @@ import typer.main
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from proxy.cli import app
+from ocppscope.cli.main import app
 from tests.support import environment, free_port, ocppscope_executable
 
 ROOT = Path(__file__).resolve().parents[1]

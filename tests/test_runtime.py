@@ -27,13 +27,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from addons import default_addons
 from proxy import runtime
 from proxy.connections import close_websocket
 from proxy.runtime import (
     CertificateError,
     RunningProxy,
     check_certificate,
-    default_addons,
     start_proxy,
 )
 from proxy.settings import Endpoint, ProxySettings, Upstream
@@ -209,7 +209,7 @@ def test_stop_closes_live_connections_with_1001(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with csms() as upstream:
             settings = settings_for(tmp_path, upstream)
-            running = await start_proxy(settings)
+            running = await start_proxy(settings, default_addons())
             try:
                 async with charger(settings) as ws:
                     await call(ws, "1")
@@ -228,7 +228,7 @@ def test_stop_closes_connections_that_never_upgraded(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with csms() as upstream:
             settings = settings_for(tmp_path, upstream)
-            running = await start_proxy(settings)
+            running = await start_proxy(settings, default_addons())
             writer = None
             try:
                 reader, writer = await asyncio.wait_for(
@@ -297,7 +297,7 @@ def test_port_in_use_is_one_line_oserror(tmp_path: Path) -> None:
             )
             before = other_tasks()
             with pytest.raises(OSError) as raised:
-                await start_proxy(settings)
+                await start_proxy(settings, default_addons())
             message = str(raised.value)
             assert message.startswith(f"cannot listen on 127.0.0.1:{port}: ")
             assert "\n" not in message

@@ -21,8 +21,8 @@ from dashboards import JSON_DIR
 from dashboards.check import check_dashboards
 from dashboards.prometheus import running_prometheus, wait_scraped
 from dashboards.queries import TimeWindow, panel_queries
+from proxy.endpoints import LabEndpoints
 from proxy.faults.client import AdminClient
-from proxy.lab import LabEndpoints
 from scenarios.runner import run_scenarios
 from simulator.fleet import StationSpec
 from tests.csms.sim import request

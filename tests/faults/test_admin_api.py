@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from addons import default_addons
 from proxy.faults.client import AdminClient, AdminError
 from proxy.runtime import RunningProxy, running_proxy
 from proxy.settings import Endpoint, ProxySettings, check_admin_exposure, parse_upstream
@@ -83,7 +84,7 @@ async def proxy_with_admin(
         admin_token=token,
     )
     assert settings.admin is not None
-    async with running_proxy(settings) as running:
+    async with running_proxy(settings, default_addons()) as running:
         yield running, Admin(settings.admin.port)
 
 

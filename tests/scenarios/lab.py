@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from proxy.lab import LabEndpoints
+from proxy.endpoints import LabEndpoints
 from tests.support import environment, free_port, ocppscope_executable, stop_process
 
 START_TIMEOUT = 60.0

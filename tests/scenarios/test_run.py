@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from proxy.endpoints import LabEndpoints
 from proxy.faults.client import AdminClient
-from proxy.lab import LabEndpoints
 from scenarios.record import latest_runs
 from scenarios.runner import ScenarioResult, run_scenarios
 from scenarios.verify import verify

@@ -4,7 +4,7 @@ same run on 127.0.0.1.
 
 Two phases, each against a fresh `ocppscope csms` child process on its own scratch database (on
 the embedded PostgreSQL in a temporary data directory, or on OCPPSCOPE_DATABASE_URL's server):
-1. baseline: bare `websockets` clients in a child process (`python -m simulator.bench bare`),
+1. baseline: bare `websockets` clients in a child process (`python -m ocppscope.bench.simulate bare`),
    each sending a hand-written BootNotification and then only a Heartbeat every interval;
 2. simulator: `SimulatedStation`s in this process, the code `ocppscope simulate` runs, a share
    of them charging with a TransactionEvent every meter interval.
@@ -16,7 +16,7 @@ delta of a process that holds nothing else; tracemalloc would double the cost of
 allocation during the connect phase, so it is not used.
 
 Every child is started here, stopped in a `finally` (SIGTERM, then SIGKILL) and killed by the
-kernel if this process dies (PR_SET_PDEATHSIG, `proxy.benchkit`).
+kernel if this process dies (PR_SET_PDEATHSIG, `proxy.processes`).
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 from websockets.typing import Subprotocol
 
-from proxy.bench_store import BenchError, database_server, scratch_database
-from proxy.benchkit import (
+from ocppscope.bench.store import BenchError, database_server, scratch_database
+from proxy.heap import tune_garbage_collector
+from proxy.latency import percentile_ms
+from proxy.processes import (
     HOST,
     Child,
     Children,
@@ -63,8 +65,6 @@ from proxy.benchkit import (
     rss_mb,
     tree_cpu_seconds,
 )
-from proxy.heap import tune_garbage_collector
-from proxy.latency import percentile_ms
 from simulator.clock import Clock
 from simulator.fleet import StationSpec, generated
 from simulator.station import SUBPROTOCOL, SimulatedStation
@@ -731,7 +731,7 @@ def start_csms(children: Children, database_url: str | None, plan: Plan) -> tupl
         command = [
             sys.executable,
             "-m",
-            "proxy.bench_proxy",
+            "ocppscope.bench.proxy",
             "csms",
             "--listen",
             f"{HOST}:{port}",
@@ -779,7 +779,7 @@ def _baseline(
     command = [
         sys.executable,
         "-m",
-        "simulator.bench",
+        "ocppscope.bench.simulate",
         "bare",
         "--url",
         url,
@@ -1006,8 +1006,8 @@ def _compare(phases: list[Phase], console: Console) -> None:
 
 
 def bare_main(argv: list[str]) -> None:
-    """`python -m simulator.bench bare ...`: the baseline phase, its Phase as JSON in --result."""
-    parser = argparse.ArgumentParser(prog="python -m simulator.bench bare")
+    """`python -m ocppscope.bench.simulate bare ...`: the baseline phase, its Phase as JSON in --result."""
+    parser = argparse.ArgumentParser(prog="python -m ocppscope.bench.simulate bare")
     parser.add_argument("role", choices=["bare"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--stations", type=int, required=True)

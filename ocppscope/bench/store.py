@@ -30,7 +30,7 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from proxy.bench_engine import synthetic_traffic
+from ocppscope.bench.engine import synthetic_traffic
 from proxy.frame import Frame, observed_frames
 from proxy.latency import percentile_ms
 from proxy.store.database import DatabaseError, EmbeddedDatabase, configured_url, redact

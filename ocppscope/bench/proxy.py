@@ -1,7 +1,7 @@
 """`ocppscope bench proxy`: calls/s, added latency, CPU and memory of `ocppscope proxy` next to
 stock `mitmdump` and a direct connection, all measured in the same run on 127.0.0.1.
 
-Processes: a CSMS stand-in (this module, `python -m proxy.bench_proxy csms`), one proxy at a
+Processes: a CSMS stand-in (this module, `python -m ocppscope.bench.proxy csms`), one proxy at a
 time (a fresh process per path and station count) and the load generator (this process,
 `websockets` asyncio clients). Every child is started here, stopped in a `finally` (SIGTERM, then
 SIGKILL) and also killed by the kernel if this process dies (PR_SET_PDEATHSIG).
@@ -39,7 +39,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import WebSocketException
 
-from proxy.benchkit import (
+from proxy.processes import (
     HOST,
     STOP_TIMEOUT,
     Child,
@@ -519,7 +519,7 @@ def run_proxy_benchmark(
                 [
                     sys.executable,
                     "-m",
-                    "proxy.bench_proxy",
+                    "ocppscope.bench.proxy",
                     "csms",
                     "--listen",
                     f"{HOST}:{csms_port}",
@@ -704,8 +704,8 @@ def parse_station_counts(value: str) -> list[int]:
 
 
 def csms_main(argv: list[str]) -> None:
-    """`python -m proxy.bench_proxy csms --listen 127.0.0.1:PORT`: the benchmark's CSMS."""
-    parser = argparse.ArgumentParser(prog="python -m proxy.bench_proxy csms")
+    """`python -m ocppscope.bench.proxy csms --listen 127.0.0.1:PORT`: the benchmark's CSMS."""
+    parser = argparse.ArgumentParser(prog="python -m ocppscope.bench.proxy csms")
     parser.add_argument("role", choices=["csms"])
     parser.add_argument("--listen", required=True, help="127.0.0.1:PORT")
     parser.add_argument("--lifetime", type=float, default=CSMS_LIFETIME)

@@ -102,7 +102,7 @@ def ocppscope_command() -> list[str]:
     executable = console_script("ocppscope")
     if executable.exists():
         return [str(executable)]
-    return [sys.executable, "-c", "from proxy.cli import main; main()"]
+    return [sys.executable, "-c", "from ocppscope.cli.main import main; main()"]
 
 
 @dataclass

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from proxy.commandline import EXIT_BAD_INPUT, LAB, AdminToken, AdminUrl, fail
+from ocppscope.cli.options import EXIT_BAD_INPUT, LAB, AdminToken, AdminUrl, fail
 from proxy.faults.client import AdminClient, AdminError
 from proxy.faults.plan import load_plan, run_plan
 from proxy.faults.rules import DIRECTIONS, FaultError, Kind, parse_rule

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from proxy.commandline import (
+from ocppscope.cli.options import (
     LAB,
     AdminToken,
     AdminUrl,
@@ -22,7 +22,7 @@ from proxy.commandline import (
     ProxyUrl,
     fail,
 )
-from proxy.lab import LabEndpoints
+from proxy.endpoints import LabEndpoints
 
 if TYPE_CHECKING:
     from scenarios.runner import ScenarioResult
@@ -94,9 +94,9 @@ def run(
     OCPPSCOPE_DATABASE_URL or the embedded PostgreSQL) and stopped after it."""
     import asyncpg  # noqa: PLC0415 (the simulator and asyncpg only when running)
 
+    from ocppscope.lab.supervisor import LabError  # noqa: PLC0415
     from proxy.store.database import DatabaseError, redact  # noqa: PLC0415
     from proxy.store.migrations import MigrationError  # noqa: PLC0415
-    from proxy.supervisor import LabError  # noqa: PLC0415
     from scenarios.clients import StepFailed  # noqa: PLC0415
 
     try:
@@ -134,11 +134,11 @@ def _run(
 ) -> list[ScenarioResult]:
     import asyncio  # noqa: PLC0415
 
-    from proxy.benchkit import free_port  # noqa: PLC0415
+    from ocppscope.cli.lab import lab_plan, log_dir  # noqa: PLC0415
+    from ocppscope.lab.supervisor import running_lab  # noqa: PLC0415
     from proxy.faults.client import AdminClient, AdminError  # noqa: PLC0415
-    from proxy.lab_cli import lab_plan, log_dir  # noqa: PLC0415
+    from proxy.processes import free_port  # noqa: PLC0415
     from proxy.store.database import resolved_database  # noqa: PLC0415
-    from proxy.supervisor import running_lab  # noqa: PLC0415
     from scenarios.runner import run_scenarios  # noqa: PLC0415
 
     def progress(line: str) -> None:

@@ -11,7 +11,7 @@ import typer
 
 from dashboards import JSON_DIR
 from dashboards.queries import parse_interval
-from proxy.commandline import LAB, AdminUrl, CsmsUrl, DatabaseUrl, fail
+from ocppscope.cli.options import LAB, AdminUrl, CsmsUrl, DatabaseUrl, fail
 from proxy.faults.client import AdminClient
 from proxy.store.database import DatabaseError, resolved_database
 

@@ -33,10 +33,16 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
-from proxy.bench_store import database_server, scratch_database
-from proxy.benchkit import HOST, Children, free_port, ocppscope_command
-from simulator.bench import POWER_KW, bypass_proxies, check_limits, finish_tasks, start_csms
-from simulator.bench import Plan as BenchPlan
+from ocppscope.bench.simulate import (
+    POWER_KW,
+    bypass_proxies,
+    check_limits,
+    finish_tasks,
+    start_csms,
+)
+from ocppscope.bench.simulate import Plan as BenchPlan
+from ocppscope.bench.store import database_server, scratch_database
+from proxy.processes import HOST, Children, free_port, ocppscope_command
 from simulator.clock import Clock
 from simulator.fleet import generated
 from simulator.station import SimulatedStation

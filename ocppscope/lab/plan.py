@@ -1,42 +1,11 @@
-"""Where the parts of a running lab are: what `ocppscope up` prints and what scenarios, reports
-and dashboard checks connect to."""
+"""What `ocppscope up` runs: which children, with which options, and how to tell each is ready."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from proxy.endpoints import LabEndpoints, http_url, reachable_host
 from proxy.settings import Endpoint
-
-
-@dataclass(frozen=True)
-class LabEndpoints:
-    """The addresses of one lab; the defaults are those of DESIGN.md."""
-
-    database_url: str
-    proxy_url: str = "ws://127.0.0.1:9000"
-    """Chargers connect to `proxy_url/<stationId>`."""
-    admin_url: str = "http://127.0.0.1:9464"
-    """The proxy's admin API: /metrics, /healthz, /faults."""
-    admin_token: str | None = None
-    csms_url: str = "http://127.0.0.1:8080"
-    """The reference CSMS's REST API, map and /metrics (absent with `--upstream`)."""
-
-
-DEFAULT_CSMS_OCPP = "127.0.0.1:9001"
-DEFAULT_CSMS_HTTP = "127.0.0.1:8080"
-DEFAULT_CONTROL = "127.0.0.1:9002"
-WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
-
-
-def reachable_host(endpoint: Endpoint) -> str:
-    """Where a process on this machine reaches a server bound to `endpoint` (a wildcard bind is
-    reached on loopback); IPv6 literals bracketed for URLs."""
-    host = "127.0.0.1" if endpoint.host in WILDCARD_HOSTS else endpoint.host
-    return f"[{host}]" if ":" in host else host
-
-
-def http_url(endpoint: Endpoint, path: str = "") -> str:
-    return f"http://{reachable_host(endpoint)}:{endpoint.port}{path}"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from proxy.commandline import database_url, fail, with_connection
+from ocppscope.cli.options import database_url, fail, with_connection
 from scenarios.report import Report, exit_code, parse_since, render
 from scenarios.report_formats import to_json, to_junit
 

@@ -3,7 +3,7 @@ children of a `LabPlan` started in order and waited for, their logs followed wit
 prefix, and everything stopped in reverse order on Ctrl-C, SIGTERM or the unexpected death of a
 child.
 
-The children are `proxy.benchkit.Children`: each in its own session (Ctrl-C in the terminal reaches
+The children are `proxy.processes.Children`: each in its own session (Ctrl-C in the terminal reaches
 only the supervisor, which stops them in order) and killed by the kernel if the supervisor dies
 (PR_SET_PDEATHSIG). Their output goes to log files that a watcher thread follows, so the files
 stay for reading after the lab has stopped.
@@ -26,8 +26,9 @@ from typing import TypeVar
 from rich.console import Console
 from rich.text import Text
 
-from proxy.benchkit import Child, Children, ocppscope_command
-from proxy.lab import ChildSpec, LabEndpoints, LabPlan, reachable_host
+from ocppscope.lab.plan import ChildSpec, LabPlan
+from proxy.endpoints import LabEndpoints, reachable_host
+from proxy.processes import Child, Children, ocppscope_command
 from proxy.settings import Endpoint
 from proxy.store.database import DatabaseError, configured_url, resolved_database
 

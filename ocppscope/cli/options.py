@@ -1,6 +1,6 @@
 """What the `ocppscope` commands share: the options naming the parts of a running lab, the
 one-line failure, and the database they connect to. No typer app lives here, so every command's
-module can import it without importing proxy/cli.py (which imports them all)."""
+module can import it without importing ocppscope/cli/main.py (which imports them all)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from proxy.lab import LabEndpoints
+from proxy.endpoints import LabEndpoints
+from proxy.ocppj.state import Backoff
 
 EXIT_BAD_INPUT = 2
 LAB = LabEndpoints(database_url="")
@@ -100,3 +101,17 @@ def with_connection(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
         fail(f"database {redact(url)}: {exc or type(exc).__name__}")
     except MigrationError as exc:
         fail(str(exc))
+
+
+def parse_backoff(value: str | None) -> Backoff | None:
+    """--retry-backoff MIN,RANGE,REPEAT as the engine's Backoff (None when not given)."""
+    if value is None:
+        return None
+    parts = value.split(",")
+    try:
+        minimum, spread, repeat = float(parts[0]), float(parts[1]), int(parts[2])
+    except (ValueError, IndexError):
+        raise typer.BadParameter("expected MIN,RANGE,REPEAT, e.g. 1,0,4") from None
+    if len(parts) != 3 or minimum < 0 or spread < 0 or repeat < 0:
+        raise typer.BadParameter("expected three non-negative numbers MIN,RANGE,REPEAT")
+    return Backoff(minimum, spread, repeat)

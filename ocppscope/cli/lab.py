@@ -1,4 +1,4 @@
-"""`ocppscope up` and `ocppscope demo`: the whole lab in one command (see proxy/supervisor.py)."""
+"""`ocppscope up` and `ocppscope demo`: the whole lab in one command (see ocppscope/lab/supervisor.py)."""
 
 from __future__ import annotations
 
@@ -16,18 +16,18 @@ from rich.panel import Panel
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from proxy.commandline import fail
-from proxy.lab import (
+from ocppscope.cli.options import fail
+from ocppscope.lab.plan import LabPlan
+from ocppscope.lab.supervisor import Lab, LabError, running_lab
+from proxy.endpoints import (
     DEFAULT_CONTROL,
     DEFAULT_CSMS_HTTP,
     DEFAULT_CSMS_OCPP,
     LabEndpoints,
-    LabPlan,
     http_url,
 )
 from proxy.settings import DEFAULT_ADMIN, DEFAULT_LISTEN, data_dir, parse_listen, parse_upstream
 from proxy.store.database import configured_url, redact
-from proxy.supervisor import Lab, LabError, running_lab
 
 T = TypeVar("T")
 Listen = Annotated[

@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers measured in the same run (docs/performance.md)."""

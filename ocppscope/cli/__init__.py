@@ -1,0 +1,1 @@
+"""The `ocppscope` command line, one module per command or command group."""

@@ -1,0 +1,208 @@
+"""`ocppscope bench ...`: the benchmarks, each printing ratios measured in the same run."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ocppscope.cli.options import fail
+
+bench_app = typer.Typer(
+    help="Benchmarks that print numbers measured in the same run.", no_args_is_help=True
+)
+
+
+@bench_app.command("engine")
+def bench_engine(
+    stations: Annotated[int, typer.Option(min=1, max=10_000, help="Simulated stations.")] = 50,
+    minutes: Annotated[
+        int, typer.Option(min=1, max=600, help="Simulated minutes of traffic per station.")
+    ] = 10,
+) -> None:
+    """Frames/s of the conformance engine on one core, next to the ocpp library's validation."""
+    from ocppscope.bench.engine import run_engine_benchmark  # noqa: PLC0415 (heavy, bench only)
+
+    run_engine_benchmark(stations, minutes, Console())
+
+
+@bench_app.command("proxy")
+def bench_proxy(
+    stations: Annotated[
+        str,
+        typer.Option(help="Comma-separated station counts, each run through every path."),
+    ] = "1,100,1000",
+    seconds: Annotated[
+        float,
+        typer.Option(
+            min=0.5, max=600, help="Seconds of the throughput phase (calls back to back)."
+        ),
+    ] = 4.0,
+    latency_seconds: Annotated[
+        float | None,
+        typer.Option(
+            min=1,
+            max=600,
+            help="Seconds of the latency phase (1 call/s per station); default 2.5x --seconds.",
+        ),
+    ] = None,
+) -> None:
+    """Calls/s, added latency, CPU per call and RSS: direct vs mitmdump vs ocppscope proxy."""
+    from ocppscope.bench.proxy import parse_station_counts, run_proxy_benchmark  # noqa: PLC0415
+
+    try:
+        counts = parse_station_counts(stations)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--stations'") from None
+    console = Console(width=None if sys.stdout.isatty() else 180)
+    code = run_proxy_benchmark(
+        counts,
+        seconds,
+        latency_seconds if latency_seconds is not None else 2.5 * seconds,
+        console,
+        progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+@bench_app.command("store")
+def bench_store(
+    rows: Annotated[
+        int,
+        typer.Option(
+            min=1_000,
+            max=1_000_000,
+            help="Rows of the throughput phases (COPY writer, then executemany, same rows).",
+        ),
+    ] = 200_000,
+    rate: Annotated[
+        int, typer.Option(min=1, max=50_000, help="Rows/s of the write-lag phase.")
+    ] = 1_000,
+    seconds: Annotated[
+        float, typer.Option(min=1, max=600, help="Seconds of the write-lag phase.")
+    ] = 10.0,
+) -> None:
+    """Rows/s into PostgreSQL: the store's COPY writer vs executemany, and its write lag.
+
+    Runs on a scratch database (created, then dropped) on OCPPSCOPE_DATABASE_URL's server, else
+    on the embedded one.
+    """
+    from ocppscope.bench.store import BenchError, check_paced, run_store_benchmark  # noqa: PLC0415
+
+    try:
+        check_paced(rate, seconds)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--rate'") from None
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    try:
+        run_store_benchmark(
+            rows,
+            rate,
+            seconds,
+            console,
+            progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
+        )
+    except BenchError as exc:
+        fail(str(exc), exc.exit_code)
+
+
+class SimulateCsms(StrEnum):
+    REFERENCE = "reference"
+    STAND_IN = "stand-in"
+
+
+@bench_app.command("simulate")
+def bench_simulate(
+    stations: Annotated[
+        int, typer.Option(min=1, max=50_000, help="Simulated stations, all in this process.")
+    ] = 10_000,
+    rate: Annotated[
+        float, typer.Option(min=1, max=5_000, help="Connections started per second.")
+    ] = 200.0,
+    charging: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of the stations charging throughout.")
+    ] = 0.1,
+    heartbeat: Annotated[
+        int, typer.Option(min=1, max=3_600, help="HeartbeatInterval the CSMS grants, seconds.")
+    ] = 30,
+    meter_interval: Annotated[
+        float,
+        typer.Option(min=1, max=3_600, help="Seconds between a session's TransactionEvents."),
+    ] = 5.0,
+    hold: Annotated[
+        float, typer.Option(min=1, max=3_600, help="Seconds of the steady window measured.")
+    ] = 60.0,
+    baseline: Annotated[
+        bool,
+        typer.Option(help="Measure bare websockets clients first, for the per-station ratios."),
+    ] = True,
+    csms: Annotated[
+        SimulateCsms,
+        typer.Option(
+            help="reference: ocppscope csms; stand-in: the proxy bench's CSMS (no database)."
+        ),
+    ] = SimulateCsms.REFERENCE,
+    gc_tuning: Annotated[
+        bool,
+        typer.Option(
+            help="Tune the garbage collector as the proxy does, and gc.freeze() the booted fleet."
+        ),
+    ] = True,
+) -> None:
+    """Connect time, memory and CPU per station of the simulator against the reference CSMS,
+    next to bare websockets clients; on the embedded PostgreSQL in a temporary directory, or on
+    a scratch database of OCPPSCOPE_DATABASE_URL's server."""
+    from ocppscope.bench.simulate import Plan, run_simulate_benchmark  # noqa: PLC0415
+    from ocppscope.bench.store import BenchError  # noqa: PLC0415 (heavy, bench only)
+
+    plan = Plan(
+        stations, rate, charging, heartbeat, meter_interval, hold, baseline, csms.value, gc_tuning
+    )
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    try:
+        code = run_simulate_benchmark(
+            plan,
+            console,
+            progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
+        )
+    except BenchError as exc:
+        fail(str(exc), exc.exit_code)
+    if code:
+        raise typer.Exit(code)
+
+
+@bench_app.command("soak")
+def bench_soak(
+    minutes: Annotated[
+        float, typer.Option(min=0.1, max=600, help="Minutes of charging under faults.")
+    ] = 10.0,
+    stations: Annotated[
+        int, typer.Option(min=1, max=20_000, help="Simulated stations, all in this process.")
+    ] = 500,
+    drop: Annotated[
+        float,
+        typer.Option(
+            min=0, max=0.9, help="Probability a TransactionEvent answer or a Heartbeat is dropped."
+        ),
+    ] = 0.1,
+) -> None:
+    """Stations charging through a real proxy running a fault plan (drops, disconnects, an
+    outage) to the reference CSMS; exit 0 when charger_usage_log lost no energy."""
+    from ocppscope.bench.soak import SoakPlan, run_soak  # noqa: PLC0415
+    from ocppscope.bench.store import BenchError  # noqa: PLC0415 (heavy, bench only)
+
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    try:
+        code = run_soak(
+            SoakPlan(minutes, stations, drop),
+            console,
+            progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
+        )
+    except BenchError as exc:
+        fail(str(exc), exc.exit_code)
+    if code:
+        raise typer.Exit(code)
