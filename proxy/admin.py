@@ -69,7 +69,7 @@ def admin_app(
 
 
 def fault_routes(faults: FaultControl, token: str | None) -> APIRouter:
-    """GET/POST/DELETE /faults: the rules a running proxy applies (see README "Fault
+    """GET/POST/DELETE /faults: the rules a running proxy applies (see docs/faults.md "Fault
     injection" for the fields), and the latest fault events."""
 
     expected = None if token is None else f"Bearer {token}".encode()

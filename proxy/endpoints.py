@@ -11,7 +11,7 @@ from proxy.settings import Endpoint
 
 @dataclass(frozen=True)
 class LabEndpoints:
-    """The addresses of one lab; the defaults are those of DESIGN.md."""
+    """The addresses of one lab; the defaults are those of docs/lab.md."""
 
     database_url: str
     proxy_url: str = "ws://127.0.0.1:9000"

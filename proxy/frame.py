@@ -1,4 +1,4 @@
-"""The one record per WebSocket message that travels through the addons (DESIGN.md).
+"""The one record per WebSocket message that travels through the addons (docs/architecture.md).
 
 Each addon enriches the same `Frame` in hook order; nobody parses the JSON twice. It lives in
 `flow.metadata[FRAME_KEY]` while its message is being handled.

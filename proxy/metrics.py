@@ -6,7 +6,7 @@ Updates are O(1); the two made per frame (frames, round trips) are plain numbers
 (`FrameCounts`). Every label is bounded: direction, message type, action (the 64 OCPP actions,
 else `other`), rule and severity, fault kind, close reason, HTTP status, attempt number. Never a
 station: per-station detail lives in PostgreSQL (a per-station histogram at 5,000 stations made
-each scrape 8 MB and 2.4 s, DESIGN.md).
+each scrape 8 MB and 2.4 s, docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ def metrics_router(
 ) -> APIRouter:
     """GET /metrics: `refresh` runs on the event loop (reading live state is safe there), the
     text is rendered in a thread (on the loop it blocked the proxy for 385 ms at 5,000
-    chargers, DESIGN.md)."""
+    chargers, docs/metrics.md)."""
     router = APIRouter(tags=["metrics"])
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

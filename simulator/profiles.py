@@ -13,7 +13,7 @@ PROFILES = {
     "wrong-backoff": "reconnects at once instead of backing off (BACKOFF-002)",
     "duplicate-ids": "reuses the MessageId of its previous CALL (RPC-005)",
 }
-"""Each profile and what it does, as the README and `--help` say it."""
+"""Each profile and what it does, as docs/simulator.md and `--help` say it."""
 
 
 @dataclass(frozen=True, slots=True)

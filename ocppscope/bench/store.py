@@ -51,7 +51,7 @@ SLOWEST_ROWS_PER_SECOND = 500
 MAX_PACED_ROWS = 1_000_000
 SCRATCH_PREFIX = "ocppscope_bench_"
 INSTANCE = "ocppscope-bench"
-DESIGN_NOTE = "DESIGN.md: 43-53k rows/s for COPY vs 7-16k for executemany on this class of machine"
+DESIGN_NOTE = "design estimate (docs/performance.md): 43-53k rows/s COPY, 7-16k executemany"
 
 
 class BenchError(RuntimeError):

@@ -27,7 +27,7 @@ class Format(StrEnum):
 
 
 def check(
-    capture: Annotated[Path, typer.Argument(help="Capture file (JSON Lines; see README).")],
+    capture: Annotated[Path, typer.Argument(help="Capture file (JSON Lines; see docs/engine.md).")],
     output_format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = (
         Format.TABLE
     ),

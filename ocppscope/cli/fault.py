@@ -200,7 +200,7 @@ def clear(admin: AdminUrl = LAB.admin_url, token: AdminToken = None) -> None:
 
 @fault_app.command("plan")
 def plan(
-    file: Annotated[Path, typer.Argument(help="The plan (YAML or TOML, see README).")],
+    file: Annotated[Path, typer.Argument(help="The plan (YAML or TOML, see docs/faults.md).")],
     admin: AdminUrl = LAB.admin_url,
     token: AdminToken = None,
 ) -> None:

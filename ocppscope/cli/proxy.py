@@ -154,7 +154,7 @@ def proxy(
     ] = None,
     fault_plan: Annotated[
         Path | None,
-        typer.Option(help="Run this fault plan (YAML or TOML) from start-up; see README."),
+        typer.Option(help="Run this fault plan (YAML or TOML) from start-up; see docs/faults.md."),
     ] = None,
     workers: Annotated[
         int,

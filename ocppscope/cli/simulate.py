@@ -20,7 +20,7 @@ def simulate(
     ] = "ws://127.0.0.1:9000/ocpp",
     fleet: Annotated[
         Path | None,
-        typer.Option(help="Fleet file (TOML or YAML, see README); default: the seed's five."),
+        typer.Option(help="Fleet file (TOML or YAML; docs/simulator.md); default: seed's five."),
     ] = None,
     count: Annotated[
         int | None, typer.Option(min=1, max=100_000, help="Simulate N generated 50 kW stations.")
@@ -39,7 +39,7 @@ def simulate(
     control: Annotated[
         str,
         typer.Option(
-            help="HOST:PORT of the control API (plug in, start, stop, fault; see README), or 'off'."
+            help="HOST:PORT of the control API (plug in, start, stop, fault; docs/simulator.md), or 'off'."
         ),
     ] = "127.0.0.1:9002",
 ) -> None:
