@@ -221,7 +221,10 @@ class Session:
         """Stop waiting for the answer to a CALL sent in `direction`: a fault injected by the
         proxy dropped it, so its absence is nobody's fault (no RPC-008)."""
         connection = self.connections.get(connection_id)
-        if connection is not None and connection.pending[direction].pop(message_id, None):
+        if (
+            connection is not None
+            and connection.pending[direction].pop(message_id, None) is not None
+        ):
             self.cancel(("call", direction, message_id))
 
     def expect(
@@ -370,8 +373,8 @@ class Session:
             outcome.action = message.action
             self.current_call = self.rpc.call(message, compact, connection)
             routes = self.routes
-            for handler in routes.calls.get(message.action, routes.any_call):
-                handler(message)
+            for on_call in routes.calls.get(message.action, routes.any_call):
+                on_call(message)
             self.current_call = None
         else:
             pending = self.rpc.response(message, connection)

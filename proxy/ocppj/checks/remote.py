@@ -56,6 +56,22 @@ class RemoteGroup(RuleGroup):
                 f"reports remoteStartId {remote_start_id} as {start.reported}",
             )
 
+    def _started_remotely(self, remote_start_id: int, transaction_id: str, trigger: object) -> None:
+        """The first TransactionEvent carrying a remote start's remoteStartId (TX-005, REM-002)."""
+        start = self.remote_starts.get(remote_start_id)
+        if start is None or start.reported is not None:
+            return
+        start.reported = transaction_id
+        if trigger != "RemoteStart":
+            self.session.flag(
+                "TX-005",
+                f"first TransactionEvent for remoteStartId {remote_start_id} "
+                f"has triggerReason {trigger}; expected RemoteStart (F02.FR.01)",
+            )
+        if start.answered:
+            self.session.fulfil(("remote-start", remote_start_id))
+            self._start_settled(remote_start_id, start)
+
     def is_triggered(self, action: str) -> bool:
         """True for the CALL that answers an outstanding or accepted TriggerMessage (not stale).
 
@@ -103,13 +119,17 @@ class RemoteGroup(RuleGroup):
 
     @on_error("RequestStartTransaction")
     def start_refused(self, pending: PendingCall, error: CallError) -> None:
-        self.remote_starts.pop(pending.payload.get("remoteStartId"), None)
+        remote_start_id = pending.payload.get("remoteStartId")
+        if isinstance(remote_start_id, int):
+            self.remote_starts.pop(remote_start_id, None)
 
     @on_result("RequestStartTransaction")
     def start_answered(self, pending: PendingCall, result: CallResult) -> None:
         session = self.session
         payload = result.payload or {}
         remote_start_id = pending.payload.get("remoteStartId")
+        if not isinstance(remote_start_id, int):
+            return
         start = self.remote_starts.get(remote_start_id)
         if start is None:
             return
@@ -166,18 +186,8 @@ class RemoteGroup(RuleGroup):
             return
         transaction_id, trigger = info.get("transactionId"), payload.get("triggerReason")
         remote_start_id = info.get("remoteStartId")
-        start = self.remote_starts.get(remote_start_id)
-        if start is not None and start.reported is None and isinstance(transaction_id, str):
-            start.reported = transaction_id
-            if trigger != "RemoteStart":
-                session.flag(
-                    "TX-005",
-                    f"first TransactionEvent for remoteStartId {remote_start_id} "
-                    f"has triggerReason {trigger}; expected RemoteStart (F02.FR.01)",
-                )
-            if start.answered:
-                session.fulfil(("remote-start", remote_start_id))
-                self._start_settled(remote_start_id, start)
+        if isinstance(remote_start_id, int) and isinstance(transaction_id, str):
+            self._started_remotely(remote_start_id, transaction_id, trigger)
         if transaction_id not in self.remote_stops:
             return
         ended = payload.get("eventType") == "Ended"

@@ -42,7 +42,8 @@ def energy_register_wh(meter_values: Any) -> float | None:
             multiplier = unit.get("multiplier", 0)
             if (
                 scale is None
-                or type(value) not in (int, float)
+                or not isinstance(value, int | float)
+                or isinstance(value, bool)
                 or type(multiplier) is not int
                 or not -9 <= multiplier <= 9
             ):
@@ -76,7 +77,11 @@ def _after_end(transaction: Transaction, seq: int, timestamp: float | None) -> b
 
 
 def _repeated(
-    session: Session, transaction: Transaction, seq: int, earlier: TxEvent, signature: tuple
+    session: Session,
+    transaction: Transaction,
+    seq: int,
+    earlier: TxEvent,
+    signature: tuple[Any, ...],
 ) -> None:
     name = f"seqNo {seq} of transaction {transaction.transaction_id}"
     if signature != earlier.signature:
