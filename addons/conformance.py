@@ -18,6 +18,7 @@ from addons._ocpp import (
     offered_subprotocols,
 )
 from proxy.ocppj import events
+from proxy.ocppj.checks.backoff import BackoffGroup
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
 from proxy.ocppj.session import Monitor
@@ -93,7 +94,7 @@ class Conformance(RefusedHandshakes):
                 response_headers={k.lower(): v for k, v in flow.response.headers.items()},
             )
         )
-        episodes = self.monitor.session(station).link.episodes
+        episodes = self.monitor.session(station).group(BackoffGroup).reconnects.episodes
         if episodes and episodes[-1].connection_id == flow.id:  # back after a lost link
             flow.metadata[RECONNECT_KEY] = episodes[-1]
         self._publish(outcome.findings)

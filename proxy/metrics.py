@@ -12,7 +12,6 @@ each scrape 8 MB and 2.4 s, docs/metrics.md).
 from __future__ import annotations
 
 import asyncio
-import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from itertools import accumulate
@@ -59,8 +58,6 @@ after RetryBackOffRepeatTimes anyway)."""
 OTHER = "other"
 TIMEOUT_RULE = "RPC-008"
 SEQNO_RULE = "TX-003"
-_LOST = re.compile(r": (\d+) messages? lost \(seqNo")
-"""How TX-003 says how many TransactionEvents a seqNo gap lost (checks/transactions.py)."""
 
 
 def bounded_action(action: str | None) -> str:
@@ -196,9 +193,9 @@ class ProxyMetrics:
             action = bounded_action(finding.action)
             self.unanswered.labels(action, finding.direction.value).inc()
         elif finding.rule_id == SEQNO_RULE:
-            lost = _LOST.search(finding.message)
-            if lost is not None:  # other TX-003 findings (a negative seqNo, ...) lose nothing
-                self.missing.inc(int(lost.group(1)))
+            lost = finding.details.get("lost")
+            if isinstance(lost, int):  # other TX-003 findings (a negative seqNo, ...) lose nothing
+                self.missing.inc(lost)
 
     def connected(self, station: str) -> None:
         self.connects.inc()

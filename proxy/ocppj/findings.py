@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from proxy.ocppj.actions import Direction
@@ -19,6 +20,9 @@ class Severity(StrEnum):
     def rank(self) -> int:
         return _RANK[self]
 
+
+Detail = str | int | float | bool
+"""A value of `Finding.details`: what a message says, as data."""
 
 _RANK = {Severity.ERROR: 2, Severity.WARNING: 1, Severity.INFO: 0}
 
@@ -41,3 +45,6 @@ class Finding:
     """The OCPP action concerned, when there is one (a CALL's, or that of the CALL answered)."""
     direction: Direction | None = None
     """The direction of the frame concerned (for a timeout: of the unanswered CALL)."""
+    details: Mapping[str, Detail] = field(default_factory=dict, hash=False)
+    """Facts the message states (e.g. `lost` seqNos of a TX-003 gap), so that metrics and reports
+    read them instead of parsing the message; empty for most rules."""

@@ -1,4 +1,4 @@
-"""Per-station state the rule groups share (RULES.md "State the sniffer needs": S-REG, S-DM, …)."""
+"""Per-station state of the rule groups and the session (RULES.md "State the sniffer needs")."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any, Literal, NamedTuple
 from proxy.ocppj.findings import Severity
 
 COMM = "OCPPCommCtrlr"
+REMEMBERED_PERIODS = 32
+"""Offline periods and reconnect episodes kept per station."""
 
 
 @dataclass(slots=True)
@@ -41,6 +43,10 @@ class DeviceModel:
                 except ValueError:
                     return None
         return None
+
+    def grant(self, variable: str, value: object) -> None:
+        """An OCPPCommCtrlr value granted by other means than the variable (BootNotification)."""
+        self.values[(COMM, variable, None)] = str(value)
 
 
 @dataclass(slots=True)
@@ -126,17 +132,39 @@ class ReconnectEpisode:
 
 @dataclass(slots=True)
 class Link:
-    """S-LINK: when the station was reachable, and its reconnect attempts after a loss."""
+    """S-LINK: when the station was reachable; kept by the session, since every version needs it."""
 
     first_connected: float | None = None
     """When the first connection of this observation opened; the station was live since, but
     for `offline_periods`."""
+    closed_by_station_at: float | None = None
+    """Set while the station is away after closing its last connection itself."""
+    offline_periods: list[tuple[float, float]] = field(default_factory=list)
+    """The latest periods without any connection, oldest first."""
+    disconnected_since: float | None = None
+
+    def opened(self, at: float) -> None:
+        if self.disconnected_since is not None:
+            self.offline_periods.append((self.disconnected_since, at))
+            del self.offline_periods[:-REMEMBERED_PERIODS]
+            self.disconnected_since = None
+        self.closed_by_station_at = None
+        if self.first_connected is None:
+            self.first_connected = at
+
+    def lost(self, at: float, closed_by_station: bool) -> None:
+        """The station's last connection ended."""
+        self.disconnected_since = at
+        self.closed_by_station_at = at if closed_by_station else None
+
+
+@dataclass(slots=True)
+class Reconnects:
+    """The back-off analyser's state: the reconnect attempts after a lost connection."""
+
     lost_at: float | None = None
     """Set while the station is away after a connection it did not close itself."""
-    closed_by_station_at: float | None = None
     attempts: list[Attempt] = field(default_factory=list)
-    offline_periods: list[tuple[float, float]] = field(default_factory=list)
-    disconnected_since: float | None = None
     episodes: list[ReconnectEpisode] = field(default_factory=list)
     """The latest reconnect episodes, oldest first."""
 

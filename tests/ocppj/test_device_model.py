@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from proxy.ocppj.checks.device_model import DeviceModelGroup
 from proxy.ocppj.session import Monitor, Session
 from proxy.ocppj.state import Backoff
 from tests.ocppj.wire import Wire
@@ -44,19 +45,19 @@ def set_variable(
 def test_accepted_set_variables_is_learned():
     wire = Wire().boot()
     set_variable(wire.wait(2), "HeartbeatInterval", "900")
-    assert session_after(wire).device_model.number("HeartbeatInterval") == 900.0
+    assert session_after(wire).group(DeviceModelGroup).model.number("HeartbeatInterval") == 900.0
 
 
 def test_boot_interval_is_the_heartbeat_interval_until_set():
     wire = Wire().boot(interval=30)
-    assert session_after(wire).device_model.number("HeartbeatInterval") == 30.0
+    assert session_after(wire).group(DeviceModelGroup).model.number("HeartbeatInterval") == 30.0
 
 
 def test_rejected_or_reboot_required_set_variables_is_not_learned():
     wire = Wire().boot(interval=30)
     set_variable(wire.wait(2), "HeartbeatInterval", "900", status="Rejected")
     set_variable(wire.wait(2), "MessageTimeout", "45", status="RebootRequired")
-    model = session_after(wire).device_model
+    model = session_after(wire).group(DeviceModelGroup).model
     assert model.number("HeartbeatInterval") == 30.0
     assert model.number("MessageTimeout", "Default") is None
 
@@ -64,7 +65,7 @@ def test_rejected_or_reboot_required_set_variables_is_not_learned():
 def test_set_variables_of_a_target_attribute_is_not_learned():
     wire = Wire().boot(interval=30)
     set_variable(wire.wait(2), "HeartbeatInterval", "900", attribute_type="Target")
-    assert session_after(wire).device_model.number("HeartbeatInterval") == 30.0
+    assert session_after(wire).group(DeviceModelGroup).model.number("HeartbeatInterval") == 30.0
 
 
 def test_get_variables_answer_is_learned_only_for_actual_values():
@@ -103,10 +104,10 @@ def test_get_variables_answer_is_learned_only_for_actual_values():
     ]
     wire.result({"getVariableResult": results}, sender="charger", after=0.3)
     session = session_after(wire)
-    assert session.device_model.number("MessageTimeout", "Default") == 45.0
+    assert session.group(DeviceModelGroup).model.number("MessageTimeout", "Default") == 45.0
     assert session.message_timeout == 45.0
-    assert session.device_model.number("HeartbeatInterval") == 30.0
-    assert session.device_model.number("OfflineThreshold") is None
+    assert session.group(DeviceModelGroup).model.number("HeartbeatInterval") == 30.0
+    assert session.group(DeviceModelGroup).model.number("OfflineThreshold") is None
 
 
 def test_notify_report_is_learned_only_for_actual_values():
@@ -141,10 +142,10 @@ def test_notify_report_is_learned_only_for_actual_values():
     }
     wire.wait(0.5).call("NotifyReport", report).result({})
     session = session_after(wire)
-    assert session.device_model.number("RetryBackOffWaitMinimum") == 20.0
-    assert session.device_model.number("RetryBackOffRandomRange") == 10.0
-    assert session.device_model.number("RetryBackOffRepeatTimes") == 3.0
-    assert session.device_model.number("OfflineThreshold") is None
+    assert session.group(DeviceModelGroup).model.number("RetryBackOffWaitMinimum") == 20.0
+    assert session.group(DeviceModelGroup).model.number("RetryBackOffRandomRange") == 10.0
+    assert session.group(DeviceModelGroup).model.number("RetryBackOffRepeatTimes") == 3.0
+    assert session.group(DeviceModelGroup).model.number("OfflineThreshold") is None
     backoff = session.backoff
     assert backoff is not None
     assert (backoff.wait_minimum, backoff.random_range, backoff.repeat_times) == (20.0, 10.0, 3)

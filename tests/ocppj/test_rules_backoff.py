@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.ocppj.checks.backoff import wait_bounds
+from proxy.ocppj.checks.backoff import BackoffGroup, wait_bounds
 from proxy.ocppj.events import Event
 from proxy.ocppj.findings import Finding, Severity
 from proxy.ocppj.session import Config, Monitor, Session
@@ -361,7 +361,7 @@ def test_backoff007_compliant_episode_is_info() -> None:
     )
     assert findings[0].timestamp == pytest.approx(reconnect)
     assert findings[0].reference == "OCPP-J 2.0.1 §5.3, §8; Part 6 TC_B_57_CS"
-    [episode] = observed(w.events, SEED).link.episodes
+    [episode] = observed(w.events, SEED).group(BackoffGroup).reconnects.episodes
     assert episode.lost_at == lost
     assert episode.attempts == (
         *(Attempt(lost + offset, True) for offset in SEED_ATTEMPTS[:-1]),
@@ -390,7 +390,7 @@ def test_backoff007_early_first_attempt_is_an_error() -> None:
     ]
     assert findings[1].message.endswith("): not compliant: attempt 1 early")
     assert "waits 0.1, 2.0, 4.0, 8.0, 16.0 s" in findings[1].message
-    [episode] = observed(w.events, SEED).link.episodes
+    [episode] = observed(w.events, SEED).group(BackoffGroup).reconnects.episodes
     assert episode.timings == ("early", None, None, None, None)
     assert episode.compliant is False
 
@@ -435,7 +435,7 @@ def test_backoff007_unknown_settings_are_not_judged() -> None:
         "reconnected after 3 attempts (2 refused), waits 0.1, 0.2, 0.3 s; "
         "not judged: RetryBackOff* unknown (give --retry-backoff)"
     )
-    [episode] = observed(w.events).link.episodes
+    [episode] = observed(w.events).group(BackoffGroup).reconnects.episodes
     assert (episode.backoff, episode.bounds, episode.compliant) == (None, (), None)
 
 
@@ -491,7 +491,9 @@ def test_backoff007_one_verdict_per_episode() -> None:
 
     findings = verdicts(run(w.events, SEED, verdicts=True))
     assert [f.severity for f in findings] == [Severity.INFO, Severity.ERROR]
-    assert [len(e.attempts) for e in observed(w.events, SEED).link.episodes] == [5, 2]
+    assert [
+        len(e.attempts) for e in observed(w.events, SEED).group(BackoffGroup).reconnects.episodes
+    ] == [5, 2]
 
 
 def test_backoff007_no_verdict_when_the_station_closed_its_connection() -> None:
@@ -555,7 +557,7 @@ def test_backoff007_offline_events_delivered_with_the_flag_and_no_gap() -> None:
     assert follow_up.timestamp == pytest.approx(reconnected + GRACE)
     assert follow_up.connection_id == findings[0].connection_id
     assert (follow_up.action, follow_up.message_id) == ("TransactionEvent", None)
-    [episode] = observed(w.events, SEED).link.episodes
+    [episode] = observed(w.events, SEED).group(BackoffGroup).reconnects.episodes
     assert episode.delivery == OfflineDelivery(3, (), (), 1)
     assert episode.delivery.ok
 
@@ -591,7 +593,7 @@ def test_backoff007_offline_events_without_the_flag() -> None:
         "3 TransactionEvents from the offline period delivered, 1 without offline=true "
         f"(seqNo 3 of {TX}), no seqNo gap"
     )
-    [episode] = observed(w.events, SEED).link.episodes
+    [episode] = observed(w.events, SEED).group(BackoffGroup).reconnects.episodes
     assert episode.delivery == OfflineDelivery(3, ((TX, 3),), (), 1)
 
 
@@ -609,7 +611,7 @@ def test_backoff007_offline_events_with_a_gap() -> None:
     assert findings[1].message == (
         f"2 offline TransactionEvents delivered with offline=true; seqNo gap: seqNo 3 of {TX} missing"
     )
-    [episode] = observed(w.events, SEED).link.episodes
+    [episode] = observed(w.events, SEED).group(BackoffGroup).reconnects.episodes
     assert episode.delivery == OfflineDelivery(2, (), ((TX, 2, 4),), 1)
 
 

@@ -2,7 +2,7 @@
 
 BACKOFF-001..003 judge each attempt as it happens. BACKOFF-007 is the back-off analyser's verdict
 on a whole episode, from the loss to the accepted reconnect, and then on the offline
-TransactionEvents delivered after it; the episode is also kept as data (`Link.episodes`).
+TransactionEvents delivered after it; the episode is also kept as data (`BackoffGroup.reconnects.episodes`).
 """
 
 from __future__ import annotations
@@ -11,16 +11,29 @@ from dataclasses import replace
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from proxy.ocppj.checks.transactions import happened_offline, missing_seqs, near_offline, seq_gaps
+from proxy.ocppj.checks.transactions import (
+    TransactionsGroup,
+    happened_offline,
+    missing_seqs,
+    near_offline,
+    seq_gaps,
+)
 from proxy.ocppj.findings import Severity
-from proxy.ocppj.hooks import on_close, on_finish, on_open, on_refused
-from proxy.ocppj.state import Attempt, Backoff, OfflineDelivery, ReconnectEpisode, Timing
+from proxy.ocppj.routing import RuleGroup, on_close, on_finish, on_open, on_refused
+from proxy.ocppj.state import (
+    REMEMBERED_PERIODS,
+    Attempt,
+    Backoff,
+    OfflineDelivery,
+    ReconnectEpisode,
+    Reconnects,
+    Timing,
+)
 
 if TYPE_CHECKING:
     from proxy.ocppj.events import ConnectionClosed, ConnectionOpened, HandshakeRefused
     from proxy.ocppj.session import Session
 
-REMEMBERED_PERIODS = 32
 LISTED = 8
 """Items a verdict lists before it abbreviates: a hammering station makes hundreds of attempts."""
 SEVERITY: dict[Timing, Severity] = {"early": Severity.ERROR, "late": Severity.WARNING}
@@ -64,20 +77,6 @@ def _settings(backoff: Backoff) -> str:
     )
 
 
-@on_close
-def connection_ended(session: Session, event: ConnectionClosed) -> None:
-    if session.connections:
-        return  # another connection of this station is still up
-    link = session.link
-    link.disconnected_since = event.timestamp
-    link.attempts = []
-    if event.closed_by == "charger":
-        link.closed_by_station_at, link.lost_at = event.timestamp, None
-        return
-    link.lost_at, link.closed_by_station_at = event.timestamp, None
-    _expect_attempt(session, "losing its connection")
-
-
 def _expect_attempt(session: Session, since: str) -> None:
     bound = session.config.reconnect_bound
     session.expect(
@@ -85,58 +84,6 @@ def _expect_attempt(session: Session, since: str) -> None:
         bound,
         "BACKOFF-001",
         f"station made no reconnect attempt within {bound:g} s after {since}",
-    )
-
-
-@on_refused
-def attempt_refused(session: Session, event: HandshakeRefused) -> None:
-    if session.link.lost_at is not None:
-        _check_attempt(session, refused=True)
-        _expect_attempt(session, f"refused attempt {len(session.link.attempts)}")
-
-
-@on_open
-def reconnected(session: Session, event: ConnectionOpened) -> None:
-    link = session.link
-    if link.disconnected_since is not None:
-        link.offline_periods.append((link.disconnected_since, event.timestamp))
-        del link.offline_periods[:-REMEMBERED_PERIODS]
-        link.disconnected_since = None
-    link.closed_by_station_at = None
-    if link.first_connected is None:
-        link.first_connected = event.timestamp
-    if link.lost_at is not None:
-        session.cancel("reconnect")
-        _check_attempt(session, refused=False)
-        _conclude(session, event)
-        link.lost_at, link.attempts = None, []
-
-
-def _check_attempt(session: Session, refused: bool) -> None:
-    link = session.link
-    assert link.lost_at is not None
-    link.attempts.append(Attempt(session.now, refused))
-    attempt = len(link.attempts)
-    since = link.lost_at if attempt == 1 else link.attempts[-2].at
-    wait = session.now - since
-    backoff = session.backoff
-    if backoff is None:
-        return
-    lower, upper = _bounds(backoff, attempt)
-    timing = judge_wait(wait, (lower, upper))
-    if timing is None:
-        return
-    rule = "BACKOFF-002" if attempt == 1 else "BACKOFF-003"
-    after = "the connection was lost" if attempt == 1 else f"refused attempt {attempt - 1}"
-    outcome = "refused" if refused else "accepted"
-    limit = (
-        f"at least {lower:g} s required" if timing == "early" else f"at most {upper:g} s expected"
-    )
-    session.flag(
-        rule,
-        f"reconnect attempt {attempt} ({outcome}) came {wait:.1f} s after {after}; "
-        f"{limit} ({_settings(backoff)})",
-        SEVERITY[timing],
     )
 
 
@@ -163,96 +110,6 @@ def _verdict(timings: tuple[Timing | None, ...]) -> str:
     return "not compliant: " + "; ".join(parts) if parts else "compliant"
 
 
-def _conclude(session: Session, event: ConnectionOpened) -> None:
-    """BACKOFF-007 at the accepted reconnect: the episode judged with the per-attempt bounds."""
-    link = session.link
-    assert link.lost_at is not None
-    attempts = tuple(link.attempts)
-    waits = tuple(b - a for a, b in pairwise([link.lost_at, *(a.at for a in attempts)]))
-    backoff = session.backoff
-    head = (
-        f"reconnected after {_counted(len(attempts), 'attempt')} ({len(attempts) - 1} refused), "
-        f"{'wait' if len(waits) == 1 else 'waits'} {_listing([f'{w:.1f}' for w in waits])} s"
-    )
-    if backoff is None:
-        bounds: tuple[tuple[float, float], ...] = ()
-        timings: tuple[Timing | None, ...] = (None,) * len(waits)
-        verdict, severity = UNKNOWN, Severity.INFO
-        message = f"{head}; {verdict}"
-    else:
-        bounds = tuple(_bounds(backoff, k) for k in range(1, len(waits) + 1))
-        timings = tuple(judge_wait(w, b) for w, b in zip(waits, bounds, strict=True))
-        verdict = _verdict(timings)
-        severity = max(
-            (SEVERITY[t] for t in timings if t), key=lambda s: s.rank, default=Severity.INFO
-        )
-        expected = _listing([f"{low:g}-{high:g}" for low, high in bounds])
-        message = f"{head}; expected {expected} s ({_settings(backoff)}): {verdict}"
-    episode = ReconnectEpisode(
-        lost_at=link.lost_at,
-        attempts=attempts,
-        waits=waits,
-        backoff=backoff,
-        bounds=bounds,
-        timings=timings,
-        verdict=verdict,
-        severity=severity,
-        connection_id=event.connection_id,
-        ref=event.ref,
-    )
-    link.episodes.append(episode)
-    del link.episodes[:-REMEMBERED_PERIODS]
-    session.flag("BACKOFF-007", message, severity)
-    session.at(
-        ("offline-delivery", episode.lost_at),
-        session.now + session.config.transaction_grace,
-        lambda: _review_delivery(session, episode),
-    )
-
-
-def _review_delivery(session: Session, episode: ReconnectEpisode) -> None:
-    """BACKOFF-007 follow-up, once queued events should be in: were they flagged and complete?"""
-    period = (episode.lost_at, episode.reconnected_at)
-    events, concerned = 0, 0
-    unflagged: list[tuple[str, int]] = []
-    gaps: list[tuple[str, int, int]] = []
-    for transaction in session.transactions.values():
-        offline = [
-            (seq, event)
-            for seq, event in sorted(transaction.events.items())
-            if event.timestamp is not None
-            and (
-                happened_offline(session, period, event.timestamp)
-                or (event.offline and near_offline(session, period, event.timestamp))
-            )
-        ]
-        open_at_loss = transaction.started_at < period[0] and (
-            transaction.ended_at is None or transaction.ended_at > period[0]
-        )
-        if not (offline or open_at_loss):
-            continue
-        concerned += 1
-        events += len(offline)
-        tx_id = transaction.transaction_id
-        unflagged += [(tx_id, seq) for seq, event in offline if not event.offline]
-        gaps += [(tx_id, low, high) for low, high in seq_gaps(transaction)]
-    if not concerned:
-        return  # the outage touched no transaction: nothing was to be queued
-    delivery = OfflineDelivery(events, tuple(unflagged), tuple(gaps), concerned)
-    episodes = session.link.episodes
-    for index, kept in enumerate(episodes):
-        if kept is episode:
-            episodes[index] = replace(episode, delivery=delivery)
-    session.flag(
-        "BACKOFF-007",
-        _delivery_message(delivery),
-        Severity.INFO if delivery.ok else Severity.WARNING,
-        ref=episode.ref,
-        connection_id=episode.connection_id,
-        action="TransactionEvent",
-    )
-
-
 def _delivery_message(delivery: OfflineDelivery) -> str:
     if delivery.unflagged:
         which = _listing([f"seqNo {seq} of {tx_id}" for tx_id, seq in delivery.unflagged])
@@ -274,9 +131,169 @@ def _delivery_message(delivery: OfflineDelivery) -> str:
     return f"{said}; seqNo gap: {missing} missing"
 
 
-@on_finish
-def review_deliveries(session: Session) -> None:
-    """End of observation: review the deliveries still inside their grace period."""
-    for episode in list(session.link.episodes):
-        if session.cancel(("offline-delivery", episode.lost_at)):
-            _review_delivery(session, episode)
+class BackoffGroup(RuleGroup):
+    """Owns the reconnect attempts and episodes after each lost connection."""
+
+    needs = (TransactionsGroup,)
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.reconnects = Reconnects()
+
+    def _check_attempt(self, refused: bool) -> None:
+        session = self.session
+        reconnects = self.reconnects
+        assert reconnects.lost_at is not None
+        reconnects.attempts.append(Attempt(session.now, refused))
+        attempt = len(reconnects.attempts)
+        since = reconnects.lost_at if attempt == 1 else reconnects.attempts[-2].at
+        wait = session.now - since
+        backoff = session.backoff
+        if backoff is None:
+            return
+        lower, upper = _bounds(backoff, attempt)
+        timing = judge_wait(wait, (lower, upper))
+        if timing is None:
+            return
+        rule = "BACKOFF-002" if attempt == 1 else "BACKOFF-003"
+        after = "the connection was lost" if attempt == 1 else f"refused attempt {attempt - 1}"
+        outcome = "refused" if refused else "accepted"
+        limit = (
+            f"at least {lower:g} s required"
+            if timing == "early"
+            else f"at most {upper:g} s expected"
+        )
+        session.flag(
+            rule,
+            f"reconnect attempt {attempt} ({outcome}) came {wait:.1f} s after {after}; "
+            f"{limit} ({_settings(backoff)})",
+            SEVERITY[timing],
+        )
+
+    def _conclude(self, event: ConnectionOpened) -> None:
+        """BACKOFF-007 at the accepted reconnect: the episode judged with the per-attempt bounds."""
+        session = self.session
+        reconnects = self.reconnects
+        assert reconnects.lost_at is not None
+        attempts = tuple(reconnects.attempts)
+        waits = tuple(b - a for a, b in pairwise([reconnects.lost_at, *(a.at for a in attempts)]))
+        backoff = session.backoff
+        head = (
+            f"reconnected after {_counted(len(attempts), 'attempt')} ({len(attempts) - 1} refused), "
+            f"{'wait' if len(waits) == 1 else 'waits'} {_listing([f'{w:.1f}' for w in waits])} s"
+        )
+        if backoff is None:
+            bounds: tuple[tuple[float, float], ...] = ()
+            timings: tuple[Timing | None, ...] = (None,) * len(waits)
+            verdict, severity = UNKNOWN, Severity.INFO
+            message = f"{head}; {verdict}"
+        else:
+            bounds = tuple(_bounds(backoff, k) for k in range(1, len(waits) + 1))
+            timings = tuple(judge_wait(w, b) for w, b in zip(waits, bounds, strict=True))
+            verdict = _verdict(timings)
+            severity = max(
+                (SEVERITY[t] for t in timings if t), key=lambda s: s.rank, default=Severity.INFO
+            )
+            expected = _listing([f"{low:g}-{high:g}" for low, high in bounds])
+            message = f"{head}; expected {expected} s ({_settings(backoff)}): {verdict}"
+        episode = ReconnectEpisode(
+            lost_at=reconnects.lost_at,
+            attempts=attempts,
+            waits=waits,
+            backoff=backoff,
+            bounds=bounds,
+            timings=timings,
+            verdict=verdict,
+            severity=severity,
+            connection_id=event.connection_id,
+            ref=event.ref,
+        )
+        reconnects.episodes.append(episode)
+        del reconnects.episodes[:-REMEMBERED_PERIODS]
+        session.flag("BACKOFF-007", message, severity)
+        session.at(
+            ("offline-delivery", episode.lost_at),
+            session.now + session.config.transaction_grace,
+            lambda: self._review_delivery(episode),
+        )
+
+    def _review_delivery(self, episode: ReconnectEpisode) -> None:
+        """BACKOFF-007 follow-up, once queued events should be in: were they flagged and complete?"""
+        session = self.session
+        period = (episode.lost_at, episode.reconnected_at)
+        events, concerned = 0, 0
+        unflagged: list[tuple[str, int]] = []
+        gaps: list[tuple[str, int, int]] = []
+        for transaction in session.group(TransactionsGroup).transactions.values():
+            offline = [
+                (seq, event)
+                for seq, event in sorted(transaction.events.items())
+                if event.timestamp is not None
+                and (
+                    happened_offline(session, period, event.timestamp)
+                    or (event.offline and near_offline(session, period, event.timestamp))
+                )
+            ]
+            open_at_loss = transaction.started_at < period[0] and (
+                transaction.ended_at is None or transaction.ended_at > period[0]
+            )
+            if not (offline or open_at_loss):
+                continue
+            concerned += 1
+            events += len(offline)
+            tx_id = transaction.transaction_id
+            unflagged += [(tx_id, seq) for seq, event in offline if not event.offline]
+            gaps += [(tx_id, low, high) for low, high in seq_gaps(transaction)]
+        if not concerned:
+            return  # the outage touched no transaction: nothing was to be queued
+        delivery = OfflineDelivery(events, tuple(unflagged), tuple(gaps), concerned)
+        episodes = self.reconnects.episodes
+        for index, kept in enumerate(episodes):
+            if kept is episode:
+                episodes[index] = replace(episode, delivery=delivery)
+        session.flag(
+            "BACKOFF-007",
+            _delivery_message(delivery),
+            Severity.INFO if delivery.ok else Severity.WARNING,
+            ref=episode.ref,
+            connection_id=episode.connection_id,
+            action="TransactionEvent",
+        )
+
+    @on_close
+    def connection_ended(self, event: ConnectionClosed) -> None:
+        session = self.session
+        if session.connections:
+            return  # another connection of this station is still up
+        reconnects = self.reconnects
+        reconnects.attempts = []
+        if event.closed_by == "charger":
+            reconnects.lost_at = None
+            return
+        reconnects.lost_at = event.timestamp
+        _expect_attempt(session, "losing its connection")
+
+    @on_refused
+    def attempt_refused(self, event: HandshakeRefused) -> None:
+        session = self.session
+        if self.reconnects.lost_at is not None:
+            self._check_attempt(refused=True)
+            _expect_attempt(session, f"refused attempt {len(self.reconnects.attempts)}")
+
+    @on_open
+    def reconnected(self, event: ConnectionOpened) -> None:
+        session = self.session
+        reconnects = self.reconnects
+        if reconnects.lost_at is not None:
+            session.cancel("reconnect")
+            self._check_attempt(refused=False)
+            self._conclude(event)
+            reconnects.lost_at, reconnects.attempts = None, []
+
+    @on_finish
+    def review_deliveries(self) -> None:
+        """End of observation: review the deliveries still inside their grace period."""
+        session = self.session
+        for episode in list(self.reconnects.episodes):
+            if session.cancel(("offline-delivery", episode.lost_at)):
+                self._review_delivery(episode)

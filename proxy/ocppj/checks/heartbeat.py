@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from proxy.ocppj.actions import Direction
-from proxy.ocppj.checks.remote import is_triggered
-from proxy.ocppj.hooks import on_call, on_close, on_frame
+from proxy.ocppj.checks.boot import BootGroup
+from proxy.ocppj.checks.device_model import DeviceModelGroup
+from proxy.ocppj.checks.remote import RemoteGroup
+from proxy.ocppj.routing import RuleGroup, on_call, on_close, on_frame
 
 if TYPE_CHECKING:
     from proxy.ocppj.events import ConnectionClosed
     from proxy.ocppj.messages import Call, Parsed
-    from proxy.ocppj.session import Connection, Session
+    from proxy.ocppj.rpc import Connection
+    from proxy.ocppj.session import Session
 
 MIN_SLACK = 5.0
 """Seconds of silence tolerated beyond the heartbeat interval (10 % for long intervals)."""
@@ -19,8 +22,8 @@ MIN_SLACK = 5.0
 
 def _allowed_silence(session: Session) -> tuple[float, float] | None:
     """(interval, allowed silence) once the station is Accepted with a positive interval."""
-    interval = session.device_model.number("HeartbeatInterval")
-    if session.registration.status != "Accepted" or not interval or interval <= 0:
+    interval = session.group(DeviceModelGroup).model.number("HeartbeatInterval")
+    if session.group(BootGroup).registration.status != "Accepted" or not interval or interval <= 0:
         return None
     return interval, interval + max(MIN_SLACK, 0.1 * interval)
 
@@ -42,32 +45,49 @@ def _check_silence(session: Session, connection: Connection, what: str) -> None:
         )
 
 
-@on_frame
-def silence_before_frame(session: Session, parsed: Parsed) -> None:
-    if session.connection is not None:
-        _check_silence(session, session.connection, "before this frame")
+class HeartbeatGroup(RuleGroup):
+    """Judges silence and the heartbeat rate of each connection."""
 
+    needs = (BootGroup, DeviceModelGroup, RemoteGroup)
 
-@on_close
-def silence_before_close(session: Session, event: ConnectionClosed) -> None:
-    if session.connection is not None:
-        _check_silence(session, session.connection, "before the connection closed")
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.last_heartbeat: dict[str, float] = {}
+        """connection id -> when its last untriggered Heartbeat came."""
+        self.frequent_reported: set[str] = set()
+        """Connections already reported for HB-002 (once per connection)."""
 
+    @on_frame
+    def silence_before_frame(self, parsed: Parsed) -> None:
+        session = self.session
+        if session.connection is not None:
+            _check_silence(session, session.connection, "before this frame")
 
-@on_call("Heartbeat")
-def heartbeat_rate(session: Session, call: Call) -> None:
-    connection = session.connection
-    if connection is None or is_triggered(session, "Heartbeat"):
-        return
-    previous, connection.last_heartbeat = connection.last_heartbeat, session.now
-    limits = _allowed_silence(session)
-    if previous is None or limits is None or connection.frequent_heartbeat_reported:
-        return
-    interval = limits[0]
-    if session.now - previous < interval / 2:
-        connection.frequent_heartbeat_reported = True
-        session.flag(
-            "HB-002",
-            f"Heartbeat {session.now - previous:.0f} s after the previous "
-            f"one while HeartbeatInterval is {interval:g} s",
-        )
+    @on_close
+    def silence_before_close(self, event: ConnectionClosed) -> None:
+        session = self.session
+        if session.connection is not None:
+            _check_silence(session, session.connection, "before the connection closed")
+        self.last_heartbeat.pop(event.connection_id, None)
+        self.frequent_reported.discard(event.connection_id)
+
+    @on_call("Heartbeat")
+    def heartbeat_rate(self, call: Call) -> None:
+        session = self.session
+        connection = session.connection
+        if connection is None or session.group(RemoteGroup).is_triggered("Heartbeat"):
+            return
+        key = connection.connection_id
+        previous = self.last_heartbeat.get(key)
+        self.last_heartbeat[key] = session.now
+        limits = _allowed_silence(session)
+        if previous is None or limits is None or key in self.frequent_reported:
+            return
+        interval = limits[0]
+        if session.now - previous < interval / 2:
+            self.frequent_reported.add(key)
+            session.flag(
+                "HB-002",
+                f"Heartbeat {session.now - previous:.0f} s after the previous "
+                f"one while HeartbeatInterval is {interval:g} s",
+            )

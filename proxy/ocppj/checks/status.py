@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from proxy.ocppj.hooks import on_call
+from proxy.ocppj.routing import RuleGroup, on_call
 
 if TYPE_CHECKING:
     from proxy.ocppj.messages import Call
@@ -12,40 +12,49 @@ if TYPE_CHECKING:
     from proxy.ocppj.state import Transaction
 
 
-@on_call("StatusNotification")
-def connector_status(session: Session, call: Call) -> None:
-    payload = call.payload or {}
-    evse_id, connector_id = payload.get("evseId"), payload.get("connectorId")
-    if evse_id == 0 or connector_id == 0:
-        session.flag(
-            "STAT-001",
-            f"StatusNotification for evseId {evse_id}, connectorId "
-            f"{connector_id}: statuses are reported per connector, numbered from 1",
-        )
-    status = payload.get("connectorStatus")
-    if type(evse_id) is int and type(connector_id) is int and isinstance(status, str):
-        session.connector_status[evse_id, connector_id] = (status, session.now)
+class StatusGroup(RuleGroup):
+    """Owns the connector statuses reported, which transactions are checked against."""
 
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.connector_status: dict[tuple[int, int], tuple[str, float]] = {}
+        """(evseId, connectorId) -> last reported connectorStatus and when."""
 
-def check_status_agrees(session: Session, transaction: Transaction) -> None:
-    """STAT-002: a station still charging on an EVSE it reported Available during the session."""
-    if not transaction.charging or transaction.status_conflict_reported:
-        return
-    evse, connector = transaction.evse_id, transaction.connector_id
-    reports = [
-        report
-        for (evse_id, connector_id), report in session.connector_status.items()
-        if evse_id == evse and connector in (None, connector_id)
-    ]
-    # With the connector unknown, only an EVSE whose every connector says Available conflicts.
-    if reports and all(
-        status == "Available" and at > transaction.started_at for status, at in reports
-    ):
-        transaction.status_conflict_reported = True
-        where = f"EVSE {evse}" + (f" connector {connector}" if connector is not None else "")
-        latest = max(at for _status, at in reports)
-        session.flag(
-            "STAT-002",
-            f"{where} was reported Available {session.now - latest:.0f} s ago while "
-            f"transaction {transaction.transaction_id} is still charging on it",
-        )
+    def check_status_agrees(self, transaction: Transaction) -> None:
+        """STAT-002: a station still charging on an EVSE it reported Available during the session."""
+        if not transaction.charging or transaction.status_conflict_reported:
+            return
+        session = self.session
+        evse, connector = transaction.evse_id, transaction.connector_id
+        reports = [
+            report
+            for (evse_id, connector_id), report in self.connector_status.items()
+            if evse_id == evse and connector in (None, connector_id)
+        ]
+        # With the connector unknown, only an EVSE whose every connector says Available conflicts.
+        if reports and all(
+            status == "Available" and at > transaction.started_at for status, at in reports
+        ):
+            transaction.status_conflict_reported = True
+            where = f"EVSE {evse}" + (f" connector {connector}" if connector is not None else "")
+            latest = max(at for _status, at in reports)
+            session.flag(
+                "STAT-002",
+                f"{where} was reported Available {session.now - latest:.0f} s ago while "
+                f"transaction {transaction.transaction_id} is still charging on it",
+            )
+
+    @on_call("StatusNotification")
+    def status_reported(self, call: Call) -> None:
+        session = self.session
+        payload = call.payload or {}
+        evse_id, connector_id = payload.get("evseId"), payload.get("connectorId")
+        if evse_id == 0 or connector_id == 0:
+            session.flag(
+                "STAT-001",
+                f"StatusNotification for evseId {evse_id}, connectorId "
+                f"{connector_id}: statuses are reported per connector, numbered from 1",
+            )
+        status = payload.get("connectorStatus")
+        if type(evse_id) is int and type(connector_id) is int and isinstance(status, str):
+            self.connector_status[evse_id, connector_id] = (status, session.now)

@@ -6,16 +6,17 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from proxy.ocppj.actions import Direction
-from proxy.ocppj.checks.device_model import objects
-from proxy.ocppj.checks.status import check_status_agrees
+from proxy.ocppj.checks.device_model import DeviceModelGroup, objects
+from proxy.ocppj.checks.status import StatusGroup
 from proxy.ocppj.findings import Severity
-from proxy.ocppj.hooks import on_call, on_error, on_finish, on_result
+from proxy.ocppj.routing import RuleGroup, on_call, on_error, on_finish, on_result
 from proxy.ocppj.state import Transaction, TxEvent
 from proxy.ocppj.timefmt import format_datetime, parse_datetime
 
 if TYPE_CHECKING:
     from proxy.ocppj.messages import Call, CallError, CallResult
-    from proxy.ocppj.session import PendingCall, Session
+    from proxy.ocppj.rpc import PendingCall
+    from proxy.ocppj.session import Session
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 EVENT_TYPES = ("Started", "Updated", "Ended")
@@ -41,7 +42,8 @@ def energy_register_wh(meter_values: Any) -> float | None:
             multiplier = unit.get("multiplier", 0)
             if (
                 scale is None
-                or type(value) not in (int, float)
+                or not isinstance(value, int | float)
+                or isinstance(value, bool)
                 or type(multiplier) is not int
                 or not -9 <= multiplier <= 9
             ):
@@ -61,90 +63,6 @@ def _transaction_of(payload: dict[str, Any]) -> tuple[str, int] | None:
     return transaction_id, seq
 
 
-@on_call("TransactionEvent")
-def transaction_event(session: Session, call: Call) -> None:
-    payload = call.payload
-    if session.direction is not Direction.CHARGER_TO_CSMS or not payload:
-        return
-    key, event_type = _transaction_of(payload), payload.get("eventType")
-    if key is None or event_type not in EVENT_TYPES:
-        return  # the schema check has said what is wrong
-    transaction_id, seq = key
-    if seq < 0:
-        session.flag(
-            "TX-003", f"seqNo {seq} of transaction {transaction_id} is negative", Severity.ERROR
-        )
-        return
-    timestamp = parse_datetime(payload.get("timestamp"))
-    transaction = _transaction(session, transaction_id, event_type, seq, timestamp)
-    evse = payload.get("evse")
-    if isinstance(evse, dict) and type(evse.get("id")) is int:
-        transaction.evse_id = evse["id"]
-        if type(evse.get("connectorId")) is int:
-            transaction.connector_id = evse["connectorId"]
-    energy = energy_register_wh(payload.get("meterValue"))
-    # The offline flag is left out on purpose: a retried message may set it (libocpp does).
-    signature = (event_type, payload.get("timestamp"), payload.get("triggerReason"), energy)
-    earlier = transaction.events.get(seq)
-    if earlier is not None:
-        _repeated(session, transaction, seq, earlier, signature)
-        return
-    event = TxEvent(
-        event_type,
-        timestamp,
-        signature,
-        energy,
-        offline=payload.get("offline") is True,
-        ref=session.event.ref if session.event else None,
-    )
-    _check_order(session, transaction, seq, event_type)
-    _check_neighbours(session, transaction, seq, event)
-    transaction.events[seq] = event
-    _check_clock(session, timestamp)
-    _check_offline(session, event.offline, timestamp)
-    info = payload["transactionInfo"]
-    if "chargingState" in info:
-        transaction.charging = info["chargingState"] == "Charging"
-        check_status_agrees(session, transaction)
-    if "stoppedReason" in info and event_type != "Ended":
-        session.flag(
-            "TX-006",
-            f"stoppedReason on a {event_type} event of transaction "
-            f"{transaction_id}; it belongs to Ended",
-            Severity.INFO,
-        )
-    if event_type == "Ended":
-        transaction.ended_at = session.now
-        session.at(
-            ("tx-review", transaction_id),
-            session.now + session.config.transaction_grace,
-            lambda: review_numbering(session, transaction),
-        )
-
-
-def _transaction(
-    session: Session, transaction_id: str, event_type: str, seq: int, timestamp: float | None
-) -> Transaction:
-    transaction = session.transactions.get(transaction_id)
-    if transaction is not None and not (
-        event_type == "Started" and _after_end(transaction, seq, timestamp)
-    ):
-        return transaction
-    if transaction is not None:
-        session.flag(
-            "TX-001",
-            f"transactionId {transaction_id} is reused by a new Started event "
-            "after that transaction ended; every transaction needs its own id",
-        )
-        session.cancel(("tx-review", transaction_id))
-        review_numbering(session, transaction)
-    transaction = Transaction(transaction_id, started_at=session.now)
-    session.transactions[transaction_id] = transaction
-    if len(session.transactions) > REMEMBERED_TRANSACTIONS:
-        _forget_oldest(session)
-    return transaction
-
-
 def _after_end(transaction: Transaction, seq: int, timestamp: float | None) -> bool:
     """A Started that happened after the transaction's Ended opens a new one (a reused id).
 
@@ -158,21 +76,12 @@ def _after_end(transaction: Transaction, seq: int, timestamp: float | None) -> b
     return seq > transaction.ended_seq
 
 
-def _forget_oldest(session: Session) -> None:
-    """Drop the oldest ended transaction (the oldest of all when none ended), reviewed first."""
-    transactions = session.transactions
-    transaction_id = next(
-        (key for key, tx in transactions.items() if tx.ended_seq is not None),
-        next(iter(transactions)),
-    )
-    transaction = transactions[transaction_id]
-    session.cancel(("tx-review", transaction_id))
-    review_numbering(session, transaction)
-    del session.transactions[transaction_id]
-
-
 def _repeated(
-    session: Session, transaction: Transaction, seq: int, earlier: TxEvent, signature: tuple
+    session: Session,
+    transaction: Transaction,
+    seq: int,
+    earlier: TxEvent,
+    signature: tuple[Any, ...],
 ) -> None:
     name = f"seqNo {seq} of transaction {transaction.transaction_id}"
     if signature != earlier.signature:
@@ -189,7 +98,7 @@ def _repeated(
             "TX-009", f"{name} sent again although the CSMS already acknowledged it", Severity.ERROR
         )
         return
-    limit = session.device_model.number("MessageAttempts", "TransactionEvent")
+    limit = session.group(DeviceModelGroup).model.number("MessageAttempts", "TransactionEvent")
     if limit is not None and earlier.attempts > limit:
         session.flag(
             "TX-009",
@@ -372,37 +281,150 @@ def review_numbering(session: Session, transaction: Transaction) -> None:
                 f"transaction {transaction.transaction_id}: {lost} message"
                 f"{'s' if lost > 1 else ''} lost (seqNo {missing_seqs(low, high)})",
                 ref=transaction.events[high].ref,
+                details={
+                    "transaction_id": transaction.transaction_id,
+                    "seq_before": low,
+                    "seq_after": high,
+                    "lost": lost,
+                },
             )
 
 
-@on_finish
-def review_all(session: Session) -> None:
-    for transaction_id, transaction in session.transactions.items():
+class TransactionsGroup(RuleGroup):
+    """Owns the transactions seen (S-TX), which remote and backoff read."""
+
+    needs = (DeviceModelGroup, StatusGroup)
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.transactions: dict[str, Transaction] = {}
+
+    def _transaction(
+        self, transaction_id: str, event_type: str, seq: int, timestamp: float | None
+    ) -> Transaction:
+        session = self.session
+        transaction = self.transactions.get(transaction_id)
+        if transaction is not None and not (
+            event_type == "Started" and _after_end(transaction, seq, timestamp)
+        ):
+            return transaction
+        if transaction is not None:
+            session.flag(
+                "TX-001",
+                f"transactionId {transaction_id} is reused by a new Started event "
+                "after that transaction ended; every transaction needs its own id",
+            )
+            session.cancel(("tx-review", transaction_id))
+            review_numbering(session, transaction)
+        transaction = Transaction(transaction_id, started_at=session.now)
+        self.transactions[transaction_id] = transaction
+        if len(self.transactions) > REMEMBERED_TRANSACTIONS:
+            self._forget_oldest()
+        return transaction
+
+    def _forget_oldest(self) -> None:
+        """Drop the oldest ended transaction (the oldest of all when none ended), reviewed first."""
+        session = self.session
+        transactions = self.transactions
+        transaction_id = next(
+            (key for key, tx in transactions.items() if tx.ended_seq is not None),
+            next(iter(transactions)),
+        )
+        transaction = transactions[transaction_id]
         session.cancel(("tx-review", transaction_id))
         review_numbering(session, transaction)
+        del self.transactions[transaction_id]
 
-
-@on_result("TransactionEvent")
-def acknowledged(session: Session, pending: PendingCall, result: CallResult) -> None:
-    key = _transaction_of(pending.payload)
-    transaction = session.transactions.get(key[0]) if key else None
-    if key and transaction and key[1] in transaction.events:
-        transaction.events[key[1]].acknowledged = True
-    if "idToken" in pending.payload and "idTokenInfo" not in (result.payload or {}):
-        session.flag(
-            "TX-010",
-            "TransactionEventResponse has no idTokenInfo although the event "
-            "carried an idToken (E01.FR.12)",
-            Severity.WARNING,
+    @on_call("TransactionEvent")
+    def transaction_event(self, call: Call) -> None:
+        session = self.session
+        payload = call.payload
+        if session.direction is not Direction.CHARGER_TO_CSMS or not payload:
+            return
+        key, event_type = _transaction_of(payload), payload.get("eventType")
+        if key is None or event_type not in EVENT_TYPES:
+            return  # the schema check has said what is wrong
+        transaction_id, seq = key
+        if seq < 0:
+            session.flag(
+                "TX-003", f"seqNo {seq} of transaction {transaction_id} is negative", Severity.ERROR
+            )
+            return
+        timestamp = parse_datetime(payload.get("timestamp"))
+        transaction = self._transaction(transaction_id, event_type, seq, timestamp)
+        evse = payload.get("evse")
+        if isinstance(evse, dict) and type(evse.get("id")) is int:
+            transaction.evse_id = evse["id"]
+            if type(evse.get("connectorId")) is int:
+                transaction.connector_id = evse["connectorId"]
+        energy = energy_register_wh(payload.get("meterValue"))
+        # The offline flag is left out on purpose: a retried message may set it (libocpp does).
+        signature = (event_type, payload.get("timestamp"), payload.get("triggerReason"), energy)
+        earlier = transaction.events.get(seq)
+        if earlier is not None:
+            _repeated(session, transaction, seq, earlier, signature)
+            return
+        event = TxEvent(
+            event_type,
+            timestamp,
+            signature,
+            energy,
+            offline=payload.get("offline") is True,
+            ref=session.event.ref if session.event else None,
         )
+        _check_order(session, transaction, seq, event_type)
+        _check_neighbours(session, transaction, seq, event)
+        transaction.events[seq] = event
+        _check_clock(session, timestamp)
+        _check_offline(session, event.offline, timestamp)
+        info = payload["transactionInfo"]
+        if "chargingState" in info:
+            transaction.charging = info["chargingState"] == "Charging"
+            session.group(StatusGroup).check_status_agrees(transaction)
+        if "stoppedReason" in info and event_type != "Ended":
+            session.flag(
+                "TX-006",
+                f"stoppedReason on a {event_type} event of transaction "
+                f"{transaction_id}; it belongs to Ended",
+                Severity.INFO,
+            )
+        if event_type == "Ended":
+            transaction.ended_at = session.now
+            session.at(
+                ("tx-review", transaction_id),
+                session.now + session.config.transaction_grace,
+                lambda: review_numbering(session, transaction),
+            )
 
+    @on_finish
+    def review_all(self) -> None:
+        session = self.session
+        for transaction_id, transaction in self.transactions.items():
+            session.cancel(("tx-review", transaction_id))
+            review_numbering(session, transaction)
 
-@on_error("TransactionEvent")
-def refused(session: Session, pending: PendingCall, error: CallError) -> None:
-    if pending.valid and not pending.forbidden:  # SecurityError is the right answer then
-        session.flag(
-            "TX-010",
-            f"CSMS answered a valid TransactionEvent with CALLERROR "
-            f"{error.error_code}; a TransactionEvent cannot be rejected, the station "
-            "will resend it (J02.FR.19)",
-        )
+    @on_result("TransactionEvent")
+    def acknowledged(self, pending: PendingCall, result: CallResult) -> None:
+        session = self.session
+        key = _transaction_of(pending.payload)
+        transaction = self.transactions.get(key[0]) if key else None
+        if key and transaction and key[1] in transaction.events:
+            transaction.events[key[1]].acknowledged = True
+        if "idToken" in pending.payload and "idTokenInfo" not in (result.payload or {}):
+            session.flag(
+                "TX-010",
+                "TransactionEventResponse has no idTokenInfo although the event "
+                "carried an idToken (E01.FR.12)",
+                Severity.WARNING,
+            )
+
+    @on_error("TransactionEvent")
+    def refused(self, pending: PendingCall, error: CallError) -> None:
+        session = self.session
+        if pending.valid and not pending.forbidden:  # SecurityError is the right answer then
+            session.flag(
+                "TX-010",
+                f"CSMS answered a valid TransactionEvent with CALLERROR "
+                f"{error.error_code}; a TransactionEvent cannot be rejected, the station "
+                "will resend it (J02.FR.19)",
+            )

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from proxy.ocppj.findings import Severity
-from proxy.ocppj.hooks import on_finish, on_frame, on_open
+from proxy.ocppj.routing import RuleGroup, on_finish, on_frame, on_open
 
 if TYPE_CHECKING:
     from proxy.ocppj.events import ConnectionOpened
@@ -17,39 +17,6 @@ OCPP201 = "ocpp2.0.1"
 MAX_IDENTITY = 48
 _IDENTIFIER = re.compile(r"[a-zA-Z0-9*\-_=+|@.]+")
 _VERSION_SEGMENT = re.compile(r"(?i)(ocpp)?[-_]?v?(1\.6|16|2\.0(\.1)?|20|201|2\.1|21)j?")
-
-
-@on_open
-def handshake(session: Session, event: ConnectionOpened) -> None:
-    offered = event.offered_subprotocols
-    if offered is None:
-        session.flag(
-            "WS-001",
-            "upgrade request has no Sec-WebSocket-Protocol header; "
-            "the station must offer ocpp2.0.1",
-        )
-    elif OCPP201 not in offered:
-        session.flag(
-            "WS-001",
-            f"station offered {', '.join(offered) or 'nothing'}, not {OCPP201}",
-            Severity.INFO,
-        )
-    selected = event.selected_subprotocol
-    if selected is not None and offered is not None and selected not in offered:
-        session.flag(
-            "WS-002",
-            f"CSMS selected subprotocol '{selected}', which the station did "
-            f"not offer ({', '.join(offered)})",
-        )
-    _identity(session, event.station)
-    _version_in_path(session, event.path)
-    _compression(session, event)
-    for other in session.connections.values():
-        session.flag(
-            "WS-015",
-            f"second connection while connection {other.connection_id} "
-            f"(opened {session.now - other.opened_at:.0f} s earlier) is still open",
-        )
 
 
 def _identity(session: Session, identity: str) -> None:
@@ -98,26 +65,63 @@ def _compression(session: Session, event: ConnectionOpened) -> None:
         )
 
 
-@on_frame
-def traffic_without_subprotocol(session: Session, parsed: Parsed) -> None:
-    connection = session.connection
-    if connection is None or connection.subprotocol_checked:
-        return
-    connection.subprotocol_checked = True
-    if connection.subprotocol is None:
-        session.flag(
-            "WS-002",
-            "OCPP traffic on a connection where the CSMS selected no "
-            "subprotocol; without an agreed subprotocol it must close the connection",
-        )
+class TransportGroup(RuleGroup):
+    """Judges each handshake and the connection's life; keeps no state of its own."""
 
+    @on_open
+    def handshake(self, event: ConnectionOpened) -> None:
+        session = self.session
+        offered = event.offered_subprotocols
+        if offered is None:
+            session.flag(
+                "WS-001",
+                "upgrade request has no Sec-WebSocket-Protocol header; "
+                "the station must offer ocpp2.0.1",
+            )
+        elif OCPP201 not in offered:
+            session.flag(
+                "WS-001",
+                f"station offered {', '.join(offered) or 'nothing'}, not {OCPP201}",
+                Severity.INFO,
+            )
+        selected = event.selected_subprotocol
+        if selected is not None and offered is not None and selected not in offered:
+            session.flag(
+                "WS-002",
+                f"CSMS selected subprotocol '{selected}', which the station did "
+                f"not offer ({', '.join(offered)})",
+            )
+        _identity(session, event.station)
+        _version_in_path(session, event.path)
+        _compression(session, event)
+        for other in session.connections.values():
+            session.flag(
+                "WS-015",
+                f"second connection while connection {other.connection_id} "
+                f"(opened {session.now - other.opened_at:.0f} s earlier) is still open",
+            )
 
-@on_finish
-def station_left(session: Session) -> None:
-    closed_at = session.link.closed_by_station_at
-    if closed_at is not None and not session.connections:
-        session.flag(
-            "WS-007",
-            f"station closed its connection {session.now - closed_at:.0f} s "
-            "before the end of the observation and did not reconnect",
-        )
+    @on_frame
+    def traffic_without_subprotocol(self, parsed: Parsed) -> None:
+        session = self.session
+        connection = session.connection
+        if connection is None or connection.subprotocol_checked:
+            return
+        connection.subprotocol_checked = True
+        if connection.subprotocol is None:
+            session.flag(
+                "WS-002",
+                "OCPP traffic on a connection where the CSMS selected no "
+                "subprotocol; without an agreed subprotocol it must close the connection",
+            )
+
+    @on_finish
+    def station_left(self) -> None:
+        session = self.session
+        closed_at = session.link.closed_by_station_at
+        if closed_at is not None and not session.connections:
+            session.flag(
+                "WS-007",
+                f"station closed its connection {session.now - closed_at:.0f} s "
+                "before the end of the observation and did not reconnect",
+            )

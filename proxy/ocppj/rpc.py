@@ -1,0 +1,254 @@
+"""The OCPP-J RPC layer of a session: MessageIds, CALL/response matching and answer timeouts.
+
+Kept apart from the rule groups: it holds connection-wide facts (what is outstanding, answered or
+timed out per sender) that every OCPP-J version shares, and reports the RPC-* rules about them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from proxy.ocppj.actions import ACTIONS, Direction, may_send
+from proxy.ocppj.errors import ERROR_CODES, LEGACY_ERROR_CODES
+from proxy.ocppj.findings import Severity
+from proxy.ocppj.messages import Call, CallError, CallResult
+from proxy.ocppj.schemas import validate
+
+if TYPE_CHECKING:
+    from proxy.ocppj.session import Session
+
+REMEMBERED_RESPONSES = 64
+"""Answered and timed-out CALLs remembered per sender, to name late or repeated responses."""
+
+
+@dataclass(slots=True)
+class PendingCall:
+    """A CALL seen on the wire and not yet answered."""
+
+    call: Call
+    direction: Direction
+    timestamp: float
+    connection_id: str
+    ref: object
+    forbidden: bool = False
+    """Sent in breach of the registration gate: the CSMS should answer with SecurityError."""
+    valid: bool = False
+    """A known action whose payload passed its schema."""
+
+    @property
+    def action(self) -> str:
+        return self.call.action
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.call.payload or {}
+
+
+@dataclass(slots=True)
+class Connection:
+    connection_id: str
+    opened_at: float
+    subprotocol: str | None
+    subprotocol_checked: bool = False
+    pending: dict[Direction, dict[str, PendingCall]] = field(
+        default_factory=lambda: {Direction.CHARGER_TO_CSMS: {}, Direction.CSMS_TO_CHARGER: {}}
+    )
+    last_activity: float = 0.0
+    rejected_frame: tuple[Direction, str] | None = None
+    """Sender and MessageId ("-1" when unreadable) of the last frame that was no usable message:
+    the CALLERROR that may answer it (RPC-014, RPC-015) answers no CALL."""
+
+
+class Rpc:
+    """Request/response bookkeeping of one station, across its connections."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._sent_ids: dict[Direction, dict[str, int]] = {d: {} for d in Direction}
+        self._answered: dict[Direction, dict[str, PendingCall]] = {d: {} for d in Direction}
+        self._timed_out: dict[Direction, dict[str, PendingCall]] = {d: {} for d in Direction}
+
+    def call(self, call: Call, compact: str, connection: Connection) -> PendingCall:
+        """Check a CALL against the RPC rules and its schema; it is then outstanding."""
+        session = self.session
+        direction = session.direction
+        assert direction is not None
+        known = call.action in ACTIONS
+        if not known:
+            session.flag(
+                "RPC-009",
+                f"unknown action '{call.action}' (actions are case-sensitive "
+                "2.0.1 message names without 'Request')",
+            )
+        elif not may_send(call.action, direction):
+            session.flag(
+                "RPC-009",
+                f"{call.action} is initiated by the "
+                f"{direction.reverse.sender}, not by the {direction.sender}",
+            )
+        self._check_id_reuse(call, compact, direction)
+        outstanding = connection.pending[direction]
+        if outstanding:
+            earlier = next(iter(outstanding.values()))
+            session.flag(
+                "RPC-007",
+                f"{direction.sender} sent {call.action} while its "
+                f"{earlier.action} ({earlier.call.message_id}) sent "
+                f"{session.now - earlier.timestamp:.1f} s earlier is still unanswered",
+            )
+        pending = PendingCall(
+            call,
+            direction,
+            session.now,
+            connection.connection_id,
+            session.event.ref if session.event else None,
+        )
+        outstanding[call.message_id] = pending
+        self._expect_answer(pending)
+        if known and call.payload is not None:
+            violations = validate(f"{call.action}Request", call.payload)
+            pending.valid = not violations
+            session.report(violations)
+        return pending
+
+    def _check_id_reuse(self, call: Call, compact: str, direction: Direction) -> None:
+        """RPC-005; CALLs are compared without whitespace, so a re-serialised retry is identical."""
+        sent = self._sent_ids[direction]
+        fingerprint = hash(compact)
+        earlier = sent.get(call.message_id)
+        if earlier is not None:
+            if earlier == fingerprint:
+                self.session.flag(
+                    "RPC-005",
+                    f"{call.action} retransmitted with the MessageId "
+                    f"'{call.message_id}' of an earlier identical CALL; 2.0.1 expects a "
+                    "new id for every CALL",
+                    Severity.WARNING,
+                )
+            else:
+                self.session.flag(
+                    "RPC-005",
+                    f"MessageId '{call.message_id}' was already used by the "
+                    f"{direction.sender} for a different CALL",
+                )
+            del sent[call.message_id]
+        sent[call.message_id] = fingerprint
+        if len(sent) > self.session.config.remembered_ids:
+            del sent[next(iter(sent))]
+
+    def _expect_answer(self, pending: PendingCall) -> None:
+        session = self.session
+        timeout = session.message_timeout
+        key = ("call", pending.direction, pending.call.message_id)
+
+        def timed_out() -> None:
+            connection = session.connections.get(pending.connection_id)
+            if connection is not None:
+                connection.pending[pending.direction].pop(pending.call.message_id, None)
+            _remember(self._timed_out[pending.direction], pending)
+            session.flag(
+                "RPC-008",
+                f"{pending.action} CALL from the {pending.direction.sender} "
+                f"unanswered after {timeout:g} s (MessageTimeout)",
+                message_id=pending.call.message_id,
+                ref=pending.ref,
+                connection_id=pending.connection_id,
+                action=pending.action,
+                direction=pending.direction,
+            )
+
+        session.at(key, pending.timestamp + timeout, timed_out)
+
+    def response(
+        self, message: CallResult | CallError, connection: Connection
+    ) -> PendingCall | None:
+        """Match a response to the CALL it answers; flag it when it answers none."""
+        session = self.session
+        direction = session.direction
+        assert direction is not None
+        asker = direction.reverse
+        kind = "CALLERROR" if isinstance(message, CallError) else "CALLRESULT"
+        if isinstance(message, CallError):
+            self._check_error_code(message.error_code)
+        pending = connection.pending[asker].pop(message.message_id, None)
+        if pending is not None:
+            session.cancel(("call", asker, message.message_id))
+            _remember(self._answered[asker], pending)
+            return pending
+        late = self._timed_out[asker].pop(message.message_id, None)
+        if late is not None:
+            session.flag(
+                "RPC-006",
+                f"{kind} to {late.action} arrived "
+                f"{session.now - late.timestamp:.1f} s after the CALL, past the "
+                f"{session.message_timeout:g} s timeout",
+                Severity.WARNING,
+            )
+            _remember(self._answered[asker], late)
+            return late
+        answered = self._answered[asker].get(message.message_id)
+        rejected = connection.rejected_frame
+        if answered is not None:
+            session.flag(
+                "RPC-006",
+                f"second response to {answered.action} CALL "
+                f"'{message.message_id}', which was already answered",
+            )
+        elif message.message_id in connection.pending[direction] or (
+            message.message_id in self._answered[direction]
+        ):
+            session.flag(
+                "RPC-013",
+                f"{direction.sender} sent a {kind} with the MessageId of its own "
+                "CALL: responses answer the peer's CALLs, never a response",
+            )
+        elif isinstance(message, CallError) and rejected is not None and rejected[0] is asker:
+            if rejected[1] == "-1" and message.message_id != "-1":
+                session.flag(
+                    "RPC-014",
+                    f"CALLERROR answering an unreadable message must use "
+                    f"MessageId \"-1\", not '{message.message_id}'",
+                )
+            elif message.message_id != rejected[1]:
+                session.flag(
+                    "RPC-006",
+                    f"CALLERROR with MessageId '{message.message_id}' answers neither a CALL nor "
+                    f"the rejected frame '{rejected[1]}' of the {asker.sender}",
+                )
+        else:
+            session.flag(
+                "RPC-006",
+                f"{kind} with MessageId '{message.message_id}' answers no "
+                f"outstanding CALL of the {asker.sender}",
+            )
+        connection.rejected_frame = None
+        return None
+
+    def _check_error_code(self, code: str) -> None:
+        if code in ERROR_CODES:
+            return
+        modern = LEGACY_ERROR_CODES.get(code)
+        if modern == "FormatViolation":
+            self.session.flag(
+                "RPC-012",
+                f"errorCode '{code}' is the OCPP 1.6 spelling; 2.0.1 uses '{modern}'",
+                Severity.WARNING,
+            )
+        elif modern is not None:
+            self.session.flag(
+                "RPC-012",
+                f"errorCode '{code}': Part 4 Table 8 spells it '{modern}' "
+                "(both spellings circulate in 2.0.1 implementations)",
+                Severity.INFO,
+            )
+        else:
+            self.session.flag(
+                "RPC-012", f"errorCode '{code}' is not one of the 12 OCPP 2.0.1 codes"
+            )
+
+
+def _remember(table: dict[str, PendingCall], pending: PendingCall) -> None:
+    table[pending.call.message_id] = pending
+    if len(table) > REMEMBERED_RESPONSES:
+        del table[next(iter(table))]

@@ -1,0 +1,50 @@
+"""Which rule groups judge which OCPP version: the explicit list a `Session` is built from.
+
+A version's ruleset is a tuple of `RuleGroup` classes; their order is the order in which their
+handlers see an event (no rule depends on it, but findings of one event are listed in it).
+OCPP 1.6J and 2.1 rulesets are added here as new entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from proxy.ocppj.checks.backoff import BackoffGroup
+from proxy.ocppj.checks.boot import BootGroup
+from proxy.ocppj.checks.device_model import DeviceModelGroup
+from proxy.ocppj.checks.heartbeat import HeartbeatGroup
+from proxy.ocppj.checks.payload import PayloadGroup
+from proxy.ocppj.checks.remote import RemoteGroup
+from proxy.ocppj.checks.status import StatusGroup
+from proxy.ocppj.checks.transactions import TransactionsGroup
+from proxy.ocppj.checks.transport import TransportGroup
+from proxy.ocppj.routing import RuleGroup
+
+OCPP201: Final = "ocpp2.0.1"
+
+Ruleset = Sequence[type[RuleGroup]]
+
+RULESETS: Final[dict[str, Ruleset]] = {
+    OCPP201: (
+        DeviceModelGroup,
+        TransportGroup,
+        PayloadGroup,
+        BootGroup,
+        HeartbeatGroup,
+        StatusGroup,
+        TransactionsGroup,
+        RemoteGroup,
+        BackoffGroup,
+    ),
+}
+
+
+def groups_for(version: str) -> Ruleset:
+    """The rule groups of an OCPP version, by its subprotocol name."""
+    try:
+        return RULESETS[version]
+    except KeyError:
+        raise ValueError(
+            f"no ruleset for {version!r}; known: {', '.join(sorted(RULESETS))}"
+        ) from None
