@@ -1,6 +1,7 @@
 """The proxy's options, declared once: the `ocppscope proxy` command's parameters, the defaults of
 ProxySettings, the mitmproxy options the addons declare and docs/options.md are all made from
-PROXY_OPTIONS (`python -m proxy.options > docs/options.md` regenerates the reference).
+PROXY_OPTIONS (`make docs`, i.e. `python -m proxy.options > docs/options.md`, regenerates the
+reference).
 
 Pure data: no typer, no mitmproxy; the CLI (ocppscope/cli/options.py) and the addons
 (addons/_ocpp.py) turn the rows into their own kind of option.
@@ -230,7 +231,7 @@ def _shown_default(row: ProxyOption) -> str:
     if row.default is None:
         return "unset"
     if row.type is bool:
-        return row.flag if row.default else "--no-" + row.flag[2:]
+        return f"`{row.flag}`" if row.default else f"`--no-{row.flag[2:]}`"
     return f"`{row.default}`"
 
 
@@ -239,8 +240,8 @@ def reference() -> str:
     lines = [
         "# `ocppscope proxy` options",
         "",
-        "Generated from `proxy/options.py` by `python -m proxy.options > docs/options.md`; "
-        "tests/test_options.py fails when this file is not what the table gives.",
+        "Generated from `proxy/options.py` by `make docs`; tests/test_options.py fails when this "
+        "file is not what the table gives.",
         "The mitmproxy column names the option to `--set` when an addon runs in stock "
         "`mitmdump -s addons/<name>.py`.",
         "",
@@ -253,7 +254,8 @@ def reference() -> str:
             for word, limit in (("at least", row.min), ("at most", row.max))
             if limit is not None
         ]
-        meaning = row.help.replace("|", "\\|") + (f" ({', '.join(bounds)})" if bounds else "")
+        meaning = row.help.replace("|", "\\|").replace("<", "&lt;")
+        meaning += f" ({', '.join(bounds)})" if bounds else ""
         cells = [
             f"`{row.flag}`",
             f"`{row.envvar}`" if row.envvar else "",
