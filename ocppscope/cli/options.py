@@ -1,6 +1,7 @@
-"""What the `ocppscope` commands share: the options naming the parts of a running lab, the
-one-line failure, and the database they connect to. No typer app lives here, so every command's
-module can import it without importing ocppscope/cli/main.py (which imports them all)."""
+"""What the `ocppscope` commands share: the options naming the parts of a running lab, the proxy's
+option table as typer options, the one-line failure, and the database they connect to. No typer
+app lives here, so every command's module can import it without importing ocppscope/cli/main.py
+(which imports them all)."""
 
 from __future__ import annotations
 
