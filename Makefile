@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench docs clean
 
 $(BIN)/ocppscope: pyproject.toml
 	scripts/ensure-system-packages $(PYTHON)
@@ -30,6 +30,10 @@ lint: $(BIN)/ocppscope
 format: $(BIN)/ocppscope
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The option reference, from proxy/options.py (tests/test_options.py fails when it is stale).
+docs: $(BIN)/ocppscope
+	$(BIN)/python -m proxy.options > docs/options.md
 
 bench: $(BIN)/ocppscope
 	$(BIN)/ocppscope bench engine

@@ -1,17 +1,21 @@
 """Glue the addons share (not an addon): the Frame of the current message, upgrade details,
-and the `ocpp_finding` event through which findings reach every addon that wants them."""
+the `ocpp_finding` event through which findings reach every addon that wants them, and the
+proxy's options (proxy/options.py) as mitmproxy options."""
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
-from mitmproxy import hooks, http
+from mitmproxy import ctx, exceptions, hooks, http
 
 from proxy.frame import FRAME_KEY, Frame
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
+from proxy.options import mitmproxy_option
 
 RECONNECT_KEY = "ocppscope.reconnect"
 """`flow.metadata` key of the `ReconnectEpisode` the engine concluded when this connection
@@ -23,6 +27,28 @@ class OcppFindingHook(hooks.Hook):
     """A finding of the conformance engine; addons receive it as `ocpp_finding(finding)`."""
 
     finding: Finding
+
+
+def declare_options(loader: Any, *names: str) -> None:
+    """Declare the mitmproxy options `names` from their rows of the proxy's option table: its
+    type, default and help; an option with an environment variable (a text) defaults to it, as
+    `ocppscope proxy` does, and an unset text is the empty one."""
+    for name in names:
+        row = mitmproxy_option(name)
+        value = "" if row.default is None else row.default
+        if row.envvar:
+            value = os.environ.get(row.envvar, value)
+        loader.add_option(name, row.type, value, row.mitmproxy_help or row.help)
+
+
+def check_bounds(*names: str) -> None:
+    """The rows' bounds, for values set in mitmdump (the command line checks its own)."""
+    for name in names:
+        row, value = mitmproxy_option(name), getattr(ctx.options, name)
+        if row.min is not None and value < row.min:
+            raise exceptions.OptionsError(f"{name} must be at least {row.min:g}")
+        if row.max is not None and value > row.max:
+            raise exceptions.OptionsError(f"{name} must be at most {row.max:g}")
 
 
 def current_frame(flow: http.HTTPFlow) -> Frame:

@@ -13,8 +13,10 @@ from addons._ocpp import (
     RECONNECT_KEY,
     OcppFindingHook,
     RefusedHandshakes,
+    check_bounds,
     close_details,
     current_frame,
+    declare_options,
     offered_subprotocols,
 )
 from proxy.ocppj import events
@@ -33,22 +35,10 @@ class Conformance(RefusedHandshakes):
         self._ticker: asyncio.Task[None] | None = None
 
     def load(self, loader) -> None:  # type: ignore[no-untyped-def]
-        loader.add_option(
-            "ocpp_message_timeout",
-            float,
-            30.0,
-            "Seconds before an unanswered CALL times out, until MessageTimeout is "
-            "seen on the wire.",
-        )
-        loader.add_option(
-            "ocpp_retry_backoff",
-            str,
-            "",
-            "RetryBackOffWaitMinimum,RandomRange,RepeatTimes to assume until they are "
-            "seen on the wire, e.g. 1,0,4; empty: judge back-off only when seen.",
-        )
+        declare_options(loader, "ocpp_message_timeout", "ocpp_retry_backoff")
 
     def configure(self, updated: set[str]) -> None:
+        check_bounds("ocpp_message_timeout")
         config = self.monitor.config
         config.message_timeout = ctx.options.ocpp_message_timeout
         spec = ctx.options.ocpp_retry_backoff

@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from addons._ocpp import current_frame
+from addons._ocpp import current_frame, declare_options
 from proxy.faults.record import FaultEvent
 from proxy.latency import LatencyBook
 from proxy.ocppj.events import station_from_path
@@ -58,21 +58,12 @@ class Console:
         self._log_handler: logging.Handler | None = None
 
     def load(self, loader) -> None:  # type: ignore[no-untyped-def]
-        loader.add_option(
-            "ocpp_quiet", bool, False, "No live view and no finding lines; warnings only."
-        )
-        loader.add_option(
+        declare_options(loader, "ocpp_quiet", "ocpp_json_log")
+        loader.add_option(  # not an option of `ocppscope proxy`: the runtime's, off in workers
             "ocpp_live",
             bool,
             True,
             "Draw the live view when stdout is a terminal (else a line per finding).",
-        )
-        loader.add_option(
-            "ocpp_json_log",
-            bool,
-            False,
-            "One JSON object per line on stdout for every connection, finding and "
-            "warning, instead of the live view.",
         )
 
     @property

@@ -8,13 +8,18 @@ Rows are queued in memory and written by a background task (proxy/store/writer.p
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import ctx, http
 
-from addons._ocpp import RefusedHandshakes, close_details, current_frame
+from addons._ocpp import (
+    RefusedHandshakes,
+    check_bounds,
+    close_details,
+    current_frame,
+    declare_options,
+)
 from proxy.faults.record import FaultEvent
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
@@ -27,34 +32,12 @@ class Store(RefusedHandshakes):
         self.writer: StoreWriter | None = None
 
     def load(self, loader) -> None:  # type: ignore[no-untyped-def]
-        loader.add_option(
-            "ocpp_database_url",
-            str,
-            os.environ.get("OCPPSCOPE_DATABASE_URL", ""),
-            "PostgreSQL URL to store every frame in; empty: store nothing.",
-        )
-        loader.add_option(
-            "ocpp_store_buffer",
-            int,
-            100_000,
-            "Rows held in memory while PostgreSQL is unavailable; beyond, rows are discarded "
-            "(counted, logged and recorded in store_discards).",
-        )
-        loader.add_option(
-            "ocpp_retention_days",
-            int,
-            30,
-            "Days of frames, connections and findings to keep (0: keep everything).",
-        )
-        loader.add_option(
-            "ocpp_instance", str, "", "Name of this proxy in the tables (default: the host name)."
+        declare_options(
+            loader, "ocpp_database_url", "ocpp_store_buffer", "ocpp_retention_days", "ocpp_instance"
         )
 
     def configure(self, updated: set[str]) -> None:
-        if ctx.options.ocpp_store_buffer < 1:
-            raise exceptions.OptionsError("ocpp_store_buffer must be at least 1")
-        if ctx.options.ocpp_retention_days < 0:
-            raise exceptions.OptionsError("ocpp_retention_days must be 0 (keep all) or more")
+        check_bounds("ocpp_store_buffer", "ocpp_retention_days")
 
     def running(self) -> None:
         url = ctx.options.ocpp_database_url

@@ -35,6 +35,7 @@ from proxy.faults.plan import load_plan, run_plan
 from proxy.faults.rules import FaultRule
 from proxy.heap import tune_garbage_collector
 from proxy.metrics import StoreMetrics, metrics_router
+from proxy.options import PROXY_OPTIONS
 from proxy.settings import ProxySettings
 from proxy.store.database import redact
 
@@ -141,15 +142,11 @@ def mitmproxy_options(settings: ProxySettings) -> dict[str, Any]:
         "connection_strategy": "lazy",
         "confdir": str(settings.confdir),
         "ssl_insecure": settings.upstream_insecure,
-        "ocpp_message_timeout": settings.message_timeout,
-        "ocpp_retry_backoff": settings.retry_backoff,
-        "ocpp_quiet": settings.quiet,
-        "ocpp_json_log": settings.json_log,
-        "ocpp_live": settings.live_view,
+        **{row.mitmproxy: getattr(settings, row.name) for row in PROXY_OPTIONS if row.mitmproxy},
+        # where the addons' option means more than the setting:
         "ocpp_database_url": (settings.database_url or "") if settings.store else "",
-        "ocpp_store_buffer": settings.store_buffer,
-        "ocpp_retention_days": settings.retention_days,
         "ocpp_instance": settings.instance_name,
+        "ocpp_live": settings.live_view,
     }
     if settings.upstream_ca:
         values["ssl_verify_upstream_trusted_ca"] = str(settings.upstream_ca)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-DEFAULT_LISTEN = "0.0.0.0:9000"
-DEFAULT_UPSTREAM = "ws://127.0.0.1:9001"
-DEFAULT_ADMIN = "127.0.0.1:9464"
+from proxy.options import PROXY_OPTIONS, default
 
 
 def data_dir() -> Path:
@@ -85,27 +85,29 @@ class ProxySettings:
     """PEM certificate (and key, or `key`) for wss:// on the listening side; else mitmproxy's CA."""
     key: Path | None = None
     upstream_ca: Path | None = None
-    upstream_insecure: bool = False
+    upstream_insecure: bool = default("upstream_insecure")
     client_cert: Path | None = None
     """PEM certificate + key the proxy presents to a CSMS that asks for one (security profile 3)."""
-    message_timeout: float = 30.0
+    message_timeout: float = default("message_timeout")
     retry_backoff: str = ""
-    idle_timeout: float = 7200.0
-    max_message_size: int = 4 * 1024 * 1024
-    quiet: bool = False
-    json_log: bool = False
+    idle_timeout: float = default("idle_timeout")
+    max_message_size: int = default("max_message_size")
+    quiet: bool = default("quiet")
+    json_log: bool = default("json_log")
     live_view: bool = True
     """Draw the live view when stdout is a terminal (off in workers, which share the terminal)."""
     confdir: Path = Path()
     store: bool = False
-    """Store frames in PostgreSQL: `database_url`, or the embedded server when that is None."""
+    """Store frames in PostgreSQL: `database_url`, or the embedded server when that is None. Off
+    unless asked for, unlike `ocppscope proxy --store`: tests and benchmarks make settings too."""
     database_url: str | None = None
-    store_buffer: int = 100_000
-    retention_days: int = 30
+    store_buffer: int = default("store_buffer")
+    retention_days: int = default("retention_days")
     instance: str = ""
     """This proxy's name in the tables (default: host name and listening port)."""
     admin: Endpoint | None = None
-    """Where the admin HTTP API (/healthz, /faults) listens; None: nowhere."""
+    """Where the admin HTTP API (/healthz, /faults) listens; None (unlike `ocppscope proxy`'s
+    default): nowhere."""
     admin_token: str | None = None
     """Bearer token the admin API's /faults needs; required when it listens beyond loopback."""
     fault_plan: Path | None = None
@@ -117,3 +119,23 @@ class ProxySettings:
     @property
     def instance_name(self) -> str:
         return self.instance or f"{socket.gethostname()}:{self.listen.port}"
+
+
+_FIELDS = frozenset(field.name for field in fields(ProxySettings))
+
+
+def settings_from_options(values: Mapping[str, Any], **others: Any) -> ProxySettings:
+    """The settings from PROXY_OPTIONS' values as given (`ocppscope proxy`'s): addresses parsed
+    (ValueError), `--admin off` is None, an unset text is "" or None as the field wants. Options
+    that are no setting (--workers) are left out; `others` are fields no option sets (confdir)."""
+    given = {row.name: values[row.name] for row in PROXY_OPTIONS if row.name in _FIELDS}
+    parsed = {
+        "listen": parse_listen(given["listen"]),
+        "upstream": parse_upstream(given["upstream"]),
+        "admin": None if given["admin"] == "off" else parse_listen(given["admin"]),
+        "retry_backoff": given["retry_backoff"] or "",
+        "instance": given["instance"] or "",
+        "database_url": given["database_url"] or None,
+        "admin_token": given["admin_token"] or None,
+    }
+    return ProxySettings(**(given | parsed | others))

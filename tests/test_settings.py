@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from proxy.options import DEFAULT_LISTEN, DEFAULT_UPSTREAM
 from proxy.settings import (
-    DEFAULT_LISTEN,
-    DEFAULT_UPSTREAM,
     Endpoint,
     ProxySettings,
     Upstream,

@@ -16,6 +16,7 @@ from proxy.capture import CaptureError, read_capture
 from proxy.check import run_check
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.session import Config
+from proxy.options import MESSAGE_TIMEOUT, option
 
 EXIT_FINDINGS = 1
 
@@ -42,11 +43,11 @@ def check(
     message_timeout: Annotated[
         float,
         typer.Option(
-            min=0.001,
+            min=option("message_timeout").min,
             help="Seconds before an unanswered CALL times out, until MessageTimeout "
             "is seen in the traffic.",
         ),
-    ] = 30.0,
+    ] = MESSAGE_TIMEOUT,
     retry_backoff: Annotated[
         str | None,
         typer.Option(

@@ -26,7 +26,8 @@ from proxy.endpoints import (
     LabEndpoints,
     http_url,
 )
-from proxy.settings import DEFAULT_ADMIN, DEFAULT_LISTEN, data_dir, parse_listen, parse_upstream
+from proxy.options import DEFAULT_ADMIN, DEFAULT_LISTEN
+from proxy.settings import data_dir, parse_listen, parse_upstream
 from proxy.store.database import configured_url, redact
 
 T = TypeVar("T")

@@ -1,16 +1,21 @@
-"""What the `ocppscope` commands share: the options naming the parts of a running lab, the
-one-line failure, and the database they connect to. No typer app lives here, so every command's
-module can import it without importing ocppscope/cli/main.py (which imports them all)."""
+"""What the `ocppscope` commands share: the options naming the parts of a running lab, the proxy's
+option table as typer options, the one-line failure, and the database they connect to. No typer
+app lives here, so every command's module can import it without importing ocppscope/cli/main.py
+(which imports them all)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, NoReturn
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from proxy.endpoints import LabEndpoints
 from proxy.ocppj.state import Backoff
+from proxy.options import ProxyOption
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_BAD_INPUT = 2
 LAB = LabEndpoints(database_url="")
@@ -53,6 +58,29 @@ DatabaseUrl = Annotated[
         show_envvar=True,
     ),
 ]
+
+
+def with_options(options: Iterable[ProxyOption]) -> Callable[[F], F]:
+    """Give a command `def command(**values: Any)` one typer option per row, in the table's order:
+    typer reads the signature, so the table is the only place these options are declared."""
+    parameters = [
+        inspect.Parameter(
+            row.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=row.default,
+            annotation=Annotated[
+                row.type if row.default is not None else row.type | None,
+                typer.Option(envvar=row.envvar, help=row.help, min=row.min, max=row.max),
+            ],
+        )
+        for row in options
+    ]
+
+    def decorate(command: F) -> F:
+        command.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+        return command
+
+    return decorate
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
