@@ -35,4 +35,4 @@ bench: $(BIN)/ocppscope
 	$(BIN)/ocppscope bench engine
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis test-artifacts
