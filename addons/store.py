@@ -13,6 +13,7 @@ import socket
 import time
 
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.addonmanager import Loader
 
 from addons._ocpp import RefusedHandshakes, close_details, current_frame
 from proxy.faults.record import FaultEvent
@@ -26,7 +27,7 @@ class Store(RefusedHandshakes):
     def __init__(self) -> None:
         self.writer: StoreWriter | None = None
 
-    def load(self, loader) -> None:  # type: ignore[no-untyped-def]
+    def load(self, loader: Loader) -> None:
         loader.add_option(
             "ocpp_database_url",
             str,
