@@ -21,11 +21,13 @@ test: lint
 	scripts/ensure-system-packages $(PYTHON) --test-tools
 	$(BIN)/pytest
 
-# ruff (lint and format) and the import contracts of pyproject.toml (the rooms, the pure engine).
+# ruff (lint and format), the import contracts of pyproject.toml (the rooms, the pure engine) and
+# mypy on the whole package ([tool.mypy] in pyproject.toml).
 lint: $(BIN)/ocppscope
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(BIN)/ocppscope
 	$(BIN)/ruff format .
@@ -39,4 +41,4 @@ bench: $(BIN)/ocppscope
 	$(BIN)/ocppscope bench engine
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis test-artifacts

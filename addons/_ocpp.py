@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
 
 from mitmproxy import ctx, exceptions, hooks, http
+from mitmproxy.addonmanager import Loader
 
 from proxy.frame import FRAME_KEY, Frame
 from proxy.ocppj.actions import Direction
@@ -29,7 +29,7 @@ class OcppFindingHook(hooks.Hook):
     finding: Finding
 
 
-def declare_options(loader: Any, *names: str) -> None:
+def declare_options(loader: Loader, *names: str) -> None:
     """Declare the mitmproxy options `names` from their rows of the proxy's option table: its
     type, default and help; an option with an environment variable (a text) defaults to it, as
     `ocppscope proxy` does, and an unset text is the empty one."""

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 
 from mitmproxy import ctx, exceptions, http
+from mitmproxy.addonmanager import Loader
 
 from addons._ocpp import (
     RECONNECT_KEY,
@@ -34,7 +35,7 @@ class Conformance(RefusedHandshakes):
         self.monitor = Monitor()
         self._ticker: asyncio.Task[None] | None = None
 
-    def load(self, loader) -> None:  # type: ignore[no-untyped-def]
+    def load(self, loader: Loader) -> None:
         declare_options(loader, "ocpp_message_timeout", "ocpp_retry_backoff")
 
     def configure(self, updated: set[str]) -> None:

@@ -12,6 +12,7 @@ import time
 from collections import deque
 
 from mitmproxy import ctx, http
+from mitmproxy.addonmanager import Loader
 from rich.console import Console as RichConsole
 from rich.console import Group
 from rich.live import Live
@@ -57,7 +58,7 @@ class Console:
         self._refresher: asyncio.Task[None] | None = None
         self._log_handler: logging.Handler | None = None
 
-    def load(self, loader) -> None:  # type: ignore[no-untyped-def]
+    def load(self, loader: Loader) -> None:
         declare_options(loader, "ocpp_quiet", "ocpp_json_log")
         loader.add_option(  # not an option of `ocppscope proxy`: the runtime's, off in workers
             "ocpp_live",

@@ -12,6 +12,7 @@ import socket
 import time
 
 from mitmproxy import ctx, http
+from mitmproxy.addonmanager import Loader
 
 from addons._ocpp import (
     RefusedHandshakes,
@@ -31,7 +32,7 @@ class Store(RefusedHandshakes):
     def __init__(self) -> None:
         self.writer: StoreWriter | None = None
 
-    def load(self, loader) -> None:  # type: ignore[no-untyped-def]
+    def load(self, loader: Loader) -> None:
         declare_options(
             loader, "ocpp_database_url", "ocpp_store_buffer", "ocpp_retention_days", "ocpp_instance"
         )

@@ -11,9 +11,11 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from csms.metering import Usage
+
+K = TypeVar("K")
 
 
 @dataclass(slots=True)
@@ -115,10 +117,14 @@ class Fleet:
         return future
 
     def forget(self, future: asyncio.Future[Usage]) -> None:
-        for table in (self._started, self._ended):
-            for key, held in list(table.items()):
-                if held is future:
-                    del table[key]
+        _drop(self._started, future)
+        _drop(self._ended, future)
+
+
+def _drop(table: dict[K, asyncio.Future[Usage]], future: asyncio.Future[Usage]) -> None:
+    for key, held in list(table.items()):
+        if held is future:
+            del table[key]
 
 
 def _resolve(future: asyncio.Future[Usage] | None, usage: Usage) -> None:

@@ -48,6 +48,7 @@ class Repository:
             f"RETURNING {CHARGER_COLUMNS}",
             charger_id,
         )
+        assert row is not None  # ON CONFLICT DO UPDATE: RETURNING has the row either way
         return _charger(row)
 
     async def booted(

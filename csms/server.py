@@ -29,7 +29,7 @@ from csms.station import Ledger, Policy, Station
 from proxy.ocppj.events import station_from_path
 
 log = logging.getLogger("ocppscope.csms")
-SUBPROTOCOL = "ocpp2.0.1"
+SUBPROTOCOL = Subprotocol("ocpp2.0.1")
 
 
 @dataclass
@@ -106,7 +106,7 @@ async def ocpp_server(endpoint: OcppEndpoint, host: str, port: int) -> AsyncIter
         endpoint.handle,
         host,
         port,
-        subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+        subprotocols=[SUBPROTOCOL],
         process_request=endpoint.process_request,
         select_subprotocol=_select_subprotocol,
         ping_interval=None,  # stations keep the link alive with Heartbeat
@@ -124,7 +124,7 @@ def _select_subprotocol(
 ) -> Subprotocol | None:
     """ocpp2.0.1 if offered; else no subprotocol (websockets would answer 400), and `handle`
     closes the connection with 1002 as OCPP-J asks."""
-    return SUBPROTOCOL if SUBPROTOCOL in offered else None  # type: ignore[return-value]
+    return SUBPROTOCOL if SUBPROTOCOL in offered else None
 
 
 def _password_matches(headers: Headers, charger_id: str, expected_sha256: str) -> bool:

@@ -16,7 +16,7 @@ import inspect
 import logging
 import signal
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +170,8 @@ def _listener_pem(settings: ProxySettings) -> Path:
 
 def apply_limits(idle_timeout: float, max_message_size: int) -> None:
     """mitmproxy 11 has no options for these; set them where it reads them."""
-    proxy_server.TCP_TIMEOUT = idle_timeout
+    # mitmproxy annotates the timeout as int; it only does arithmetic with time.time() on it
+    proxy_server.TCP_TIMEOUT = idle_timeout  # type: ignore[assignment]
     _MessageSizeLimit.install(max_message_size)
 
 
@@ -186,10 +187,11 @@ class _MessageSizeLimit:
         cls.limit = limit
         if cls._original is None:
             cls._original = websocket_layer.WebsocketConnection.events
-            websocket_layer.WebsocketConnection.events = cls._events  # type: ignore[method-assign]
+            # patching wsproto's method on mitmproxy's class, which mypy sees as a misplaced self
+            websocket_layer.WebsocketConnection.events = cls._events  # type: ignore[method-assign, assignment]
 
     @staticmethod
-    def _events(connection: Any) -> Iterator[Any]:
+    def _events(connection: Any) -> Generator[wsproto.events.Event, None, None]:
         for event in _MessageSizeLimit._original(connection):
             if isinstance(event, wsproto.events.Message):
                 data = event.data

@@ -84,11 +84,11 @@ def serve_workers(
         listener.close()
         for channel in channels:
             channel.close()  # a worker whose channel closes stops by itself
-        for process in processes:
-            process.join(WORKER_STOP_TIMEOUT)
-            if process.is_alive():
-                process.kill()
-                process.join(1)
+        for worker in processes:
+            worker.join(WORKER_STOP_TIMEOUT)
+            if worker.is_alive():
+                worker.kill()
+                worker.join(1)
 
 
 async def _dispatch(

@@ -18,9 +18,11 @@ StopReason = Literal["Local", "Remote", "EVDisconnected", "EnergyLimitReached", 
 
 
 class StartBody(BaseModel):
-    idToken: str = Field("SIM-TAG", min_length=1, max_length=36)
-    seconds: float | None = Field(None, gt=0, description="End after this many simulated s.")
-    targetKwh: float | None = Field(None, gt=0, description="The EV's need; power tapers.")
+    idToken: str = Field(default="SIM-TAG", min_length=1, max_length=36)
+    seconds: float | None = Field(
+        default=None, gt=0, description="End after this many simulated s."
+    )
+    targetKwh: float | None = Field(default=None, gt=0, description="The EV's need; power tapers.")
 
 
 class StopBody(BaseModel):

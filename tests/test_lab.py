@@ -12,6 +12,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from ocppscope.lab.plan import LabPlan
-from ocppscope.lab.supervisor import LabError, check_ports_free
+from ocppscope.lab.plan import ChildSpec, LabPlan
+from ocppscope.lab.supervisor import Lab, LabError, _wait_ready, awaited, check_ports_free
+from proxy.processes import Children
 from proxy.settings import Endpoint
 from tests.proxy_harness import charger, run, running_csms
 from tests.support import environment, free_port, ocppscope_executable, stop_process
@@ -96,6 +98,23 @@ def test_a_taken_port_is_named_by_its_option() -> None:
                     csms_http=Endpoint("127.0.0.1", free_port()),
                 )
             )
+
+
+def test_each_child_is_awaited_for_what_tells_it_is_ready() -> None:
+    assert awaited(ChildSpec("csms", (), health_url="http://h/x")) == "answer http://h/x"
+    assert awaited(ChildSpec("fleet", (), listens=Endpoint("127.0.0.1", 9002))) == (
+        "listen on port 9002"
+    )
+    assert awaited(ChildSpec("idle", ())) == "start"
+
+
+def test_a_child_without_a_readiness_check_is_ready_once_started(tmp_path: Path) -> None:
+    lab = Lab(plan().endpoints("postgresql://unused"), Children(tmp_path))
+    child = lab.children.start("idle", [sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        _wait_ready(lab, [(child, ChildSpec("idle", ()))])
+    finally:
+        lab.children.stop_all()
 
 
 @pytest.mark.parametrize(

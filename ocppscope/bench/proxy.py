@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import WebSocketException
+from websockets.typing import Subprotocol
 
 from proxy.processes import (
     HOST,
@@ -228,7 +229,7 @@ async def run_csms(
         functools.partial(_csms_connection, heartbeat_interval=heartbeat_interval),
         HOST,
         port,
-        subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+        subprotocols=[Subprotocol(SUBPROTOCOL)],
         ping_interval=None,
         backlog=1024,
     ):
@@ -603,7 +604,7 @@ def render(results: list[Result], seconds: float, latency_calls: int, console: C
         f"back for {seconds:g} s. Latency: each station sends 1 call/s for {latency_calls} s.",
         title_justify="left",
     )
-    columns = (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("stations", "right"),
         ("path", "left"),
         ("calls/s", "right"),
@@ -618,7 +619,7 @@ def render(results: list[Result], seconds: float, latency_calls: int, console: C
         ("errors", "right"),
     )
     for name, justify in columns:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)
     counts = list(dict.fromkeys(r.stations for r in results))
     for count in counts:
         direct = _by(results, count, DIRECT)

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
@@ -902,7 +902,7 @@ def render(phases: list[Phase], plan: Plan, limits: str, console: Console) -> No
         f"TransactionEvent every {plan.meter_interval:g} s",
         title_justify="left",
     )
-    columns = (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("", "left"),
         ("booted", "right"),
         ("all booted\nafter s", "right"),
@@ -918,7 +918,7 @@ def render(phases: list[Phase], plan: Plan, limits: str, console: Console) -> No
         ("errors", "right"),
     )
     for name, justify in columns:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)
     for phase in phases:
         table.add_row(
             phase.name,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -203,24 +204,32 @@ def _start(lab: Lab, specs: list[ChildSpec], env: dict[str, str]) -> None:
     _wait_ready(lab, pending)
 
 
+def _stopped_or_ready(lab: Lab, spec: ChildSpec) -> bool:
+    return lab.stopped.is_set() or is_ready(spec)
+
+
 def is_ready(spec: ChildSpec) -> bool:
     if spec.health_url is not None:
         return http_ok(spec.health_url)
     return spec.listens is None or accepts(spec.listens)
 
 
+def awaited(spec: ChildSpec) -> str:
+    """What the child must do to be ready, for the error when it does not."""
+    if spec.health_url is not None:
+        return f"answer {spec.health_url}"
+    if spec.listens is not None:
+        return f"listen on port {spec.listens.port}"
+    return "start"
+
+
 def _wait_ready(lab: Lab, started: list[tuple[Child, ChildSpec]]) -> None:
     for child, spec in started:
-        what = (
-            f"answer {spec.health_url}"
-            if spec.health_url
-            else f"listen on port {spec.listens.port}"
-        )
         try:
             lab.children.wait_until(
                 child,
-                lambda spec=spec: lab.stopped.is_set() or is_ready(spec),  # type: ignore[misc]
-                what,
+                functools.partial(_stopped_or_ready, lab, spec),
+                awaited(spec),
                 START_TIMEOUT,
             )
         except RuntimeError as exc:

@@ -18,9 +18,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from proxy.settings import ProxySettings, data_dir
+
+if TYPE_CHECKING:
+    from pgserver import PostgresServer
 
 ENV_URL = "OCPPSCOPE_DATABASE_URL"
 
@@ -42,7 +46,7 @@ class EmbeddedDatabase:
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or embedded_dir()
-        self._server = None
+        self._server: PostgresServer | None = None
 
     def start(self, keep_running: bool = False) -> str:
         """Start the server (or join the running one) and return its URL."""

@@ -54,6 +54,7 @@ async def store_stats(connection: asyncpg.Connection) -> StoreStats | None:
             f"SELECT count(*) AS rows, min({time_column}) AS oldest, max({time_column}) AS newest "
             f"FROM {table.value}"
         )
+        assert row is not None  # an aggregate without GROUP BY has one row, even on no rows
         size = await connection.fetchval(
             "SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM pg_class "
             "WHERE oid = $1::regclass OR oid IN "

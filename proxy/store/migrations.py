@@ -61,7 +61,9 @@ CREATE TABLE IF NOT EXISTS ocppscope_migrations (
 """
 
 
-async def migrate(connection: asyncpg.Connection, migrations: list[Migration]) -> list[Migration]:
+async def migrate(
+    connection: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy, migrations: list[Migration]
+) -> list[Migration]:
     """Apply the migrations the database lacks, each in its own transaction; return those applied.
 
     The session-level advisory lock makes a second process wait and then find nothing to do.
