@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import uvicorn
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query
 
-from proxy.faults.rules import FaultError
+from proxy.faults.kinds import FaultError
+from proxy.faults.spec import parse_spec
 from proxy.settings import Endpoint
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def fault_routes(faults: Faults, token: str | None) -> APIRouter:
     async def add_fault(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         """A JSON object: `kind` and the selector, probability, lifetime and parameters."""
         try:
-            return faults.add(body).describe()
+            return faults.add(parse_spec(body)).describe()
         except FaultError as exc:
             raise HTTPException(422, str(exc)) from None
 

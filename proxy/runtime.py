@@ -38,6 +38,7 @@ from proxy.admin import HttpServer, admin_app
 from proxy.connections import close_websocket
 from proxy.faults.plan import load_plan, run_plan
 from proxy.faults.rules import FaultRule
+from proxy.faults.spec import FaultSpec
 from proxy.heap import tune_garbage_collector
 from proxy.metrics import StoreMetrics, metrics_router
 from proxy.settings import ProxySettings
@@ -342,8 +343,8 @@ async def _run_fault_plan(running: RunningProxy, path: Path) -> None:
     faults = running.master.addons.get("faults")
     added: list[FaultRule] = []
 
-    async def add(rule: dict[str, Any]) -> None:
-        added.append(faults.add(rule))
+    async def add(spec: FaultSpec) -> None:
+        added.append(faults.add(spec))
 
     async def clear() -> None:
         faults.clear()
