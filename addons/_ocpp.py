@@ -1,5 +1,7 @@
 """Glue the addons share (not an addon): the Frame of the current message, upgrade details,
-and the `ocpp_finding` event through which findings reach every addon that wants them."""
+and the `ocpp_finding` and `ocpp_fault` events through which findings and fault events reach
+every addon that wants them (defined here, in an importable module: a dataclass in a script
+mitmdump loads with -s cannot be made)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import dataclass
 
 from mitmproxy import hooks, http
 
+from proxy.faults.record import FaultEvent
 from proxy.frame import FRAME_KEY, Frame
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import station_from_path
@@ -23,6 +26,13 @@ class OcppFindingHook(hooks.Hook):
     """A finding of the conformance engine; addons receive it as `ocpp_finding(finding)`."""
 
     finding: Finding
+
+
+@dataclass
+class OcppFaultHook(hooks.Hook):
+    """A fault was added, applied, removed or expired; addons receive `ocpp_fault(event)`."""
+
+    event: FaultEvent
 
 
 def current_frame(flow: http.HTTPFlow) -> Frame:

@@ -21,15 +21,17 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from mitmproxy import ctx, hooks, http
+from mitmproxy import addonmanager, ctx, exceptions, http
 
-from addons._ocpp import current_frame, is_websocket_upgrade
+from addons._ocpp import OcppFaultHook, current_frame, is_websocket_upgrade
 from proxy.connections import close_websocket, reset_connection
 from proxy.faults.book import Decision, FaultBook, read_facts
-from proxy.faults.kinds import Kind
+from proxy.faults.kinds import FaultError, Kind
+from proxy.faults.plan import Plan, load_plan, run_plan
 from proxy.faults.record import FaultEvent, FaultMark, FrameFacts
 from proxy.faults.rules import FaultRule
 from proxy.faults.spec import FaultSpec
@@ -41,13 +43,6 @@ log = logging.getLogger("ocppscope.faults")
 TICK_SECONDS = 0.5
 EVENTS_KEPT = 1000
 OUTAGE_BODY = b"ocppscope fault: the CSMS is down (outage)\n"
-
-
-@dataclass
-class OcppFaultHook(hooks.Hook):
-    """A fault was added, applied, removed or expired; addons receive `ocpp_fault(event)`."""
-
-    event: FaultEvent
 
 
 class Faults:
@@ -72,11 +67,51 @@ class Faults:
         (the close is under way on the other side) nor judged."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self._plan: Plan | None = None
+        """The ocpp_fault_plan option's plan, run once running."""
 
     # ---- lifecycle -------------------------------------------------------------------------
 
+    def load(self, loader: addonmanager.Loader) -> None:
+        loader.add_option(
+            "ocpp_fault_plan",
+            str,
+            "",
+            "A fault plan (YAML or TOML, see README) to run from start-up: how rules reach "
+            "this addon in stock mitmdump (ocppscope's admin API adds them too); empty: none.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "ocpp_fault_plan" in updated:
+            try:
+                path = ctx.options.ocpp_fault_plan
+                self._plan = load_plan(Path(path)) if path else None
+            except FaultError as exc:
+                raise exceptions.OptionsError(str(exc)) from None
+
     def running(self) -> None:
         self._ticker = self._spawn(self._expire(), "fault rules expiry")
+        if self._plan is not None:
+            self._spawn(self.play(self._plan, ctx.options.ocpp_fault_plan), "fault plan")
+
+    async def play(self, plan: Plan, name: str) -> list[FaultRule]:
+        """Run a fault plan on this addon's rules; the rules it added."""
+        added: list[FaultRule] = []
+
+        async def add(spec: FaultSpec) -> None:
+            added.append(self.add(spec))
+
+        async def clear() -> None:
+            self.clear()
+
+        log.info("fault plan %s started", name)
+        await run_plan(plan, add, clear)
+        log.info(
+            "fault plan %s finished: %s",
+            name,
+            ", ".join(f"fault {r.id} applied {r.applied} times" for r in added) or "no rules",
+        )
+        return added
 
     async def done(self) -> None:
         for task in list(self._tasks):

@@ -36,9 +36,7 @@ from addons.metrics import Metrics
 from addons.store import Store
 from proxy.admin import HttpServer, admin_app
 from proxy.connections import close_websocket
-from proxy.faults.plan import load_plan, run_plan
-from proxy.faults.rules import FaultRule
-from proxy.faults.spec import FaultSpec
+from proxy.faults.plan import load_plan
 from proxy.heap import tune_garbage_collector
 from proxy.metrics import StoreMetrics, metrics_router
 from proxy.settings import ProxySettings
@@ -340,22 +338,7 @@ def _metrics_routes(running: RunningProxy) -> APIRouter | None:
 
 
 async def _run_fault_plan(running: RunningProxy, path: Path) -> None:
-    faults = running.master.addons.get("faults")
-    added: list[FaultRule] = []
-
-    async def add(spec: FaultSpec) -> None:
-        added.append(faults.add(spec))
-
-    async def clear() -> None:
-        faults.clear()
-
-    log.info("fault plan %s started", path)
-    await run_plan(load_plan(path), add, clear)
-    log.info(
-        "fault plan %s finished: %s",
-        path,
-        ", ".join(f"fault {rule.id} applied {rule.applied} times" for rule in added) or "no rules",
-    )
+    await running.master.addons.get("faults").play(load_plan(path), str(path))
 
 
 async def serve(settings: ProxySettings) -> None:
