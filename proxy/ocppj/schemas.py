@@ -12,7 +12,7 @@ from proxy.ocppj.actions import ACTIONS, SCHEMA_DIR
 from proxy.ocppj.messages import Violation
 
 MAX_REPORTED_ERRORS = 5
-_EMPTY_VALUES = (None, {}, [])
+_EMPTY_VALUES: tuple[object, ...] = (None, {}, [])
 """Reported as RPC-011 by the session's walk over empty fields, not as schema errors."""
 
 

@@ -240,7 +240,10 @@ class Session:
         """Stop waiting for the answer to a CALL sent in `direction`: a fault injected by the
         proxy dropped it, so its absence is nobody's fault (no RPC-008)."""
         connection = self.connections.get(connection_id)
-        if connection is not None and connection.pending[direction].pop(message_id, None):
+        if (
+            connection is not None
+            and connection.pending[direction].pop(message_id, None) is not None
+        ):
             self.cancel(("call", direction, message_id))
 
     def expect(
@@ -594,10 +597,10 @@ class Session:
             for handler in hooks.RESULTS[hooks.ANY]:
                 handler(self, pending, message)
         else:
-            for handler in hooks.ERRORS.get(pending.action, ()):
-                handler(self, pending, message)
-            for handler in hooks.ERRORS[hooks.ANY]:
-                handler(self, pending, message)
+            for on_error in hooks.ERRORS.get(pending.action, ()):
+                on_error(self, pending, message)
+            for on_error in hooks.ERRORS[hooks.ANY]:
+                on_error(self, pending, message)
 
 
 class Monitor:
