@@ -52,7 +52,7 @@ class Faults:
         self.recent: deque[FaultEvent] = deque(maxlen=EVENTS_KEPT)
         self.applied: Counter[str] = Counter()
         """Applications by kind, for the metrics."""
-        self.retired: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
+        self.retired: deque[FaultRule] = deque(maxlen=EVENTS_KEPT)
         """Rules removed or expired, as they ended (for plan summaries)."""
         self._held: dict[tuple[str, bool], deque[tuple[float, bytes, bool, FaultMark]]] = {}
         """Per (flow, from client): delayed messages waiting, in order."""
@@ -152,8 +152,8 @@ class Faults:
             self._record(rule, "removed", detail=f"applied {rule.applied} times")
         return removed
 
-    def rules(self) -> list[dict[str, Any]]:
-        return [rule.describe() for rule in self.book.live(time.time())]
+    def rules(self) -> list[FaultRule]:
+        return self.book.live(time.time())
 
     def _cut_matching(self, rule: FaultRule) -> None:
         for flow in list(self.flows.values()):
@@ -390,7 +390,7 @@ class Faults:
         )
         self.recent.append(record)
         if event in ("removed", "expired"):
-            self.retired.append(rule.describe())
+            self.retired.append(rule)
         ctx.master.addons.trigger(OcppFaultHook(record))
 
     def _spawn(self, coroutine: Any, name: str) -> asyncio.Task[Any]:

@@ -74,8 +74,8 @@ def fault_routes(faults: Faults, token: str | None) -> APIRouter:
     async def list_faults(events: int = Query(100, ge=0, le=EVENTS_SHOWN)) -> dict[str, Any]:
         recent = list(faults.recent)[-events:] if events else []
         return {
-            "rules": faults.rules(),
-            "retired": list(faults.retired),
+            "rules": [rule.describe() for rule in faults.rules()],
+            "retired": [rule.describe() for rule in faults.retired],
             "applied": dict(faults.applied),
             "events": [event.describe() for event in recent],
         }
