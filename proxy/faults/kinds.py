@@ -117,6 +117,11 @@ class Param:
     help: str
     read: Callable[[object], object]
 
+    @property
+    def shown_default(self) -> str:
+        """The default as help and docs show it; empty when it means 'none' or 'off'."""
+        return "" if self.default in (None, False, 0.0) else f"default {self.default}"
+
 
 PARAMS = {
     param.name: param
@@ -165,34 +170,38 @@ _TIMED = ("delay", "jitter")
 _CLOSING = ("code", "reset")
 _ROWS = (
     KindRow(Kind.DROP, Target.FRAMES,
-            "the message is not delivered (an answer dropped is excused in the engine)"),
+            "the message is never delivered (an answer dropped is excused in the engine)"),
     KindRow(Kind.DELAY, Target.FRAMES,
-            "the message is held, then delivered; later ones of its direction queue behind it",
+            "delivered `delay` (+ up to `jitter`) later; later messages of that direction wait "
+            "behind it, so the order on the connection is kept",
             _TIMED, (Need(_TIMED, "delay needs a delay (e.g. 500ms) or a jitter"),),
             status="delayed"),
     KindRow(Kind.DUPLICATE, Target.FRAMES,
-            "the message is delivered, then a copy; the answer to the copy is not judged",
-            status="sent"),
+            "delivered twice; the receiver's answer to the copy is not judged", status="sent"),
     KindRow(Kind.CORRUPT, Target.FRAMES,
-            "the receiver gets invalid JSON, or a payload field of the wrong type",
+            "the receiver gets invalid JSON, or with `field` (a dot path such as "
+            "`idToken.idToken`) the payload with that field given a value of the wrong type",
             ("field",), status="corrupted"),
     KindRow(Kind.REPLY_ERROR, Target.FRAMES,
-            "the CALL is not forwarded; its sender gets a CALLERROR from the proxy",
+            "the CALL is not forwarded; the proxy answers the sender with a CALLERROR `errorCode`",
             ("errorCode",), calls_only=True),
-    KindRow(Kind.BLACKHOLE, Target.FRAMES, "every message of one direction is swallowed",
+    KindRow(Kind.BLACKHOLE, Target.FRAMES,
+            "everything in one `direction` is swallowed for the rule's life: a half-open link",
             needs=(Need(("direction",), "blackhole swallows one direction: give direction"),)),
     KindRow(Kind.DISCONNECT, Target.EITHER,
-            "both sides' connection closes with a code (or TCP is reset), now or on a frame",
+            "both sides are closed with `code`, or with `reset` the charger's TCP connection is "
+            "reset (it sees 1006); at once on every matching connection, or, when the selector "
+            "names frames, on the matching frame (which is not delivered)",
             _CLOSING),
     KindRow(Kind.OUTAGE, Target.CONNECTIONS,
-            "the CSMS is down: connections close, handshakes get 503 until it is over",
+            "matching connections close now and their handshakes get HTTP 503 for `for`: the "
+            "server is down",
             _CLOSING, (Need(("for",), "outage needs 'for': how long the server is down"),)),
     KindRow(Kind.SLOW_ACCEPT, Target.CONNECTIONS,
-            "handshakes are held this long before they reach the CSMS", _TIMED,
+            "handshakes are held `delay` (+ up to `jitter`) before going on", _TIMED,
             (Need(_TIMED, "slow-accept needs a delay (e.g. 5s): how long handshakes are held"),)),
 )  # fmt: skip
 KINDS = {row.kind: row for row in _ROWS}
-assert set(KINDS) == set(Kind), "every kind has its row"
 
 
 def kinds_for(param: str) -> list[Kind]:
@@ -208,5 +217,22 @@ def kinds_help() -> str:
 def param_help(name: str) -> str:
     """A parameter's CLI help: the kinds that take it and what it does."""
     param = PARAMS[name]
-    default = f" (default {param.default})" if param.default not in (None, False, 0.0) else ""
+    default = f" ({param.shown_default})" if param.shown_default else ""
     return f"{'/'.join(k.value for k in kinds_for(name))}: {param.help}{default}."
+
+
+def kinds_markdown() -> str:
+    """The kinds as the README's table shows them (tests/faults/test_rules.py keeps it so)."""
+    lines = ["| kind | acts on | parameters | what happens |", "| --- | --- | --- | --- |"]
+    for row in _ROWS:
+        params = [_param_markdown(PARAMS[name]) for name in row.params]
+        needs = [" or ".join(f"`{name}`" for name in need.fields) for need in row.needs]
+        given = "; ".join(params + [f"needs {need}" for need in needs]) or "-"
+        lines.append(f"| `{row.kind.value}` | {row.acts_on.value} | {given} | {row.summary} |")
+    return "\n".join(lines)
+
+
+def _param_markdown(param: Param) -> str:
+    unit = f" in {param.unit}" if param.unit else ""
+    default = f", {param.shown_default}" if param.shown_default else ""
+    return f"`{param.name}` ({param.type}{unit}{default})"

@@ -9,7 +9,16 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from proxy.faults.kinds import KINDS, PARAMS, FaultError, Kind, KindRow, Target, parse_duration
+from proxy.faults.kinds import (
+    KINDS,
+    PARAMS,
+    FaultError,
+    Kind,
+    KindRow,
+    Target,
+    kinds_for,
+    parse_duration,
+)
 from proxy.faults.kinds import parse_number as _number
 from proxy.ocppj.actions import ACTIONS, Direction
 
@@ -128,7 +137,7 @@ def parse_spec(body: object) -> FaultSpec:
     row = KINDS[kind]
     for name in PARAMS:
         if body.get(name) is not None and name not in row.params:
-            takes = " and ".join(sorted(k.value for k in KINDS if name in KINDS[k].params))
+            takes = " and ".join(sorted(k.value for k in kinds_for(name)))
             raise FaultError(f"{name} applies only to {takes} rules")
     selector = _selector(body, row)
     values: dict[str, Any] = {

@@ -21,8 +21,11 @@ from threading import Thread
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 from websockets.exceptions import InvalidStatus
 
+from proxy.fault_cli import fault_app
+from proxy.faults.kinds import KINDS
 from proxy.runtime import _run_fault_plan
 from proxy.workers import affinity_key, worker_for
 from tests.proxy_harness import (
@@ -638,3 +641,12 @@ def test_with_two_workers_every_change_reaches_both(tmp_path: Path) -> None:
     assert seen["applied"] == [[1], [1]]  # one station's heartbeat on each worker
     assert seen["heartbeats"] == 0
     assert seen["clear"].stdout == "1 fault rule removed\n"  # one rule, on both workers
+
+
+def test_fault_add_help_says_what_every_kind_does_from_the_table() -> None:
+    result = CliRunner().invoke(fault_app, ["add", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.split())
+    for row in KINDS.values():
+        assert f"{row.kind.value}: {row.summary}" in shown
+    assert "disconnect/outage: the close code both sides get (default 1001)." in shown

@@ -5,13 +5,22 @@ shows (`describe()`, the admin API's answer) can be posted again as the same rul
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxy.faults.kinds import KINDS, PARAMS, FaultError, Kind, Target, parse_duration
+from proxy.faults.kinds import (
+    KINDS,
+    PARAMS,
+    FaultError,
+    Kind,
+    Target,
+    kinds_markdown,
+    parse_duration,
+)
 from proxy.faults.rules import FaultRule
 from proxy.faults.spec import DIRECTIONS, MATCHERS, FaultSpec, Selector, parse_spec
 from proxy.ocppj.actions import ACTIONS, Direction
@@ -354,6 +363,11 @@ def test_every_kind_has_a_row_saying_what_it_does_and_acts_on() -> None:
         Kind.OUTAGE,
         Kind.SLOW_ACCEPT,
     }
+
+
+def test_the_readme_shows_the_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert kinds_markdown() in readme
 
 
 def test_a_spec_shows_only_its_kinds_parameters() -> None:
