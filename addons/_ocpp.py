@@ -1,6 +1,7 @@
 """Glue the addons share (not an addon): the Frame of the current message, upgrade details,
-the `ocpp_finding` event through which findings reach every addon that wants them, and the
-proxy's options (proxy/options.py) as mitmproxy options."""
+the `ocpp_finding` and `ocpp_fault` events through which findings and fault events reach every
+addon that wants them (defined here, in an importable module: a dataclass in a script mitmdump
+loads with -s cannot be made), and the proxy's options (proxy/options.py) as mitmproxy options."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from mitmproxy import ctx, exceptions, hooks, http
 from mitmproxy.addonmanager import Loader
 
+from proxy.faults.record import FaultEvent
 from proxy.frame import FRAME_KEY, Frame
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import station_from_path
@@ -29,6 +31,13 @@ class OcppFindingHook(hooks.Hook):
     finding: Finding
 
 
+@dataclass
+class OcppFaultHook(hooks.Hook):
+    """A fault was added, applied, removed or expired; addons receive `ocpp_fault(event)`."""
+
+    event: FaultEvent
+
+
 def declare_options(loader: Loader, *names: str) -> None:
     """Declare the mitmproxy options `names` from their rows of the proxy's option table: its
     type, default and help; an option with an environment variable (a text) defaults to it, as
@@ -38,7 +47,7 @@ def declare_options(loader: Loader, *names: str) -> None:
         value = "" if row.default is None else row.default
         if row.envvar:
             value = os.environ.get(row.envvar, value)
-        loader.add_option(name, row.type, value, row.mitmproxy_help or row.help)
+        loader.add_option(name, row.mitmproxy_type, value, row.mitmproxy_help or row.help)
 
 
 def check_bounds(*names: str) -> None:

@@ -92,10 +92,11 @@ class Conformance(RefusedHandshakes):
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         frame = current_frame(flow)
-        if not frame.judged:  # a fault kept it from its receiver, or made it up
-            if frame.excused is not None:
+        mark = frame.fault
+        if mark is not None and not mark.judged:  # a fault kept it from its receiver, or made it up
+            if mark.excused is not None:
                 self.monitor.excuse(
-                    frame.station, frame.connection_id, frame.direction.reverse, frame.excused
+                    frame.station, frame.connection_id, frame.direction.reverse, mark.excused
                 )
             return
         frame.outcome = self.monitor.feed(

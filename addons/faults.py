@@ -1,20 +1,18 @@
-"""Faults: break the link on purpose, OCPP-aware (proxy/faults/ decides, this addon acts).
+"""Faults: break the link on purpose, OCPP-aware (proxy/faults/ decides, this addon acts; what
+each kind does is its row in proxy/faults/kinds.py).
 
 First in the addon chain, so that the addons after it see what was done: the Frame of a
-message carries the fault's label (ocpp_message_log.status), whether the conformance engine
-should judge it (`Frame.judged`) and whether the store records it. Every application goes out
-as the custom event `ocpp_fault(event)`.
+message a fault touched carries a `FaultMark` (its label, ocpp_message_log.status, whether the
+conformance engine judges it and whether the store records it). Every application goes out as
+the custom event `ocpp_fault(event)`. How the kinds act on the wire:
 
-- drop, blackhole: the message is not delivered. An answer dropped is excused in the engine.
+- drop, blackhole, reply-error: the message is dropped (reply-error injects a CALLERROR back).
 - delay: the message is held and delivered later by injection; later messages of the same
   direction queue behind it, so the order on the connection is kept.
-- duplicate: delivered, then a copy; the receiver's answer to the copy is not judged.
-- corrupt: the receiver gets invalid JSON or a wrong-typed field; the engine judges what the
-  sender sent.
-- reply-error: the CALL is not forwarded; the sender gets a CALLERROR from the proxy.
-- disconnect: close both sides with a code, or reset the charger's TCP connection, at once or
-  on a matching frame; outage: that, plus new handshakes refused with 503 for a while;
-  slow-accept: handshakes held.
+- duplicate: delivered, then a copy injected; the receiver's answer to the copy is not judged.
+- corrupt: the text is replaced; the engine judges what the sender sent.
+- disconnect, outage: both sides closed with a code, or the charger's TCP connection reset;
+  outage and slow-accept act on handshakes (503, or held).
 """
 
 from __future__ import annotations
@@ -23,16 +21,20 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from mitmproxy import ctx, hooks, http
+from mitmproxy import addonmanager, ctx, exceptions, http
 
-from addons._ocpp import current_frame, is_websocket_upgrade
+from addons._ocpp import OcppFaultHook, current_frame, declare_options, is_websocket_upgrade
 from proxy.connections import close_websocket, reset_connection
-from proxy.faults.book import Decision, FaultBook, FrameFacts, read_facts
-from proxy.faults.record import FaultEvent
-from proxy.faults.rules import FaultRule, Kind
+from proxy.faults.book import Decision, FaultBook, read_facts
+from proxy.faults.kinds import FaultError, Kind
+from proxy.faults.plan import Plan, load_plan, run_plan
+from proxy.faults.record import FaultEvent, FaultMark, FrameFacts
+from proxy.faults.rules import FaultRule
+from proxy.faults.spec import FaultSpec
 from proxy.frame import Frame
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import station_from_path
@@ -41,34 +43,6 @@ log = logging.getLogger("ocppscope.faults")
 TICK_SECONDS = 0.5
 EVENTS_KEPT = 1000
 OUTAGE_BODY = b"ocppscope fault: the CSMS is down (outage)\n"
-STATUS = {
-    Kind.DROP: "dropped",
-    Kind.BLACKHOLE: "dropped",
-    Kind.DISCONNECT: "dropped",
-    Kind.REPLY_ERROR: "dropped",
-    Kind.DELAY: "delayed",
-    Kind.DUPLICATE: "sent",
-    Kind.CORRUPT: "corrupted",
-}
-"""ocpp_message_log.status of the frame a fault hit (a duplicated frame's copy is
-`duplicated`, reply-error's CALLERROR `injected`)."""
-
-
-@dataclass
-class OcppFaultHook(hooks.Hook):
-    """A fault was added, applied, removed or expired; addons receive `ocpp_fault(event)`."""
-
-    event: FaultEvent
-
-
-@dataclass(frozen=True, slots=True)
-class _Injection:
-    """A message this addon injected, expected back through the addon chain."""
-
-    label: str
-    judged: bool
-    recorded: bool
-    status: str
 
 
 class Faults:
@@ -78,24 +52,60 @@ class Faults:
         self.recent: deque[FaultEvent] = deque(maxlen=EVENTS_KEPT)
         self.applied: Counter[str] = Counter()
         """Applications by kind, for the metrics."""
-        self.retired: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
+        self.retired: deque[FaultRule] = deque(maxlen=EVENTS_KEPT)
         """Rules removed or expired, as they ended (for plan summaries)."""
-        self._held: dict[tuple[str, bool], deque[tuple[float, bytes, bool, str]]] = {}
+        self._held: dict[tuple[str, bool], deque[tuple[float, bytes, bool, FaultMark]]] = {}
         """Per (flow, from client): delayed messages waiting, in order."""
-        self._injected: dict[tuple[str, bool], deque[_Injection]] = {}
+        self._injected: dict[tuple[str, bool], deque[FaultMark]] = {}
+        """Per (flow, from client): the marks of the messages this addon injected, expected
+        back through the addon chain in order."""
         self._copies_sent: dict[str, dict[str, tuple[int, str | None]]] = {}
         """Per flow: duplicated CALLs' MessageIds -> (genuine answers still to come: 1, then
         0, when the next answer is the one to the copy; the CALL's action)."""
-        self._closing: dict[str, int] = {}
+        self._closing: dict[str, FaultRule] = {}
         """Flows a fault is closing -> the rule: what still arrives on them is not relayed
         (the close is under way on the other side) nor judged."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self._plan: Plan | None = None
+        """The ocpp_fault_plan option's plan, run once running."""
 
     # ---- lifecycle -------------------------------------------------------------------------
 
+    def load(self, loader: addonmanager.Loader) -> None:
+        declare_options(loader, "ocpp_fault_plan")
+
+    def configure(self, updated: set[str]) -> None:
+        if "ocpp_fault_plan" in updated:
+            try:
+                path = ctx.options.ocpp_fault_plan
+                self._plan = load_plan(Path(path)) if path else None
+            except FaultError as exc:
+                raise exceptions.OptionsError(str(exc)) from None
+
     def running(self) -> None:
         self._ticker = self._spawn(self._expire(), "fault rules expiry")
+        if self._plan is not None:
+            self._spawn(self.play(self._plan, ctx.options.ocpp_fault_plan), "fault plan")
+
+    async def play(self, plan: Plan, name: str) -> list[FaultRule]:
+        """Run a fault plan on this addon's rules; the rules it added."""
+        added: list[FaultRule] = []
+
+        async def add(spec: FaultSpec) -> None:
+            added.append(self.add(spec))
+
+        async def clear() -> None:
+            self.clear()
+
+        log.info("fault plan %s started", name)
+        await run_plan(plan, add, clear)
+        log.info(
+            "fault plan %s finished: %s",
+            name,
+            ", ".join(f"fault {r.id} applied {r.applied} times" for r in added) or "no rules",
+        )
+        return added
 
     async def done(self) -> None:
         for task in list(self._tasks):
@@ -110,15 +120,15 @@ class Faults:
 
     # ---- control (the admin API calls these) ----------------------------------------------
 
-    def add(self, body: object) -> FaultRule:
-        """A new rule (FaultError if unusable); a disconnect without a frame selector and an
-        outage act on the matching connections at once."""
+    def add(self, spec: FaultSpec) -> FaultRule:
+        """A new rule; a disconnect without a frame selector and an outage act on the matching
+        connections at once."""
         now = time.time()
-        rule = self.book.add(body, now)
+        rule = self.book.add(spec, now)
         self._record(rule, "added", detail=str(rule.describe()))
         if rule.kind is Kind.OUTAGE:
             self._cut_matching(rule)
-        elif rule.kind is Kind.DISCONNECT and not rule.selector.frame_level:
+        elif rule.kind is Kind.DISCONNECT and not spec.on_frames:
             self._cut_matching(rule)  # done once: the rule has nothing left to do
             self.book.remove(rule.id)
             self._record(rule, "expired", detail=f"closed {rule.applied} connections")
@@ -136,8 +146,8 @@ class Faults:
             self._record(rule, "removed", detail=f"applied {rule.applied} times")
         return removed
 
-    def rules(self) -> list[dict[str, Any]]:
-        return [rule.describe() for rule in self.book.live(time.time())]
+    def rules(self) -> list[FaultRule]:
+        return self.book.live(time.time())
 
     def _cut_matching(self, rule: FaultRule) -> None:
         for flow in list(self.flows.values()):
@@ -150,12 +160,12 @@ class Faults:
                 self._record(rule, "applied", station=station, flow=flow, detail="closed")
 
     def _cut(self, flow: http.HTTPFlow, rule: FaultRule) -> None:
-        self._closing[flow.id] = rule.id
+        self._closing[flow.id] = rule
         client_id = flow.client_conn.id
-        if rule.reset:
+        if rule.spec.reset:
             reset_connection(ctx.master, client_id)
         else:
-            close_websocket(ctx.master, client_id, rule.code, f"ocppscope fault {rule.id}")
+            close_websocket(ctx.master, client_id, rule.spec.code, f"ocppscope fault {rule.id}")
 
     # ---- handshakes ------------------------------------------------------------------------
 
@@ -195,20 +205,19 @@ class Faults:
         closing = self._closing.get(flow.id)
         if closing is not None:
             message.drop()
-            self._unjudged(frame, f"arrived while fault {closing} closed the link", "dropped")
+            label = f"arrived while fault {closing.id} closed the link"
+            frame.fault = _unjudged(frame, FaultMark(label, "dropped", closing.id, closing.kind))
             return
         if message.injected:
             expected = self._injected.get(key)
             if expected:
                 made = expected.popleft()
-                frame.fault, frame.recorded, frame.status = made.label, made.recorded, made.status
-                if not made.judged:
-                    self._unjudged(frame, made.label, made.status)
+                frame.fault = made if made.judged else _unjudged(frame, made)
             return
         if key in self._held:  # behind a delayed message: keep the order
-            self._hold(flow, message.from_client, 0.0, message.content, message.is_text, "")
+            self._hold(flow, message.from_client, 0.0, message.content, message.is_text, None)
             message.drop()
-            self._unjudged(frame, "held behind a delayed message", "delayed")
+            frame.fault = _unjudged(frame, FaultMark("held behind a delayed message", "delayed"))
             return
         if not isinstance(frame.data, str):
             return
@@ -234,14 +243,15 @@ class Faults:
             return False
         del copies[message_id]
         answer = FrameFacts(facts.message_type, message_id, action)
-        self._unjudged(frame, "answer to a duplicated CALL", "sent", answer)
+        frame.fault = FaultMark("answer to a duplicated CALL", "sent", judged=False, facts=answer)
         return True
 
     def _apply(self, flow: http.HTTPFlow, frame: Frame, decision: Decision) -> None:
         assert flow.websocket is not None
         message = flow.websocket.messages[-1]
-        kind, facts = decision.kind, decision.facts
-        frame.fault = decision.label
+        rule, kind, facts = decision.rule, decision.kind, decision.facts
+        mark = FaultMark(decision.label, rule.spec.row.status, rule.id, kind)
+        frame.fault = mark
         self.applied[kind.value] += 1
         self._record(
             decision.rule,
@@ -254,24 +264,23 @@ class Faults:
             detail=decision.label,
         )
         answered = facts is not None and facts.message_type in ("CALLRESULT", "CALLERROR")
-        frame.status = STATUS[kind]
         if kind in (Kind.DROP, Kind.BLACKHOLE, Kind.DISCONNECT):
             message.drop()
-            self._unjudged(frame, decision.label, frame.status, facts)
-            if answered and facts is not None:
-                frame.excused = facts.message_id
+            excused = facts.message_id if answered and facts is not None else None
+            frame.fault = _unjudged(frame, replace(mark, facts=facts, excused=excused))
             if kind is Kind.DISCONNECT:
-                self._cut(flow, decision.rule)
+                self._cut(flow, rule)
         elif kind is Kind.DELAY:
             message.drop()
-            self._unjudged(frame, decision.label, frame.status, facts)
+            frame.fault = _unjudged(frame, replace(mark, facts=facts))
+            label = f"delivered after {decision.delay * 1000:.0f} ms (fault {rule.id})"
             self._hold(
                 flow,
                 message.from_client,
                 decision.delay,
                 message.content,
                 message.is_text,
-                f"delivered after {decision.delay * 1000:.0f} ms (fault {decision.rule.id})",
+                FaultMark(label, "sent", rule.id, kind, recorded=False),
             )
         elif kind is Kind.CORRUPT:
             assert decision.data is not None
@@ -284,7 +293,7 @@ class Faults:
                 from_client=not message.from_client,
                 content=decision.data.encode(),
                 is_text=True,
-                made=_Injection(f"injected by fault {decision.rule.id}", True, True, "injected"),
+                made=FaultMark(f"injected by fault {rule.id}", "injected", rule.id, kind),
             )
         elif kind is Kind.DUPLICATE:
             if facts is not None and facts.message_type == "CALL" and facts.message_id:
@@ -294,14 +303,10 @@ class Faults:
                 from_client=message.from_client,
                 content=message.content,
                 is_text=message.is_text,
-                made=_Injection(f"duplicate (fault {decision.rule.id})", False, True, "duplicated"),
+                made=FaultMark(
+                    f"duplicate (fault {rule.id})", "duplicated", rule.id, kind, judged=False
+                ),
             )
-
-    @staticmethod
-    def _unjudged(frame: Frame, label: str, status: str, facts: FrameFacts | None = None) -> None:
-        """Keep the frame from the engine, and say what it was for the record."""
-        frame.fault, frame.status, frame.judged = label, status, False
-        frame.facts = facts or (read_facts(frame.data) if isinstance(frame.data, str) else None)
 
     def _hold(
         self,
@@ -310,28 +315,29 @@ class Faults:
         delay: float,
         content: bytes,
         is_text: bool,
-        label: str,
+        made: FaultMark | None,
     ) -> None:
+        """Hold a message for `delay` (at least until those before it are delivered); `made`
+        marks it when it comes back, None: held behind a delayed message."""
         key = (flow.id, from_client)
         line = self._held.get(key)
         if line is None:
             line = self._held[key] = deque()
             self._spawn(self._deliver_held(flow, from_client), "delayed messages")
         due = max(time.time() + delay, line[-1][0] if line else 0.0)
-        line.append((due, content, is_text, label or "delivered behind a delayed message"))
+        behind = FaultMark("delivered behind a delayed message", "sent", recorded=False)
+        line.append((due, content, is_text, made or behind))
 
     async def _deliver_held(self, flow: http.HTTPFlow, from_client: bool) -> None:
         key = (flow.id, from_client)
         line = self._held.get(key)
         while line:
-            due, content, is_text, label = line[0]
+            due, content, is_text, made = line[0]
             await asyncio.sleep(max(0.0, due - time.time()))
             if self._held.get(key) is not line:  # the connection ended meanwhile
                 return
             line.popleft()
-            self._inject(
-                flow, from_client, content, is_text, _Injection(label, True, False, "sent")
-            )
+            self._inject(flow, from_client, content, is_text, made)
         if self._held.get(key) is line:
             del self._held[key]
 
@@ -341,7 +347,7 @@ class Faults:
         from_client: bool,
         content: bytes,
         is_text: bool,
-        made: _Injection,
+        made: FaultMark,
     ) -> None:
         """Send `content` as if the client (or the server) had sent it; it comes back through
         the addon chain marked injected, where `made` tells the others what it is."""
@@ -367,7 +373,7 @@ class Faults:
         record = FaultEvent(
             at=time.time(),
             fault_id=rule.id,
-            kind=rule.kind.value,
+            kind=rule.kind,
             event=event,
             station=station,
             connection_id=flow.id if flow is not None else None,
@@ -378,7 +384,7 @@ class Faults:
         )
         self.recent.append(record)
         if event in ("removed", "expired"):
-            self.retired.append(rule.describe())
+            self.retired.append(rule)
         ctx.master.addons.trigger(OcppFaultHook(record))
 
     def _spawn(self, coroutine: Any, name: str) -> asyncio.Task[Any]:
@@ -386,6 +392,12 @@ class Faults:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _unjudged(frame: Frame, mark: FaultMark) -> FaultMark:
+    """`mark`, kept from the engine and saying what the frame was for the record."""
+    facts = mark.facts or (read_facts(frame.data) if isinstance(frame.data, str) else None)
+    return replace(mark, judged=False, facts=facts)
 
 
 addons = [Faults()]

@@ -18,8 +18,10 @@ from typing import Annotated, Any, Protocol
 import uvicorn
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query
 
+from proxy.faults.kinds import FaultError
 from proxy.faults.record import FaultEvent
-from proxy.faults.rules import FaultError, FaultRule
+from proxy.faults.rules import FaultRule
+from proxy.faults.spec import FaultSpec, parse_spec
 from proxy.settings import Endpoint
 
 START_TIMEOUT = 5.0
@@ -31,11 +33,11 @@ class FaultControl(Protocol):
     below the addons, so it names the capability, not the addon."""
 
     recent: Sequence[FaultEvent]
-    retired: Sequence[dict[str, Any]]
+    retired: Sequence[FaultRule]
     applied: Counter[str]
 
-    def rules(self) -> list[dict[str, Any]]: ...
-    def add(self, body: object) -> FaultRule: ...
+    def rules(self) -> list[FaultRule]: ...
+    def add(self, spec: FaultSpec) -> FaultRule: ...
     def remove(self, rule_id: int) -> FaultRule | None: ...
     def clear(self) -> list[FaultRule]: ...
 
@@ -86,8 +88,8 @@ def fault_routes(faults: FaultControl, token: str | None) -> APIRouter:
     async def list_faults(events: int = Query(100, ge=0, le=EVENTS_SHOWN)) -> dict[str, Any]:
         recent = list(faults.recent)[-events:] if events else []
         return {
-            "rules": faults.rules(),
-            "retired": list(faults.retired),
+            "rules": [rule.describe() for rule in faults.rules()],
+            "retired": [rule.describe() for rule in faults.retired],
             "applied": dict(faults.applied),
             "events": [event.describe() for event in recent],
         }
@@ -96,7 +98,7 @@ def fault_routes(faults: FaultControl, token: str | None) -> APIRouter:
     async def add_fault(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         """A JSON object: `kind` and the selector, probability, lifetime and parameters."""
         try:
-            return faults.add(body).describe()
+            return faults.add(parse_spec(body)).describe()
         except FaultError as exc:
             raise HTTPException(422, str(exc)) from None
 

@@ -14,7 +14,7 @@ from proxy.ocppj import events
 from proxy.ocppj.session import Monitor
 
 if TYPE_CHECKING:
-    from proxy.faults.book import FrameFacts
+    from proxy.faults.record import FaultMark, FrameFacts
     from proxy.ocppj.actions import Direction
     from proxy.ocppj.findings import Finding
     from proxy.ocppj.session import Outcome
@@ -32,26 +32,27 @@ class Frame:
     data: str | bytes
     outcome: Outcome | None = None
     """What the conformance engine made of it: parsed message, findings, action, rtt."""
-    fault: str | None = None
-    """What a fault did to it, in words (the console, the fault events), if anything."""
-    status: str = "sent"
-    """ocpp_message_log.status: sent, dropped, delayed, injected, duplicated or corrupted."""
-    judged: bool = True
-    """Whether the conformance engine sees it. Under a fault the engine judges the conversation
-    as the two ends had it: a frame the proxy dropped or held back is not judged (a delayed
-    one is, when delivered), nor a copy or an answer the proxy made up (reply-error's CALLERROR
-    is: it answers the CALL the engine saw)."""
-    excused: str | None = None
-    """The MessageId of the CALL this dropped frame answered: the engine stops waiting."""
-    recorded: bool = True
-    """Whether the store writes it (a delayed frame is recorded once, when it arrived)."""
-    facts: FrameFacts | None = None
-    """Message type, MessageId and action of a frame the engine did not judge, as the faults
-    addon read it (so the record still says what it was)."""
+    fault: FaultMark | None = None
+    """What a fault did to it, if anything (one fault at most)."""
+
+    @property
+    def judged(self) -> bool:
+        """Whether the conformance engine sees it (see FaultMark.judged)."""
+        return self.fault is None or self.fault.judged
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the store writes it."""
+        return self.fault is None or self.fault.recorded
 
     @property
     def findings(self) -> list[Finding]:
         return self.outcome.findings if self.outcome else []
+
+    @property
+    def facts(self) -> FrameFacts | None:
+        """What the faults addon read of a frame the engine did not judge."""
+        return self.fault.facts if self.fault else None
 
     @property
     def action(self) -> str | None:

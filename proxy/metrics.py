@@ -38,6 +38,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from proxy.faults.kinds import Kind
 from proxy.frame import Frame
 from proxy.ocppj.actions import ACTIONS, Direction
 from proxy.ocppj.findings import Finding
@@ -221,8 +222,8 @@ class ProxyMetrics:
             label = str(attempt) if attempt < ATTEMPTS_LABELLED else f"{ATTEMPTS_LABELLED}+"
             self.reconnect_seconds.labels(label).observe(wait)
 
-    def fault_applied(self, kind: str) -> None:
-        self.faults.labels(kind).inc()
+    def fault_applied(self, kind: Kind) -> None:
+        self.faults.labels(kind.value).inc()
 
 
 class StoreMetrics(Collector):

@@ -9,6 +9,7 @@ Pure data: no typer, no mitmproxy; the CLI (ocppscope/cli/options.py) and the ad
 
 from __future__ import annotations
 
+import builtins
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,17 @@ class ProxyOption:
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    @property
+    def mitmproxy_type(self) -> builtins.type:
+        """mitmproxy's options know no Path: a file is its name, and no file the empty one."""
+        return str if self.type is Path else self.type
+
+    def mitmproxy_value(self, value: Any) -> Any:
+        """A setting's value as the mitmproxy option holds it."""
+        if value is None:
+            return ""
+        return str(value) if self.type is Path else value
 
 
 PROXY_OPTIONS: tuple[ProxyOption, ...] = (
@@ -196,6 +208,7 @@ PROXY_OPTIONS: tuple[ProxyOption, ...] = (
         Path,
         None,
         "Run this fault plan (YAML or TOML) from start-up; see docs/faults.md.",
+        mitmproxy="ocpp_fault_plan",
     ),
     ProxyOption(
         "workers",

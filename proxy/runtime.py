@@ -31,8 +31,6 @@ from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 
 from proxy.admin import HttpServer, admin_app
 from proxy.connections import close_websocket
-from proxy.faults.plan import load_plan, run_plan
-from proxy.faults.rules import FaultRule
 from proxy.heap import tune_garbage_collector
 from proxy.metrics import StoreMetrics, metrics_router
 from proxy.options import PROXY_OPTIONS
@@ -142,7 +140,11 @@ def mitmproxy_options(settings: ProxySettings) -> dict[str, Any]:
         "connection_strategy": "lazy",
         "confdir": str(settings.confdir),
         "ssl_insecure": settings.upstream_insecure,
-        **{row.mitmproxy: getattr(settings, row.name) for row in PROXY_OPTIONS if row.mitmproxy},
+        **{
+            row.mitmproxy: row.mitmproxy_value(getattr(settings, row.name))
+            for row in PROXY_OPTIONS
+            if row.mitmproxy
+        },
         # where the addons' option means more than the setting:
         "ocpp_database_url": (settings.database_url or "") if settings.store else "",
         "ocpp_instance": settings.instance_name,
@@ -290,7 +292,6 @@ async def running_proxy(settings: ProxySettings, addons: list[Any]) -> AsyncIter
     log.setLevel(logging.INFO)
     running = await start_proxy(settings, addons)
     admin = None
-    plan: asyncio.Task[None] | None = None
     try:
         if settings.admin is not None:
             faults = running.master.addons.get("faults")
@@ -303,16 +304,9 @@ async def running_proxy(settings: ProxySettings, addons: list[Any]) -> AsyncIter
             await admin.start()
         if settings.store:
             log.info("storing frames in %s", redact(settings.database_url or ""))
-        if settings.fault_plan is not None:
-            plan = asyncio.get_running_loop().create_task(
-                _run_fault_plan(running, settings.fault_plan), name="fault plan"
-            )
         tune_garbage_collector()
         yield running
     finally:
-        if plan is not None:
-            plan.cancel()
-            await asyncio.gather(plan, return_exceptions=True)
         if admin is not None:
             await admin.stop()
         await running.stop()
@@ -325,25 +319,6 @@ def _metrics_routes(running: RunningProxy) -> APIRouter | None:
         return None
     store = StoreMetrics(running.store_stats, metrics.registry)
     return metrics_router(metrics.registry, store.refresh)
-
-
-async def _run_fault_plan(running: RunningProxy, path: Path) -> None:
-    faults = running.master.addons.get("faults")
-    added: list[FaultRule] = []
-
-    async def add(rule: dict[str, Any]) -> None:
-        added.append(faults.add(rule))
-
-    async def clear() -> None:
-        faults.clear()
-
-    log.info("fault plan %s started", path)
-    await run_plan(load_plan(path), add, clear)
-    log.info(
-        "fault plan %s finished: %s",
-        path,
-        ", ".join(f"fault {rule.id} applied {rule.applied} times" for rule in added) or "no rules",
-    )
 
 
 async def serve(settings: ProxySettings, addons: list[Any]) -> None:

@@ -130,7 +130,7 @@ def test_the_addons_declare_each_rows_mitmproxy_option_from_the_row(
     assert set(declared) - MITMPROXY_ONLY == set(rows)
     for name, row in rows.items():
         held = declared[name]
-        assert held.typespec is row.type, name
+        assert held.typespec is row.mitmproxy_type, name
         assert held.default == ("" if row.default is None else row.default), name
         assert held.help == (row.mitmproxy_help or row.help), name
 
@@ -168,10 +168,12 @@ def test_the_runtime_hands_every_setting_to_its_mitmproxy_option(tmp_path: Path)
         "store_buffer": 7,
         "retention_days": 3,
         "instance": "edge-1",
+        "fault_plan": tmp_path / "plan.yaml",
     }
     options = runtime.mitmproxy_options(settings_from_options(values, confdir=tmp_path))
     for row in PROXY_OPTIONS:
         if row.mitmproxy:
-            assert options[row.mitmproxy] == values[row.name], row.name
+            assert options[row.mitmproxy] == row.mitmproxy_value(values[row.name]), row.name
+    assert options["ocpp_fault_plan"] == str(tmp_path / "plan.yaml")
     stored_nothing = settings_from_options(values | {"store": False}, confdir=tmp_path)
     assert runtime.mitmproxy_options(stored_nothing)["ocpp_database_url"] == ""

@@ -18,8 +18,9 @@ from rich.table import Table
 
 from ocppscope.cli.options import EXIT_BAD_INPUT, LAB, AdminToken, AdminUrl, fail
 from proxy.faults.client import AdminClient, AdminError
+from proxy.faults.kinds import FaultError, Kind, kinds_help, param_help
 from proxy.faults.plan import load_plan, run_plan
-from proxy.faults.rules import DIRECTIONS, FaultError, Kind, parse_rule
+from proxy.faults.spec import DIRECTIONS, FaultSpec, parse_spec
 
 fault_app = typer.Typer(
     help="Break the link on purpose: fault rules of a running proxy (its admin API).",
@@ -44,15 +45,17 @@ def _send(client: AdminClient, method: str, path: str, body: Any = None) -> list
         fail(str(exc), EXIT_BAD_INPUT if exc.bad_request else EXIT_UNREACHABLE)
 
 
-def _checked(body: dict[str, Any]) -> dict[str, Any]:
-    """The rule without the options left out, checked as the proxy will check it."""
+def _checked(options: dict[str, Any]) -> dict[str, Any]:
+    """The options given, parsed as the proxy parses them; the JSON body to post."""
     # `is`, not `in (None, False)`: 0 == False, and --probability 0 or --nth 0 must get through
-    rule = {name: value for name, value in body.items() if value is not None and value is not False}
+    given = {
+        name: value for name, value in options.items() if value is not None and value is not False
+    }
     try:
-        parse_rule(rule, 0, 0.0)
+        spec: FaultSpec = parse_spec(given)
     except FaultError as exc:
         fail(str(exc))
-    return rule
+    return spec.body()
 
 
 def _added(answers: list[Any]) -> None:
@@ -75,7 +78,7 @@ def _summary(rule: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-@fault_app.command("add")
+@fault_app.command("add", epilog=f"Kinds:\n\n{kinds_help()}")
 def add(
     kind: Annotated[Kind, typer.Argument(help="What to do to the matching frames/connections.")],
     station: Annotated[str, typer.Option(help="Station id or glob, e.g. 'emart_*'.")] = "*",
@@ -92,16 +95,12 @@ def add(
     for_: Annotated[
         str | None, typer.Option("--for", help="Retire after this long: 500ms, 20s, 10m, 1h.")
     ] = None,
-    delay: Annotated[str | None, typer.Option(help="delay/slow-accept: e.g. 500ms.")] = None,
-    jitter: Annotated[str | None, typer.Option(help="delay/slow-accept: up to this more.")] = None,
-    code: Annotated[int | None, typer.Option(help="disconnect/outage: close code.")] = None,
-    reset: Annotated[
-        bool, typer.Option("--reset", help="disconnect/outage: reset TCP, no close frame.")
-    ] = False,
-    error_code: Annotated[str | None, typer.Option(help="reply-error: the CALLERROR code.")] = None,
-    field: Annotated[
-        str | None, typer.Option(help="corrupt: payload field given a wrong type.")
-    ] = None,
+    delay: Annotated[str | None, typer.Option(help=param_help("delay"))] = None,
+    jitter: Annotated[str | None, typer.Option(help=param_help("jitter"))] = None,
+    code: Annotated[int | None, typer.Option(help=param_help("code"))] = None,
+    reset: Annotated[bool, typer.Option("--reset", help=param_help("reset"))] = False,
+    error_code: Annotated[str | None, typer.Option(help=param_help("errorCode"))] = None,
+    field: Annotated[str | None, typer.Option(help=param_help("field"))] = None,
     admin: AdminUrl = LAB.admin_url,
     token: AdminToken = None,
 ) -> None:
@@ -214,8 +213,8 @@ def plan(
     _send(client, "GET", "/faults?events=0")  # reachable before the clock starts
     added: list[int] = []
 
-    async def add_rule(rule: dict[str, Any]) -> None:
-        answers = await asyncio.to_thread(_send, client, "POST", "/faults", rule)
+    async def add_rule(spec: FaultSpec) -> None:
+        answers = await asyncio.to_thread(_send, client, "POST", "/faults", spec.body())
         added.append(answers[0]["id"])
         typer.echo(f"fault {answers[0]['id']}: {_summary(answers[0])}")
 

@@ -12,21 +12,15 @@ from dataclasses import dataclass
 
 import orjson
 
-from proxy.faults.rules import FRAME_KINDS, FaultRule, Kind, parse_rule
+from proxy.faults.kinds import Kind, Target
+from proxy.faults.record import FrameFacts
+from proxy.faults.rules import FaultRule
+from proxy.faults.spec import FaultSpec
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.messages import Call, parse_frame
 
 CALLS_KEPT = 1000
 """Unanswered CALLs remembered per connection and direction (for the action of responses)."""
-
-
-@dataclass(frozen=True, slots=True)
-class FrameFacts:
-    """What the selector needs to know of a frame."""
-
-    message_type: str
-    message_id: str | None
-    action: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +45,10 @@ class Decision:
         if rule.kind is Kind.DELAY:
             return f"delayed {self.delay * 1000:.0f} ms (fault {rule.id})"
         if rule.kind is Kind.REPLY_ERROR:
-            return f"answered by the proxy with {rule.error_code} (fault {rule.id})"
+            return f"answered by the proxy with {rule.spec.error_code} (fault {rule.id})"
         if rule.kind is Kind.CORRUPT:
-            what = f"field {rule.field_path}" if rule.field_path else "invalid JSON"
+            path = rule.spec.field_path
+            what = f"field {path}" if path else "invalid JSON"
             return f"corrupted: {what} (fault {rule.id})"
         past = {
             Kind.DROP: "dropped",
@@ -75,9 +70,9 @@ class FaultBook:
 
     # ---- the rules ----------------------------------------------------------------------------
 
-    def add(self, body: object, now: float) -> FaultRule:
-        """A new rule from its JSON description (FaultError if unusable)."""
-        rule = parse_rule(body, self._next_id, now)
+    def add(self, spec: FaultSpec, now: float) -> FaultRule:
+        """A new rule applying `spec` from `now`."""
+        rule = FaultRule(self._next_id, spec, now)
         self._next_id += 1
         self.rules[rule.id] = rule
         return rule
@@ -97,12 +92,8 @@ class FaultBook:
             del self.rules[rule.id]
         return over
 
-    def live(self, now: float, kinds: set[Kind] | None = None) -> list[FaultRule]:
-        return [
-            rule
-            for rule in self.rules.values()
-            if rule.alive(now) and (kinds is None or rule.kind in kinds)
-        ]
+    def live(self, now: float) -> list[FaultRule]:
+        return [rule for rule in self.rules.values() if rule.alive(now)]
 
     # ---- frames -------------------------------------------------------------------------------
 
@@ -110,7 +101,7 @@ class FaultBook:
         self, station: str, connection_id: str, direction: Direction, text: str, now: float
     ) -> Decision | None:
         """The fault for one text frame, if any. Frames are only parsed while rules exist."""
-        rules = [r for r in self.live(now) if r.kind in FRAME_KINDS or _on_frames(r)]
+        rules = [r for r in self.live(now) if r.spec.on_frames]
         if not rules:
             return None
         facts = self._facts(connection_id, direction, text)
@@ -119,13 +110,13 @@ class FaultBook:
             selector = rule.selector
             if not selector.matches_frame(station, direction, facts.message_type, facts.action):
                 continue
-            if rule.kind is Kind.REPLY_ERROR and facts.message_type != "CALL":
+            if rule.spec.row.calls_only and facts.message_type != "CALL":
                 continue
             if selector.nth is not None:  # counted even when an earlier rule took the frame
                 seen = rule.seen[station] = rule.seen.get(station, 0) + 1
                 if seen != selector.nth:
                     continue
-            if decision is not None or self.rng.random() >= rule.probability:
+            if decision is not None or self.rng.random() >= rule.spec.probability:
                 continue
             rule.applied += 1
             decision = self._decide(rule, facts, text)
@@ -152,15 +143,16 @@ class FaultBook:
         return FrameFacts(parsed.message_type, parsed.message_id, action)
 
     def _decide(self, rule: FaultRule, facts: FrameFacts, text: str) -> Decision:
+        spec = rule.spec
         if rule.kind is Kind.DELAY:
-            return Decision(rule, rule.delay + self.rng.uniform(0, rule.jitter), facts=facts)
+            return Decision(rule, spec.delay + self.rng.uniform(0, spec.jitter), facts=facts)
         if rule.kind is Kind.CORRUPT:
-            return Decision(rule, data=corrupted(text, rule.field_path), facts=facts)
+            return Decision(rule, data=corrupted(text, spec.field_path), facts=facts)
         if rule.kind is Kind.REPLY_ERROR:
-            answer = [
+            answer: list[object] = [
                 4,
                 facts.message_id,
-                rule.error_code,
+                spec.error_code,
                 f"injected by ocppscope fault {rule.id}",
                 {},
             ]
@@ -171,13 +163,15 @@ class FaultBook:
 
     def handshake(self, station: str, now: float) -> Decision | None:
         """An outage refuses the handshake; slow-accept holds it."""
-        for rule in self.live(now, {Kind.OUTAGE, Kind.SLOW_ACCEPT}):
+        for rule in self.live(now):
+            if rule.spec.row.acts_on is not Target.CONNECTIONS:
+                continue
             if not rule.selector.matches_station(station):
                 continue
-            if self.rng.random() >= rule.probability:
+            if self.rng.random() >= rule.spec.probability:
                 continue
             rule.applied += 1
-            delay = rule.delay + self.rng.uniform(0, rule.jitter)
+            delay = rule.spec.delay + self.rng.uniform(0, rule.spec.jitter)
             return Decision(rule, delay=delay if rule.kind is Kind.SLOW_ACCEPT else 0.0)
         return None
 
@@ -187,11 +181,6 @@ def read_facts(text: str) -> FrameFacts:
     parsed = parse_frame(text, None)
     action = parsed.message.action if isinstance(parsed.message, Call) else None
     return FrameFacts(parsed.message_type, parsed.message_id, action)
-
-
-def _on_frames(rule: FaultRule) -> bool:
-    """A disconnect whose selector names frames fires on them."""
-    return rule.kind is Kind.DISCONNECT and rule.selector.frame_level
 
 
 def corrupted(text: str, path: str | None) -> str:

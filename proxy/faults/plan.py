@@ -10,8 +10,8 @@ step:
     clear: true          # remove every rule
 end: 10m                 # optional; default: when the last rule's `for` runs out
 ```
-(TOML: `[[step]]` tables with `at` and a `[step.fault]` table.) Each rule is checked as the admin
-API would check it before the plan starts, so a bad plan fails at once, naming the step."""
+(TOML: `[[step]]` tables with `at` and a `[step.fault]` table.) Each rule is parsed by the admin
+API's parser before the plan starts, so a bad plan fails at once, naming the step."""
 
 from __future__ import annotations
 
@@ -20,18 +20,18 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from proxy.documents import read_document
-from proxy.faults.rules import FaultError, parse_duration, parse_rule
+from proxy.faults.kinds import FaultError, parse_duration
+from proxy.faults.spec import FaultSpec, parse_spec
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     at: float
     """Seconds from the plan's start."""
-    fault: dict[str, Any] | None = None
-    """A rule, as the admin API takes it; None: clear every rule."""
+    fault: FaultSpec | None = None
+    """The rule to add; None: clear every rule."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,24 +84,22 @@ def _step(path: Path, number: int, entry: object) -> Step:
         raise FaultError(f"{where}: give either a fault or clear = true")
     if "fault" not in entry:
         return Step(at)
-    fault = entry["fault"]  # an empty `fault:` is a mistake, not a clear
-    try:
-        parse_rule(fault, 0, 0.0)
+    try:  # an empty `fault:` is a mistake, not a clear
+        return Step(at, parse_spec(entry["fault"]))
     except FaultError as exc:
         raise FaultError(f"{where}: {exc}") from None
-    return Step(at, dict(fault))
 
 
 def _lifetime(step: Step) -> float:
-    if step.fault is None or step.fault.get("for") is None:
+    if step.fault is None or step.fault.duration is None:
         return 0.0
-    return parse_duration(step.fault["for"], "for")
+    return step.fault.duration
 
 
 async def run_plan(
     plan: Plan,
-    add: Callable[[dict[str, Any]], Awaitable[Any]],
-    clear: Callable[[], Awaitable[Any]],
+    add: Callable[[FaultSpec], Awaitable[object]],
+    clear: Callable[[], Awaitable[object]],
     stop: asyncio.Event | None = None,
 ) -> bool:
     """Apply each step at its time, then wait for the end; False when `stop` cut it short."""

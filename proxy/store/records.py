@@ -138,7 +138,7 @@ class RowMaker:
             text(frame.action),
             text(frame.message_id),
             payload_json(frame),
-            frame.status,
+            frame.fault.status if frame.fault else "sent",
             rtt * 1000.0 if rtt is not None else None,
             [f.rule_id for f in findings] if findings else None,
             len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data),
@@ -236,7 +236,7 @@ class RowMaker:
         return (
             timestamp(event.at),
             event.fault_id,
-            event.kind,
+            event.kind.value,
             event.event,
             text(event.station),
             event.connection_id,

@@ -13,6 +13,7 @@ from mitmproxy.test import taddons
 
 from addons.conformance import Conformance
 from addons.console import Console
+from proxy.faults.kinds import Kind
 from proxy.faults.record import FaultEvent
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.findings import Finding, Severity
@@ -188,7 +189,7 @@ def test_fault_events_print_as_lines_and_json(capsys: pytest.CaptureFixture[str]
     event = FaultEvent(
         at=time.time(),
         fault_id=3,
-        kind="drop",
+        kind=Kind.DROP,
         event="applied",
         station="[b]CS-1",
         action="Heartbeat",

@@ -14,7 +14,8 @@ from addons._ocpp import RECONNECT_KEY, current_frame
 from addons.conformance import Conformance
 from addons.latency import Latency
 from addons.metrics import Metrics
-from proxy.faults.record import FaultEvent
+from proxy.faults.kinds import Kind
+from proxy.faults.record import FaultEvent, FaultMark
 from proxy.frame import Frame
 from proxy.metrics import CALL_SECONDS_BUCKETS, RECONNECT_SECONDS_BUCKETS
 from proxy.ocppj.actions import Direction
@@ -158,7 +159,9 @@ def test_unanswered_calls_and_dropped_frames() -> None:
         conformance._publish(conformance.monitor.tick(t0 + 5))  # what its ticker does
         # a frame a fault dropped reaches nobody: not counted as a frame
         add_message(flow, True, [2, "h2", "Heartbeat", {}], t0 + 6)
-        current_frame(flow).judged = False
+        current_frame(flow).fault = FaultMark(
+            "dropped (fault 1)", "dropped", 1, Kind.DROP, judged=False
+        )
         for addon in chain:
             addon.websocket_message(flow)
     unanswered = "ocppscope_calls_unanswered_total"
@@ -187,7 +190,7 @@ def test_faults_applied_by_kind() -> None:
             ("drop", "expired"),
             ("delay", "removed"),
         ]:
-            metrics.ocpp_fault(FaultEvent(time.time(), 1, kind, event))
+            metrics.ocpp_fault(FaultEvent(time.time(), 1, Kind(kind), event))
     applied = "ocppscope_faults_applied_total"
     assert value(metrics, applied, kind="drop") == 2
     assert value(metrics, applied, kind="delay") == 1
@@ -310,7 +313,7 @@ def test_no_label_names_a_station() -> None:
             close(flow, 1006, by_client=False, timestamp=t0 + 2)
             for addon in (conformance, metrics):
                 addon.websocket_end(flow)
-        metrics.ocpp_fault(FaultEvent(t0, 1, "drop", "applied", station="STATION-1"))
+        metrics.ocpp_fault(FaultEvent(t0, 1, Kind.DROP, "applied", station="STATION-1"))
         metrics.metrics.reconnected((1.0,))
         metrics.metrics.handshake_refused(503)
     names = label_names(metrics.registry)

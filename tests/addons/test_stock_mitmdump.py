@@ -1,16 +1,19 @@
-"""Every addon also loads into stock mitmdump (`-s addons/<name>.py`) and works there."""
+"""Every addon also loads into stock mitmdump (`-s addons/<name>.py`) and works there; the
+faults addon takes its rules from a fault plan (`--set ocpp_fault_plan=FILE`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from tests.support import free_port
 from tests.test_proxy_cli import csms
@@ -19,47 +22,70 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ("forwarding", "conformance", "latency", "metrics", "store", "console")
 
 
+def mitmdump(upstream_port: int, listen: int, confdir: Path, *args: str) -> list[str]:
+    """Stock mitmdump as a reverse proxy on 127.0.0.1:`listen` in front of the CSMS."""
+    return [
+        str(Path(sys.executable).with_name("mitmdump")),
+        "--mode",
+        f"reverse:http://127.0.0.1:{upstream_port}@127.0.0.1:{listen}",
+        "--set",
+        "connection_strategy=lazy",
+        "--set",
+        f"confdir={confdir}",
+        *args,
+    ]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+async def connected(process: subprocess.Popen[bytes], listen: int, out: Path) -> ClientConnection:
+    """A charger's connection through mitmdump, once it listens."""
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, out.read_text()
+        try:
+            return await connect(
+                f"ws://127.0.0.1:{listen}/ocpp/CS01",
+                subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
+                open_timeout=2,
+                close_timeout=2,
+            )
+        except OSError:
+            assert time.monotonic() < deadline, out.read_text()
+            await asyncio.sleep(0.2)
+
+
 def test_addons_run_in_stock_mitmdump(tmp_path: Path, database_url: str) -> None:
     listen = free_port()
     out = tmp_path / "mitmdump.out"
 
     async def scenario() -> None:
         async with csms() as upstream_port:
-            command = [
-                str(Path(sys.executable).with_name("mitmdump")),
+            command = mitmdump(
+                upstream_port,
+                listen,
+                tmp_path / "conf",
                 "-q",
-                "--mode",
-                f"reverse:http://127.0.0.1:{upstream_port}@127.0.0.1:{listen}",
-                "--set",
-                "connection_strategy=lazy",
-                "--set",
-                f"confdir={tmp_path / 'conf'}",
                 "--set",
                 "ocpp_json_log=true",
                 "--set",
                 f"ocpp_database_url={database_url}",
                 *(arg for name in SCRIPTS for arg in ("-s", str(ROOT / "addons" / f"{name}.py"))),
-            ]
+            )
             with out.open("wb") as stdout:
                 process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT)
             try:
-                deadline = time.monotonic() + 30
-                while True:
-                    assert process.poll() is None, out.read_text()
-                    try:
-                        async with connect(
-                            f"ws://127.0.0.1:{listen}/ocpp/CS01",
-                            subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
-                            open_timeout=2,
-                            close_timeout=2,
-                        ) as ws:
-                            await ws.send(json.dumps([2, "hb-1", "Heartbeat", {"bogus": 1}]))
-                            answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
-                            assert answer[1] == "hb-1"
-                        break
-                    except OSError:
-                        assert time.monotonic() < deadline, out.read_text()
-                        await asyncio.sleep(0.2)
+                async with await connected(process, listen, out) as ws:
+                    await ws.send(json.dumps([2, "hb-1", "Heartbeat", {"bogus": 1}]))
+                    answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                    assert answer[1] == "hb-1"
                 deadline = time.monotonic() + 10
                 while '"disconnected"' not in out.read_text():
                     assert time.monotonic() < deadline, out.read_text()
@@ -69,12 +95,7 @@ def test_addons_run_in_stock_mitmdump(tmp_path: Path, database_url: str) -> None
                     assert time.monotonic() < deadline, out.read_text()
                     await asyncio.sleep(0.1)
             finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=5)
+                stop(process)
 
     asyncio.run(asyncio.wait_for(scenario(), 90))
     events = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
@@ -104,3 +125,57 @@ async def stored_frames(url: str) -> list[asyncpg.Record]:
         return list(rows) if len(rows) >= 2 else []
     finally:
         await connection.close()
+
+
+def test_the_faults_addon_runs_a_plan_in_stock_mitmdump(tmp_path: Path) -> None:
+    """A drop rule from the plan: the charger's first Heartbeat gets no answer, the second
+    does; the console addon reports the rule added and applied once."""
+    listen = free_port()
+    out = tmp_path / "mitmdump.out"
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "step:\n  - {at: 0s, fault: {kind: drop, action: Heartbeat, count: 1}}\nend: 60s\n"
+    )
+
+    def faults() -> list[tuple[str, str]]:
+        lines = [json.loads(line) for line in out.read_text().splitlines() if line[:1] == "{"]
+        return [(e["fault_kind"], e["fault_event"]) for e in lines if e["event"] == "fault"]
+
+    async def scenario() -> list[Any]:
+        async with csms() as upstream_port:
+            command = mitmdump(
+                upstream_port,
+                listen,
+                tmp_path / "conf",
+                "-q",
+                "--set",
+                "ocpp_json_log=true",
+                "--set",
+                f"ocpp_fault_plan={plan}",
+                *(
+                    arg
+                    for name in ("faults", "console")
+                    for arg in ("-s", str(ROOT / "addons" / f"{name}.py"))
+                ),
+            )
+            with out.open("wb") as stdout:
+                process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT)
+            try:
+                deadline = time.monotonic() + 30
+                while ("drop", "added") not in faults():
+                    assert process.poll() is None and time.monotonic() < deadline, out.read_text()
+                    await asyncio.sleep(0.1)
+                async with await connected(process, listen, out) as ws:
+                    await ws.send(json.dumps([2, "hb-1", "Heartbeat", {}]))
+                    await ws.send(json.dumps([2, "hb-2", "Heartbeat", {}]))
+                    answers = [json.loads(await asyncio.wait_for(ws.recv(), 5))]
+                    with contextlib.suppress(TimeoutError):  # nothing more may come
+                        answers.append(json.loads(await asyncio.wait_for(ws.recv(), 1)))
+                return answers
+            finally:
+                stop(process)
+
+    answers = asyncio.run(asyncio.wait_for(scenario(), 90))
+    assert [answer[1] for answer in answers] == ["hb-2"], out.read_text()
+    assert "error in script" not in out.read_text()
+    assert faults()[:3] == [("drop", "added"), ("drop", "applied"), ("drop", "expired")]

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from proxy.faults.book import Decision, FaultBook, corrupted
-from proxy.faults.rules import Kind
+from proxy.faults.kinds import Kind
+from proxy.faults.spec import parse_spec
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.messages import CallError, parse_frame
 from proxy.ocppj.schemas import validate
@@ -37,7 +38,7 @@ def result(message_id: str, payload: dict[str, Any] | None = None) -> str:
 def book_with(*bodies: dict[str, Any], seed: int = 1, now: float = T0) -> FaultBook:
     book = FaultBook(random.Random(seed))
     for body in bodies:
-        book.add(body, now)
+        book.add(parse_spec(body), now)
     return book
 
 
@@ -168,7 +169,7 @@ def test_a_call_sent_before_any_rule_existed_leaves_its_answer_without_action() 
     not see its answer as that action's."""
     book = FaultBook(random.Random(1))
     assert book.frame("CS01", "c1", UP, call("hb-1", "Heartbeat"), T0) is None
-    book.add({"kind": "drop", "action": "Heartbeat", "messageType": "CALLRESULT"}, T0)
+    book.add(parse_spec({"kind": "drop", "action": "Heartbeat", "messageType": "CALLRESULT"}), T0)
     assert book.frame("CS01", "c1", DOWN, result("hb-1"), T0) is None
 
 
@@ -302,6 +303,6 @@ def test_reply_error_leaves_the_answers_of_that_action_alone() -> None:
     book = book_with({"kind": "reply-error", "action": "GetVariables", "count": 1})
     book.frame("CS01", "c1", DOWN, call("gv-1", "GetVariables", {}), T0)
     book.remove(1)
-    book.add({"kind": "reply-error", "action": "GetVariables"}, T0)
+    book.add(parse_spec({"kind": "reply-error", "action": "GetVariables"}), T0)
     assert book.frame("CS01", "c1", UP, result("gv-1"), T0) is None
     assert book.rules[2].applied == 0

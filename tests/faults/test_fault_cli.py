@@ -21,9 +21,12 @@ from threading import Thread
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 from websockets.exceptions import InvalidStatus
 
-from proxy.runtime import _run_fault_plan
+from ocppscope.cli.fault import fault_app
+from proxy.faults.kinds import KINDS
+from proxy.faults.plan import load_plan
 from proxy.workers import affinity_key, worker_for
 from tests.proxy_harness import (
     Charger,
@@ -539,7 +542,7 @@ def test_proxy_runs_a_fault_plan_from_start_up(tmp_path: Path) -> None:
 
 
 def test_the_proxy_logs_what_its_start_up_plan_did(tmp_path: Path) -> None:
-    """The in-process half of --fault-plan: runtime._run_fault_plan's closing log line."""
+    """The in-process half of --fault-plan: the faults addon plays the plan and logs what it did."""
     plan = tmp_path / "plan.yaml"
     plan.write_text("step:\n  - {at: 0, fault: {kind: drop, action: Heartbeat, for: 1s}}\n")
 
@@ -554,7 +557,8 @@ def test_the_proxy_logs_what_its_start_up_plan_did(tmp_path: Path) -> None:
             sender = asyncio.get_running_loop().create_task(keep_sending(station, sent, stop))
             try:
                 with LogRecords.of("ocppscope") as logs:
-                    await within(_run_fault_plan(proxy.running, plan))
+                    faults = proxy.running.master.addons.get("faults")
+                    await within(faults.play(load_plan(plan), str(plan)))
                 await asyncio.sleep(0.3)  # heartbeats after it: answered
             finally:
                 stop.set()
@@ -638,3 +642,12 @@ def test_with_two_workers_every_change_reaches_both(tmp_path: Path) -> None:
     assert seen["applied"] == [[1], [1]]  # one station's heartbeat on each worker
     assert seen["heartbeats"] == 0
     assert seen["clear"].stdout == "1 fault rule removed\n"  # one rule, on both workers
+
+
+def test_fault_add_help_says_what_every_kind_does_from_the_table() -> None:
+    result = CliRunner().invoke(fault_app, ["add", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.split())
+    for row in KINDS.values():
+        assert f"{row.kind.value}: {row.summary}" in shown
+    assert "disconnect/outage: the close code both sides get (default 1001)." in shown

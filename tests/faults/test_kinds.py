@@ -18,6 +18,7 @@ from websockets.exceptions import InvalidStatus
 
 from addons.faults import Faults
 from proxy.faults.record import FaultEvent
+from proxy.faults.spec import parse_spec
 from tests.pg import fetch
 from tests.proxy_harness import (
     Charger,
@@ -76,7 +77,7 @@ class Link:
         return set(self.proxy.recorder.rules(STATION))
 
     def frame_faults(self) -> list[str | None]:
-        return [f.fault for f in self.proxy.recorder.frames]
+        return [f.fault.label if f.fault else None for f in self.proxy.recorder.frames]
 
 
 def _decoded(message: str | bytes) -> Any:
@@ -108,7 +109,9 @@ def test_drop_an_answer_once_and_the_engine_stops_waiting_for_it(tmp_path: Path)
     async def scenario() -> Link:
         async with link(tmp_path, message_timeout=1.0) as it:
             it.faults.add(
-                {"kind": "drop", "action": "Heartbeat", "messageType": "CALLRESULT", "count": 1}
+                parse_spec(
+                    {"kind": "drop", "action": "Heartbeat", "messageType": "CALLRESULT", "count": 1}
+                )
             )
             answered = it.csms_side.connection.sent
             for number in (1, 2, 3):
@@ -132,7 +135,9 @@ def test_drop_an_answer_once_and_the_engine_stops_waiting_for_it(tmp_path: Path)
 def test_delay_holds_a_call_and_keeps_the_order_behind_it(tmp_path: Path) -> None:
     async def scenario() -> tuple[Link, float]:
         async with link(tmp_path) as it:
-            it.faults.add({"kind": "delay", "action": "Heartbeat", "delay": "400ms", "count": 1})
+            it.faults.add(
+                parse_spec({"kind": "delay", "action": "Heartbeat", "delay": "400ms", "count": 1})
+            )
             began = time.monotonic()
             await it.send(heartbeat(1))
             await it.send([2, "dt-1", "DataTransfer", {"vendorId": "ocppscope"}])
@@ -149,7 +154,7 @@ def test_delay_holds_a_call_and_keeps_the_order_behind_it(tmp_path: Path) -> Non
 def test_duplicate_delivers_a_call_twice_and_judges_it_once(tmp_path: Path) -> None:
     async def scenario() -> Link:
         async with link(tmp_path) as it:
-            it.faults.add({"kind": "duplicate", "action": "Heartbeat", "count": 1})
+            it.faults.add(parse_spec({"kind": "duplicate", "action": "Heartbeat", "count": 1}))
             await it.send(heartbeat(1))
             await until(lambda: len(it.charger_received()) == 2, what="two answers")
             await it.send(heartbeat(2))
@@ -184,7 +189,7 @@ def test_corrupt_breaks_what_the_receiver_gets_not_what_the_engine_judges(
             rule: dict[str, Any] = {"kind": "corrupt", "action": "BootNotification", "count": 1}
             if field:
                 rule["field"] = field
-            it.faults.add(rule)
+            it.faults.add(parse_spec(rule))
             await it.send(boot)
             await until(lambda: bool(it.csms_received()), what="the CSMS to get something")
             if field:  # the ocpp library answers a schema violation with a CALLERROR
@@ -202,14 +207,16 @@ def test_corrupt_breaks_what_the_receiver_gets_not_what_the_engine_judges(
     judged = [f for f in it.proxy.recorder.frames if f.judged]
     assert judged[0].data == json.dumps(boot)  # the engine judged what the charger sent
     assert "SCH-001" not in it.judged_rules()
-    assert judged[0].fault is not None and judged[0].fault.startswith("corrupted")
+    assert judged[0].fault is not None and judged[0].fault.label.startswith("corrupted")
 
 
 def test_reply_error_answers_a_call_from_the_proxy(tmp_path: Path) -> None:
     async def scenario() -> Link:
         async with link(tmp_path, message_timeout=1.0) as it:
             it.faults.add(
-                {"kind": "reply-error", "action": "Heartbeat", "errorCode": "NotSupported"}
+                parse_spec(
+                    {"kind": "reply-error", "action": "Heartbeat", "errorCode": "NotSupported"}
+                )
             )
             await it.send(heartbeat(1))
             await until(lambda: bool(it.charger_received()), what="the proxy's CALLERROR")
@@ -230,7 +237,9 @@ def test_reply_error_answers_a_call_from_the_proxy(tmp_path: Path) -> None:
 def test_blackhole_swallows_one_direction_until_it_expires(tmp_path: Path) -> None:
     async def scenario() -> Link:
         async with link(tmp_path, message_timeout=5.0) as it:
-            it.faults.add({"kind": "blackhole", "direction": "csms-to-charger", "for": "1s"})
+            it.faults.add(
+                parse_spec({"kind": "blackhole", "direction": "csms-to-charger", "for": "1s"})
+            )
             await it.send(heartbeat(1))
             await until(lambda: len(it.csms_received()) == 1, what="the CSMS to get hb-1")
             await asyncio.sleep(1.2)  # the rule expires
@@ -251,7 +260,9 @@ def test_disconnect_now_closes_with_a_code_or_resets(
 ) -> None:
     async def scenario() -> tuple[Link, int | None]:
         async with link(tmp_path) as it:
-            it.faults.add({"kind": "disconnect", "station": "CS-*", "code": 4000, "reset": reset})
+            it.faults.add(
+                parse_spec({"kind": "disconnect", "station": "CS-*", "code": 4000, "reset": reset})
+            )
             code = await within(it.station.closed(), 10)
             await within(it.csms_side.closed.wait(), 10)
             return it, code
@@ -270,7 +281,9 @@ def test_disconnect_on_the_nth_matching_frame(tmp_path: Path) -> None:
     async def scenario() -> Link:
         async with link(tmp_path) as it:
             it.faults.add(
-                {"kind": "disconnect", "action": "Heartbeat", "messageType": "CALL", "nth": 2}
+                parse_spec(
+                    {"kind": "disconnect", "action": "Heartbeat", "messageType": "CALL", "nth": 2}
+                )
             )
             await it.send(heartbeat(1))
             await until(lambda: len(it.charger_received()) == 1, what="hb-1's answer")
@@ -286,7 +299,7 @@ def test_disconnect_on_the_nth_matching_frame(tmp_path: Path) -> None:
 def test_outage_closes_connections_and_refuses_handshakes_for_its_time(tmp_path: Path) -> None:
     async def scenario() -> tuple[Link, list[int], float]:
         async with link(tmp_path) as it:
-            it.faults.add({"kind": "outage", "for": "1.5s"})
+            it.faults.add(parse_spec({"kind": "outage", "for": "1.5s"}))
             await within(it.station.closed(), 10)
             began = time.monotonic()
             refused = []
@@ -309,7 +322,7 @@ def test_outage_closes_connections_and_refuses_handshakes_for_its_time(tmp_path:
 def test_slow_accept_holds_the_handshake(tmp_path: Path) -> None:
     async def scenario() -> float:
         async with link(tmp_path) as it:
-            it.faults.add({"kind": "slow-accept", "delay": "600ms", "count": 1})
+            it.faults.add(parse_spec({"kind": "slow-accept", "delay": "600ms", "count": 1}))
             began = time.monotonic()
             async with charger(it.proxy.url("/ocpp/CS-SLOW")):
                 return time.monotonic() - began
@@ -322,12 +335,14 @@ def test_the_store_records_each_fault_and_what_it_did_to_each_frame(
 ) -> None:
     async def scenario() -> None:
         async with link(tmp_path, store=True, database_url=database_url) as it:
-            it.faults.add({"kind": "duplicate", "action": "Heartbeat", "count": 1})
-            it.faults.add({"kind": "reply-error", "action": "DataTransfer", "count": 1})
+            it.faults.add(parse_spec({"kind": "duplicate", "action": "Heartbeat", "count": 1}))
+            it.faults.add(parse_spec({"kind": "reply-error", "action": "DataTransfer", "count": 1}))
             await it.send(heartbeat(1))  # duplicated
             await until(lambda: len(it.charger_received()) == 2, what="both answers")
             it.faults.add(
-                {"kind": "drop", "action": "Heartbeat", "messageType": "CALL", "count": 1}
+                parse_spec(
+                    {"kind": "drop", "action": "Heartbeat", "messageType": "CALL", "count": 1}
+                )
             )
             await it.send([2, "dt-1", "DataTransfer", {"vendorId": "ocppscope"}])
             await until(lambda: len(it.charger_received()) == 3, what="the proxy's CALLERROR")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from proxy.faults.kinds import FaultError
 from proxy.faults.plan import Plan, Step, load_plan, run_plan
-from proxy.faults.rules import FaultError
+from proxy.faults.spec import FaultSpec, parse_spec
 
 YAML_PLAN = """\
 step:
@@ -44,15 +44,17 @@ EXPECTED = Plan(
     steps=(
         Step(
             0.0,
-            {
-                "kind": "drop",
-                "station": "emart_*",
-                "action": "Heartbeat",
-                "probability": 0.5,
-                "for": "10m",
-            },
+            parse_spec(
+                {
+                    "kind": "drop",
+                    "station": "emart_*",
+                    "action": "Heartbeat",
+                    "probability": 0.5,
+                    "for": "10m",
+                }
+            ),
         ),
-        Step(60.0, {"kind": "outage", "for": "20s"}),
+        Step(60.0, parse_spec({"kind": "outage", "for": "20s"})),
         Step(300.0, None),
     ),
     end=600.0,
@@ -112,7 +114,7 @@ def test_steps_at_the_same_time_keep_their_order(tmp_path: Path) -> None:
             "  - {at: 0s, fault: {kind: duplicate}}\n",
         )
     )
-    assert [(s.at, s.fault and s.fault["kind"]) for s in plan.steps] == [
+    assert [(s.at, s.fault and s.fault.kind) for s in plan.steps] == [
         (0.0, "duplicate"),
         (1.0, None),
         (1.0, "drop"),
@@ -212,8 +214,8 @@ class Recorder:
         self.started = time.monotonic()
         self.calls: list[tuple[float, str]] = []
 
-    async def add(self, rule: dict[str, Any]) -> None:
-        self.calls.append((time.monotonic() - self.started, rule["kind"]))
+    async def add(self, spec: FaultSpec) -> None:
+        self.calls.append((time.monotonic() - self.started, spec.kind))
 
     async def clear(self) -> None:
         self.calls.append((time.monotonic() - self.started, "clear"))
@@ -221,8 +223,8 @@ class Recorder:
 
 SHORT = Plan(
     steps=(
-        Step(0.0, {"kind": "drop", "for": 0.4}),
-        Step(0.2, {"kind": "duplicate"}),
+        Step(0.0, parse_spec({"kind": "drop", "for": 0.4})),
+        Step(0.2, parse_spec({"kind": "duplicate"})),
         Step(0.4, None),
     ),
     end=0.6,
@@ -259,7 +261,7 @@ def test_run_plan_stops_early_on_the_stop_event() -> None:
 
 def test_run_plan_stopped_while_waiting_for_the_end_is_not_finished() -> None:
     recorder = Recorder()
-    plan = Plan((Step(0.0, {"kind": "drop"}),), end=5.0)
+    plan = Plan((Step(0.0, parse_spec({"kind": "drop"})),), end=5.0)
 
     async def cut_short() -> bool:
         stop = asyncio.Event()

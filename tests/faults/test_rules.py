@@ -5,21 +5,24 @@ shows (`describe()`, the admin API's answer) can be posted again as the same rul
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxy.faults.rules import (
-    DIRECTIONS,
+from proxy.faults.kinds import (
+    KINDS,
+    PARAMS,
     FaultError,
-    FaultRule,
     Kind,
-    Selector,
+    Target,
+    kinds_markdown,
     parse_duration,
-    parse_rule,
 )
+from proxy.faults.rules import FaultRule
+from proxy.faults.spec import DIRECTIONS, MATCHERS, FaultSpec, Selector, parse_spec
 from proxy.ocppj.actions import ACTIONS, Direction
 from proxy.ocppj.errors import ERROR_CODES
 
@@ -31,8 +34,8 @@ PROPERTY = settings(
 )
 
 
-def parsed(body: dict[str, Any]) -> FaultRule:
-    return parse_rule(body, 7, NOW)
+def parsed(body: dict[str, Any]) -> FaultSpec:
+    return parse_spec(body)
 
 
 # ---- every kind, with its parameters -----------------------------------------------------------
@@ -48,10 +51,10 @@ def test_drop_with_a_glob_an_action_a_probability_and_a_duration() -> None:
             "for": "10m",
         }
     )
-    assert (rule.id, rule.kind, rule.created_at) == (7, Kind.DROP, NOW)
+    assert rule.kind is Kind.DROP
     assert rule.selector == Selector("emart_*", None, "Heartbeat", None, None)
     assert (rule.probability, rule.duration, rule.count) == (0.5, 600.0, None)
-    assert rule.expires_at == NOW + 600
+    assert FaultRule(7, rule, NOW).expires_at == NOW + 600
     assert rule.selector.matches_station("emart_0042")
     assert not rule.selector.matches_station("EMART_0042")  # case matters, as in station ids
 
@@ -194,7 +197,7 @@ def test_every_kind_is_covered_above() -> None:
 )
 def test_bad_rules_are_refused_in_one_line_naming_the_field(body: Any, named: str) -> None:
     with pytest.raises(FaultError) as raised:
-        parse_rule(body, 1, NOW)
+        parse_spec(body)
     message = str(raised.value)
     assert "\n" not in message
     assert named in message
@@ -251,15 +254,15 @@ EXAMPLES = [
 
 @pytest.mark.parametrize("body", EXAMPLES, ids=lambda body: body["kind"])
 def test_what_describe_shows_is_the_same_rule_posted_again(body: dict[str, Any]) -> None:
-    rule = parsed(body)
+    rule = FaultRule(7, parsed(body), NOW)
     shown = rule.describe()
-    again = parse_rule(shown, rule.id, rule.created_at)
+    again = FaultRule(rule.id, parse_spec(shown), rule.created_at)
     assert again == rule
     assert again.describe() == shown
 
 
 def test_describe_shows_the_lifetime_and_how_often_it_was_applied() -> None:
-    rule = parsed({"kind": "drop", "for": "1m", "count": 5})
+    rule = FaultRule(7, parsed({"kind": "drop", "for": "1m", "count": 5}), NOW)
     rule.applied = 2
     shown = rule.describe()
     assert (shown["for"], shown["expiresAt"], shown["count"], shown["applied"]) == (
@@ -269,7 +272,7 @@ def test_describe_shows_the_lifetime_and_how_often_it_was_applied() -> None:
         2,
     )
     assert "delay" not in shown and "errorCode" not in shown  # only the kind's own parameters
-    again = parse_rule(shown, 8, NOW + 1)  # posted again: a new rule, counting from zero
+    again = FaultRule(8, parse_spec(shown), NOW + 1)  # posted again: a new rule, from zero
     assert (again.id, again.applied, again.expires_at) == (8, 0, NOW + 61)
 
 
@@ -329,11 +332,11 @@ def test_any_rule_accepted_describes_itself_as_a_body_giving_the_same_rule(
     body: dict[str, Any],
 ) -> None:
     try:
-        rule = parse_rule(body, 3, NOW)
+        spec = parse_spec(body)
     except FaultError:
         return
-    again = parse_rule(rule.describe(), 3, NOW)
-    assert again == rule, (body, rule.describe())
+    again = parse_spec(spec.body())
+    assert again == spec, (body, spec.body())
 
 
 @PROPERTY
@@ -341,6 +344,33 @@ def test_any_rule_accepted_describes_itself_as_a_body_giving_the_same_rule(
 def test_any_json_object_is_a_rule_or_one_line_fault_error(body: dict[str, Any]) -> None:
     """Never a TypeError (the admin API would answer 500) or a multi-line message."""
     try:
-        parse_rule(body, 1, NOW)
+        parse_spec(body)
     except FaultError as exc:
         assert str(exc) and "\n" not in str(exc)
+
+
+# ---- the table ---------------------------------------------------------------------------------
+
+
+def test_every_kind_has_a_row_saying_what_it_does_and_acts_on() -> None:
+    assert set(KINDS) == set(Kind)
+    for row in KINDS.values():
+        assert row.summary and "\n" not in row.summary
+        assert set(row.params) <= set(PARAMS)
+    for param in PARAMS.values():  # the defaults the table documents are the spec's
+        assert getattr(FaultSpec(Kind.DROP), param.attr) == param.default
+    assert {k for k, row in KINDS.items() if row.acts_on is Target.CONNECTIONS} == {
+        Kind.OUTAGE,
+        Kind.SLOW_ACCEPT,
+    }
+
+
+def test_the_faults_page_shows_the_table() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "faults.md").read_text()
+    assert kinds_markdown() in page
+
+
+def test_a_spec_shows_only_its_kinds_parameters() -> None:
+    spec = parse_spec({"kind": "reply-error", "errorCode": "SecurityError"})
+    assert set(spec.body()) == {"kind", *MATCHERS, "errorCode"}
+    assert spec.params() == {"errorCode": "SecurityError"}

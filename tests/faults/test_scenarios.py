@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from addons.faults import Faults
+from proxy.faults.spec import parse_spec
 from proxy.ocppj.findings import Finding, Severity
 from simulator.clock import Clock
 from simulator.fleet import SEED_FLEET, StationSpec
@@ -75,7 +76,7 @@ def test_seed_scenario_5_the_server_goes_down_for_10_s(database_url: str, tmp_pa
 
     async def scenario() -> Proxy:
         async with fleet_through_proxy(stations, database_url, tmp_path) as (proxy, faults):
-            faults.add({"kind": "outage", "for": "10s"})
+            faults.add(parse_spec({"kind": "outage", "for": "10s"}))
             await until(
                 lambda: all(s.boots == 2 and s.connected for s in stations),
                 25,
@@ -109,7 +110,7 @@ def test_a_station_that_does_not_back_off_is_reported(database_url: str, tmp_pat
 
     async def scenario() -> Proxy:
         async with fleet_through_proxy(stations, database_url, tmp_path) as (proxy, faults):
-            faults.add({"kind": "outage", "for": "4s"})
+            faults.add(parse_spec({"kind": "outage", "for": "4s"}))
             await until(
                 lambda: all(s.boots == 2 and s.connected for s in stations), 20, "reconnects"
             )
@@ -139,12 +140,14 @@ def test_lost_transaction_event_answers_are_retried_as_e13_says(
     async def scenario() -> tuple[Proxy, str]:
         async with fleet_through_proxy([station], database_url, tmp_path) as (proxy, faults):
             faults.add(
-                {
-                    "kind": "drop",
-                    "action": "TransactionEvent",
-                    "messageType": "CALLRESULT",
-                    "count": 2,
-                }
+                parse_spec(
+                    {
+                        "kind": "drop",
+                        "action": "TransactionEvent",
+                        "messageType": "CALLRESULT",
+                        "count": 2,
+                    }
+                )
             )
             transaction_id = await station.plug_in_and_charge("TAG-0001")
             assert transaction_id is not None

@@ -16,6 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from proxy.faults.kinds import Kind
+from proxy.faults.record import FaultMark
 from proxy.frame import Frame
 from proxy.ocppj.actions import Direction
 from proxy.store.database import redact
@@ -94,7 +96,7 @@ def test_a_callerror_row_stores_code_description_and_details() -> None:
 def test_findings_and_faults_are_on_the_row() -> None:
     """finding_ids are the frame's own findings; status is what a fault did to it, if any."""
     frame = lone_frame('[2,"m1","Heartbeat",{"extra":1}]')
-    frame.fault, frame.status = "delayed 400 ms (fault 1)", "delayed"
+    frame.fault = FaultMark("delayed 400 ms (fault 1)", "delayed", 1, Kind.DELAY)
     row = as_dict(Table.MESSAGES, RowMaker("p").message(frame))
     assert row["finding_ids"] == [finding.rule_id for finding in frame.findings]
     assert "SCH-002" in row["finding_ids"]
