@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ocppscope.bench.simulate import Phase, Plan
+from ocppscope.bench.simulate_plan import Phase, Plan
 from tests.support import environment, ocppscope_executable, processes_naming
 
 ROW = re.compile(r"^[│|]\s*(bare websockets \(baseline\)|SimulatedStation)\s*[│|](.*)$")
