@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ocppscope.bench.proxy import StationTraffic, csms_response, parse_station_counts
+from ocppscope.bench.proxy import parse_station_counts
+from ocppscope.bench.proxy_csms import csms_response
+from ocppscope.bench.proxy_traffic import StationTraffic
 from tests.support import processes_naming
 
 OCPPSCOPE = Path(sys.executable).parent / "ocppscope"

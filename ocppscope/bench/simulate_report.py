@@ -9,9 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ocppscope.bench.simulate_plan import CSMS_KINDS, Phase, Plan
-from proxy.processes import (
-    HOST,
-)
+from proxy.processes import HOST
 
 
 def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:
