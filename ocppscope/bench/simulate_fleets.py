@@ -18,8 +18,9 @@ from websockets.typing import Subprotocol
 
 from ocppscope.bench.simulate_plan import STOP_TIMEOUT, Plan
 from simulator.clock import Clock
+from simulator.connection import SUBPROTOCOL
 from simulator.fleet import StationSpec
-from simulator.station import SUBPROTOCOL, SimulatedStation
+from simulator.station import SimulatedStation
 
 OPEN_TIMEOUT = 30.0
 """A station's own open timeout (its MessageTimeout); the bare clients use the same."""
