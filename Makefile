@@ -1,9 +1,10 @@
-# Quick start: `make demo` runs ocppscope, `make test` runs every test. Both set themselves up.
+# Quick start: `make demo` runs ocppscope, `make test` runs every test, `make test-fast` the pure
+# ones. They set themselves up.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format bench docs clean
+.PHONY: demo test test-fast lint format bench docs clean
 
 $(BIN)/ocppscope: pyproject.toml
 	scripts/ensure-system-packages $(PYTHON)
@@ -20,6 +21,13 @@ demo: $(BIN)/ocppscope
 test: lint
 	scripts/ensure-system-packages $(PYTHON) --test-tools
 	$(BIN)/pytest
+
+# The pure tests only (pytest -m unit: no sockets, processes or database; tests/tiers.py), in
+# under a minute on a busy 2-core machine. The property tests try 100 examples each here, not
+# their 300-400 (PROPERTY_EXAMPLES=400 make test-fast for all); `make test` runs every test in full.
+PROPERTY_EXAMPLES ?= 100
+test-fast: $(BIN)/ocppscope
+	PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) $(BIN)/pytest -m unit -q
 
 # ruff (lint and format), the import contracts of pyproject.toml (the rooms, the pure engine) and
 # mypy on the whole package ([tool.mypy] in pyproject.toml).

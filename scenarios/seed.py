@@ -12,14 +12,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from proxy.faults.client import AdminClient, AdminError
-from scenarios.checks import (
+from scenarios.clients import CsmsClient, StepFailed
+from scenarios.guide import (
     BACKOFF_WAITS,
     HEARTBEAT_INTERVAL,
     LIMIT_KW,
     SESSION_SECONDS,
     TIMING_TOLERANCE,
 )
-from scenarios.clients import CsmsClient, StepFailed
 from scenarios.stations import METER_INTERVAL, running_stations, until
 from simulator.clock import Clock
 from simulator.fleet import StationSpec

@@ -1,5 +1,6 @@
 """Fixtures: one real PostgreSQL server for the session, a fresh database for each test that
-asks for one (tests/pg.py)."""
+asks for one (tests/pg.py). The tiers: every test is `unit` or `integration` (tests/tiers.py),
+and a unit test that reaches for a socket, a process or a database fails (tests/purity.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,65 @@ from pathlib import Path
 import pytest
 
 from tests.pg import ENV_TEST_URL, PrivatePostgres, create_database, drop_database
+from tests.purity import forbid_io
+from tests.tiers import INTEGRATION_MODULES, UNIT_MODULES
+
+TIERS = ("unit", "integration")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give each test its module's tier unless it has one of its own; fail the collection when
+    a test ends up with none or with both."""
+    wrong = []
+    for item in items:
+        if not _tiers(item):
+            module = item.path.resolve().relative_to(ROOT).as_posix()
+            if module in UNIT_MODULES:
+                item.add_marker(pytest.mark.unit)
+            elif module in INTEGRATION_MODULES:
+                item.add_marker(pytest.mark.integration)
+        tiers = _tiers(item)
+        if len(tiers) != 1:
+            wrong.append(f"{item.nodeid}: {' and '.join(sorted(tiers)) or 'no tier'}")
+        elif tiers == {"unit"} and (wide := _wide_fixtures(item)):
+            wrong.append(f"{item.nodeid}: unit, but uses {', '.join(wide)}, set up unguarded")
+    if wrong:
+        raise pytest.UsageError(
+            "every test needs exactly one tier, unit or integration (tests/tiers.py):\n  "
+            + "\n  ".join(wrong)
+        )
+
+
+def _tiers(item: pytest.Item) -> set[str]:
+    return {marker.name for marker in item.iter_markers() if marker.name in TIERS}
+
+
+def _wide_fixtures(item: pytest.Item) -> list[str]:
+    """Our fixtures wider than one test (module, session: a lab, a server) that `item` uses:
+    they are set up before the purity guard of a unit test, so a unit test may not use them."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    return [
+        name
+        for name, definitions in info.name2fixturedefs.items()
+        if definitions[-1].scope != "function" and definitions[-1].baseid.startswith("tests")
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_pure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No socket, process or database for a `unit` test, even one whose code catches the
+    refusal."""
+    if request.node.get_closest_marker("unit") is None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        refused = forbid_io(monkeypatch)
+        yield
+    if refused:
+        pytest.fail(f"a unit test tried to {', '.join(dict.fromkeys(refused))}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ocppscope.bench.proxy import StationTraffic, csms_response, parse_station_counts
+from ocppscope.bench.proxy import parse_station_counts
+from ocppscope.bench.proxy_csms import csms_response
+from ocppscope.bench.proxy_traffic import StationTraffic
 from tests.support import processes_naming
 
 OCPPSCOPE = Path(sys.executable).parent / "ocppscope"
@@ -53,6 +55,7 @@ def test_tiny_run_prints_four_rows_and_leaves_no_process() -> None:
     assert not processes_naming(port_list)
 
 
+@pytest.mark.unit
 def test_station_traffic_is_a_compliant_charging_cycle() -> None:
     from proxy.ocppj.actions import Direction  # noqa: PLC0415
     from proxy.ocppj.events import ConnectionOpened, Frame  # noqa: PLC0415
@@ -76,6 +79,7 @@ def test_station_traffic_is_a_compliant_charging_cycle() -> None:
     assert set(rules) <= {"HB-002"}, rules  # back-to-back heartbeats: reported once, as info
 
 
+@pytest.mark.unit
 def test_station_counts_are_checked() -> None:
     assert parse_station_counts("1, 100,1000") == [1, 100, 1000]
     for bad in ("", "0", "1,x", "9999"):

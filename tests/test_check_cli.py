@@ -170,6 +170,7 @@ def clean_capture(path: Path, silence: float = 0.0) -> Path:
 # ---- the seeded capture ----------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_seeded_comments_match_the_expected_findings() -> None:
     lines = SEEDED.read_text(encoding="utf-8").splitlines()
     commented = [
@@ -437,6 +438,7 @@ def _commands() -> list[tuple[tuple[str, ...], Any]]:
     return found
 
 
+@pytest.mark.unit
 def test_the_readme_documents_every_command() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     commands = [

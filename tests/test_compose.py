@@ -50,8 +50,10 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def services() -> dict[str, dict[str, Any]]:
+    """Read again for each test: a module-wide fixture would be set up outside the purity guard
+    of the unit tier (tests/conftest.py), and reading the file takes milliseconds."""
     return load(COMPOSE)["services"]
 
 
@@ -105,6 +107,7 @@ def parsed(
     return command.make_context(name, args).params
 
 
+@pytest.mark.unit
 def test_every_image_is_pinned_to_an_exact_version(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
         if "build" in service:
@@ -117,6 +120,7 @@ def test_every_image_is_pinned_to_an_exact_version(services: dict[str, dict[str,
     assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", base), base
 
 
+@pytest.mark.unit
 def test_the_docs_list_exactly_the_services(services: dict[str, dict[str, Any]]) -> None:
     lab = (ROOT / "docs" / "lab.md").read_text()
     section = lab.split("## Docker lab\n", 1)[1].split("\n## ", 1)[0]
@@ -124,6 +128,7 @@ def test_the_docs_list_exactly_the_services(services: dict[str, dict[str, Any]])
     assert sorted(listed) == sorted(services)
 
 
+@pytest.mark.unit
 def test_every_command_is_accepted_by_the_real_cli(
     services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,6 +138,7 @@ def test_every_command_is_accepted_by_the_real_cli(
         parsed(service["command"], environment(service), monkeypatch)
 
 
+@pytest.mark.unit
 def test_an_unknown_flag_would_fail(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(typer.TyperException, match="No such option: --no-such-flag"):
         parsed(["proxy", "--listen", "0.0.0.0:9000", "--no-such-flag"], {}, monkeypatch)
@@ -140,6 +146,7 @@ def test_an_unknown_flag_would_fail(monkeypatch: pytest.MonkeyPatch) -> None:
         parsed(["simulate", "--count", "0"], {}, monkeypatch)
 
 
+@pytest.mark.unit
 def test_the_parts_find_each_other(
     services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -165,6 +172,7 @@ def test_the_parts_find_each_other(
     assert published_targets(simulator) == {port_of(simulate["control"])}
 
 
+@pytest.mark.unit
 def test_the_proxy_starts_with_its_admin_api_open_to_prometheus(
     services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,6 +195,7 @@ def test_the_proxy_starts_with_its_admin_api_open_to_prometheus(
         )
 
 
+@pytest.mark.unit
 def test_both_apps_store_in_the_compose_database(services: dict[str, dict[str, Any]]) -> None:
     database = environment(services["postgres"])
     for name in ("csms", "proxy"):
@@ -200,6 +209,7 @@ def test_both_apps_store_in_the_compose_database(services: dict[str, dict[str, A
         ), name
 
 
+@pytest.mark.unit
 def test_services_wait_only_for_what_can_report_healthy(
     services: dict[str, dict[str, Any]],
 ) -> None:
@@ -212,6 +222,7 @@ def test_services_wait_only_for_what_can_report_healthy(
     assert services["proxy"]["depends_on"]["csms"] == {"condition": "service_healthy"}
 
 
+@pytest.mark.unit
 def test_prometheus_scrapes_the_proxy_and_the_csms_where_they_listen(
     services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -246,6 +257,7 @@ def test_promtool_accepts_the_prometheus_config() -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+@pytest.mark.unit
 def test_datasources_have_the_fixed_uids_and_the_compose_hosts(
     services: dict[str, dict[str, Any]],
 ) -> None:
@@ -268,6 +280,7 @@ def test_datasources_have_the_fixed_uids_and_the_compose_hosts(
     assert postgresql["jsonData"]["postgresVersion"] == int(major) * 100
 
 
+@pytest.mark.unit
 def test_grafana_reads_the_dashboards_where_compose_mounts_them(
     services: dict[str, dict[str, Any]],
 ) -> None:

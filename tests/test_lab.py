@@ -47,6 +47,7 @@ def plan(**changes: object) -> LabPlan:
 # ---- the plan ----------------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_plan_runs_the_csms_then_the_proxy_in_front_of_it() -> None:
     lab = plan()
     csms, proxy = lab.children()
@@ -67,6 +68,7 @@ def test_plan_runs_the_csms_then_the_proxy_in_front_of_it() -> None:
     )
 
 
+@pytest.mark.unit
 def test_plan_with_upstream_has_no_csms_and_the_fleet_waits_for_the_proxy() -> None:
     lab = plan(upstream="wss://csms.example:443", fleet=("--count", "3"))
     names = [spec.name for spec in lab.children()]
@@ -79,6 +81,7 @@ def test_plan_with_upstream_has_no_csms_and_the_fleet_waits_for_the_proxy() -> N
     assert [option for option, _ in lab.bound()] == ["--listen", "--admin", "--control"]
 
 
+@pytest.mark.unit
 def test_two_options_on_one_port_are_refused() -> None:
     with pytest.raises(ValueError, match="--listen and --csms-http both use port 8080"):
         plan(listen=Endpoint("0.0.0.0", 8080)).check()

@@ -464,6 +464,7 @@ def pems(tmp_path: Path) -> dict[str, Path]:
     return {name: tmp_path / f"{name}.pem" for name in files}
 
 
+@pytest.mark.unit
 def test_usable_certificates_pass(pems: dict[str, Path]) -> None:
     check_certificate(pems["cert"], pems["key"], "--cert")
     check_certificate(pems["combined"], None, "--client-cert")
@@ -480,6 +481,7 @@ def test_usable_certificates_pass(pems: dict[str, Path]) -> None:
         ("cert", "other_key", "cert.pem: the key does not match the certificate"),
     ],
 )
+@pytest.mark.unit
 def test_unusable_certificates(
     pems: dict[str, Path], tmp_path: Path, cert: str, key: str | None, reason: str
 ) -> None:
@@ -494,6 +496,7 @@ def test_unusable_certificates(
     assert isinstance(raised.value, ValueError)
 
 
+@pytest.mark.unit
 def test_listener_pem_combines_cert_and_key(pems: dict[str, Path], tmp_path: Path) -> None:
     settings = ProxySettings(
         listen=Endpoint("127.0.0.1", 9000),

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from websockets.asyncio.client import connect
 
 from proxy.workers import affinity_key, worker_for
@@ -18,18 +19,21 @@ from tests.test_proxy_cli import OCPPSCOPE, ROOT, csms, exited
 STATIONS = 8
 
 
+@pytest.mark.unit
 def test_affinity_is_the_station_id_from_the_request_line() -> None:
     request = b"GET /ocpp/CS%2001 HTTP/1.1\r\nHost: x\r\n"
     assert affinity_key(request, "10.0.0.7") == "station:CS 01"
     assert affinity_key(b"GET /ocpp/CS%2001?x=1 HTTP/1.1\r\n", "10.0.0.7") == "station:CS 01"
 
 
+@pytest.mark.unit
 def test_affinity_falls_back_to_the_address_for_tls_and_junk() -> None:
     assert affinity_key(b"\x16\x03\x01\x02\x00\x01", "10.0.0.7") == "ip:10.0.0.7"
     assert affinity_key(b"", "10.0.0.7") == "ip:10.0.0.7"
     assert affinity_key(b"POST / HTTP/1.1\r\n", "10.0.0.7") == "ip:10.0.0.7"
 
 
+@pytest.mark.unit
 def test_worker_choice_is_stable_and_spreads() -> None:
     chosen = [worker_for(f"station:CS{i:03d}", 4) for i in range(200)]
     assert chosen == [worker_for(f"station:CS{i:03d}", 4) for i in range(200)]

@@ -33,14 +33,9 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
-from ocppscope.bench.simulate import (
-    POWER_KW,
-    bypass_proxies,
-    check_limits,
-    finish_tasks,
-    start_csms,
-)
-from ocppscope.bench.simulate import Plan as BenchPlan
+from ocppscope.bench.simulate import POWER_KW, bypass_proxies, check_limits, start_csms
+from ocppscope.bench.simulate_fleets import finish_tasks
+from ocppscope.bench.simulate_plan import Plan as BenchPlan
 from ocppscope.bench.store import database_server, scratch_database
 from proxy.processes import HOST, Children, free_port, ocppscope_command
 from simulator.clock import Clock

@@ -156,7 +156,8 @@ def bench_simulate(
     """Connect time, memory and CPU per station of the simulator against the reference CSMS,
     next to bare websockets clients; on the embedded PostgreSQL in a temporary directory, or on
     a scratch database of OCPPSCOPE_DATABASE_URL's server."""
-    from ocppscope.bench.simulate import Plan, run_simulate_benchmark  # noqa: PLC0415
+    from ocppscope.bench.simulate import run_simulate_benchmark  # noqa: PLC0415
+    from ocppscope.bench.simulate_plan import Plan  # noqa: PLC0415
     from ocppscope.bench.store import BenchError  # noqa: PLC0415 (heavy, bench only)
 
     plan = Plan(

@@ -27,15 +27,18 @@ def load(name: str) -> dict[str, Any]:
     return json.loads((JSON_DIR / name).read_text(encoding="utf-8"))
 
 
+@pytest.mark.unit
 def test_the_committed_json_is_what_the_code_generates() -> None:
     assert sorted(generated()) == FILES
     assert stale_files(JSON_DIR) == []
 
 
+@pytest.mark.unit
 def test_generating_twice_gives_the_same_bytes() -> None:
     assert generated() == generated()
 
 
+@pytest.mark.unit
 def test_an_edited_a_missing_and_an_extra_file_are_stale(tmp_path: Path) -> None:
     write(tmp_path)
     assert stale_files(tmp_path) == []
@@ -50,10 +53,12 @@ def test_an_edited_a_missing_and_an_extra_file_are_stale(tmp_path: Path) -> None
     ]
 
 
+@pytest.mark.unit
 def test_a_missing_directory_has_every_file_stale(tmp_path: Path) -> None:
     assert stale_files(tmp_path / "absent") == FILES
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", FILES)
 def test_the_uid_is_the_file_stem(name: str) -> None:
     assert load(name)["uid"] == Path(name).stem
@@ -68,6 +73,7 @@ def all_panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", FILES)
 def test_every_panel_names_a_provisioned_datasource_a_title_and_a_description(name: str) -> None:
     for panel in all_panels(load(name)["panels"]):
@@ -82,6 +88,7 @@ def test_every_panel_names_a_provisioned_datasource_a_title_and_a_description(na
             assert target["datasource"] == source, panel["title"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", FILES)
 def test_panel_ids_are_unique(name: str) -> None:
     ids = [panel["id"] for panel in all_panels(load(name)["panels"])]
@@ -97,6 +104,7 @@ def overlap(a: dict[str, int], b: dict[str, int]) -> bool:
     )
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", FILES)
 def test_panels_fit_the_grid_without_overlapping(name: str) -> None:
     top = load(name)["panels"]
@@ -109,6 +117,7 @@ def test_panels_fit_the_grid_without_overlapping(name: str) -> None:
             assert not overlap(a["gridPos"], b["gridPos"]), (a["title"], b["title"])
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", FILES)
 def test_each_dashboard_filters_sql_by_station_and_has_a_prometheus_variable(name: str) -> None:
     dashboard = load(name)
@@ -133,6 +142,7 @@ def test_importing_the_dashboards_warns_nothing() -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.unit
 def test_every_sql_and_promql_target_uses_grafanas_time_macros() -> None:
     """Rates over $__rate_interval, SQL panels bounded by the dashboard's time range."""
     for name in FILES:

@@ -22,6 +22,7 @@ needs_prometheus = pytest.mark.skipif(
 )
 
 
+@pytest.mark.unit
 def test_scrape_config_names_each_job_and_its_targets() -> None:
     config = scrape_config(
         {"proxy": ["http://127.0.0.1:9464/metrics", "http://127.0.0.1:9465/metrics"]}, 0.5

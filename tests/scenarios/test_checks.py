@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scenarios import checks
+from scenarios import check_commands, check_common, check_fleet, check_outage, check_sessions
 from scenarios.model import (
     CsmsConnection,
     Evidence,
@@ -91,7 +91,7 @@ RATED = {CHARGER: 100.0}
 
 def test_zero_lost_messages_names_the_unanswered_call_and_the_dropped_frame() -> None:
     answered = Evidence(messages=(call(1, "Heartbeat", "a"), result(1.01, "Heartbeat", "a")))
-    assert checks.calls_answered(answered).passed
+    assert check_common.calls_answered(answered).passed
     lost = Evidence(
         messages=(
             call(1, "Heartbeat", "a"),
@@ -100,60 +100,60 @@ def test_zero_lost_messages_names_the_unanswered_call_and_the_dropped_frame() ->
             result(3.01, "TransactionEvent", "c"),
         )
     )
-    verdict = checks.calls_answered(lost)
+    verdict = check_common.calls_answered(lost)
     assert not verdict.passed
     assert "Heartbeat CALL a of emart_jeju_01 (charger_to_csms) unanswered" in verdict.observed
     assert "TransactionEvent CALL of emart_jeju_01 dropped in transit" in verdict.observed
 
 
 def test_seq_no_gaps_and_tx_003_fail_a_complete_transaction_passes() -> None:
-    assert checks.seq_numbers_contiguous(Evidence(transactions=(session(),))).passed
-    gap = checks.seq_numbers_contiguous(
+    assert check_common.seq_numbers_contiguous(Evidence(transactions=(session(),))).passed
+    gap = check_common.seq_numbers_contiguous(
         Evidence(transactions=(session(seq_nos=[0, 2, 3, 4, 5, 6, 7]),))
     )
     assert not gap.passed and "TX-1: seqNo [1] missing (TX-003)" in gap.observed
     finding = Finding(at(5), CHARGER, "TX-003", "warning", "seqNo 2 follows 0: 1 missing")
-    flagged = checks.seq_numbers_contiguous(
+    flagged = check_common.seq_numbers_contiguous(
         Evidence(transactions=(session(),), findings=(finding,))
     )
     assert not flagged.passed and "TX-003 emart_jeju_01: seqNo 2 follows 0" in flagged.observed
-    assert not checks.seq_numbers_contiguous(Evidence()).passed  # nothing to judge is no PASS
+    assert not check_common.seq_numbers_contiguous(Evidence()).passed  # nothing to judge is no PASS
 
 
 def test_energy_is_power_times_simulated_time_not_the_guides_1_67_kwh() -> None:
     evidence = Evidence(ratings=RATED)
-    assert checks.energy_is_power_times_time(evidence, [session(0.8333)]).passed
-    guide = checks.energy_is_power_times_time(evidence, [session(1.67)])
+    assert check_common.energy_is_power_times_time(evidence, [session(0.8333)]).passed
+    guide = check_common.energy_is_power_times_time(evidence, [session(1.67)])
     assert not guide.passed
     assert "1.6700 kWh, 100 kW x 30 s = 0.8333 kWh" in guide.observed
-    assert not checks.energy_is_power_times_time(evidence, []).passed
+    assert not check_common.energy_is_power_times_time(evidence, []).passed
 
 
 def test_cost_is_energy_times_150_krw() -> None:
-    assert checks.cost_is_energy_times_price(session(0.8333, cost=125.0)).passed
-    wrong = checks.cost_is_energy_times_price(session(0.8333, cost=166.66))
+    assert check_sessions.cost_is_energy_times_price(session(0.8333, cost=125.0)).passed
+    wrong = check_sessions.cost_is_energy_times_price(session(0.8333, cost=166.66))
     assert not wrong.passed and wrong.observed == "166.66 KRW"
-    assert not checks.cost_is_energy_times_price(None).passed
+    assert not check_sessions.cost_is_energy_times_price(None).passed
 
 
 def test_updated_every_5_s_between_started_and_ended() -> None:
-    assert checks.meter_every_interval(session()).passed
-    late = checks.meter_every_interval(session(gaps=(5, 5, 10, 5, 5)))
+    assert check_sessions.meter_every_interval(session()).passed
+    late = check_sessions.meter_every_interval(session(gaps=(5, 5, 10, 5, 5)))
     assert not late.passed and "gaps 5, 5, 10, 5, 5 s" in late.observed
-    assert not checks.meter_every_interval(session(gaps=(30,))).passed  # no Updated at all
-    assert not checks.meter_every_interval(None).passed
+    assert not check_sessions.meter_every_interval(session(gaps=(30,))).passed  # no Updated at all
+    assert not check_sessions.meter_every_interval(None).passed
 
 
 @pytest.mark.parametrize(("duration", "passed"), [(29, True), (30, True), (31, True), (32, False)])
 def test_duration_30_s_within_1_s(duration: int, passed: bool) -> None:
-    assert checks.duration_is(session(duration=duration), 30).passed is passed
+    assert check_sessions.duration_is(session(duration=duration), 30).passed is passed
 
 
 def test_only_error_findings_fail() -> None:
     warning = Finding(at(1), CHARGER, "TX-014", "warning", "timestamp 20 s in the future")
     error = Finding(at(1), CHARGER, "BOOT-001", "error", "Heartbeat before boot")
-    assert checks.no_serious_findings(Evidence(findings=(warning,))).passed
-    failed = checks.no_serious_findings(Evidence(findings=(warning, error)))
+    assert check_common.no_serious_findings(Evidence(findings=(warning,))).passed
+    failed = check_common.no_serious_findings(Evidence(findings=(warning, error)))
     assert not failed.passed and failed.observed == "BOOT-001 emart_jeju_01: Heartbeat before boot"
 
 
@@ -173,7 +173,7 @@ def booted(heartbeat_after: float, interval: int = 30) -> Evidence:
 
 
 def test_scenario_1_passes_at_speed_10_with_the_first_heartbeat_3_real_seconds_after_boot() -> None:
-    verdicts = checks.scenario_1(booted(3.0), window(speed=10))
+    verdicts = check_sessions.scenario_1(booted(3.0), window(speed=10))
     assert [c.name for c in verdicts] == [
         "connected",
         "BootNotification",
@@ -184,12 +184,12 @@ def test_scenario_1_passes_at_speed_10_with_the_first_heartbeat_3_real_seconds_a
 
 
 def test_scenario_1_the_same_heartbeat_in_real_time_is_far_too_early() -> None:
-    heartbeat = checks.scenario_1(booted(3.0), window(speed=1))[2]
+    heartbeat = check_sessions.scenario_1(booted(3.0), window(speed=1))[2]
     assert not heartbeat.passed and "the first 3.0 s after the boot" in heartbeat.observed
 
 
 def test_scenario_1_wants_interval_30() -> None:
-    boot = checks.scenario_1(booted(60.0, interval=60), window())[1]
+    boot = check_sessions.scenario_1(booted(60.0, interval=60), window())[1]
     assert not boot.passed and boot.observed == "Accepted, interval 60"
 
 
@@ -217,10 +217,10 @@ def limited(powers: list[float], limit_w: float = 50_000) -> Evidence:
 
 
 def test_power_limit_to_50_kw_is_seen_in_the_readings() -> None:
-    assert checks.power_limited(limited([100, 100, 50, 50, 0]), session()).passed
-    ignored = checks.power_limited(limited([100, 100, 100, 100, 0]), session())
+    assert check_commands.power_limited(limited([100, 100, 50, 50, 0]), session()).passed
+    ignored = check_commands.power_limited(limited([100, 100, 100, 100, 0]), session())
     assert not ignored.passed and "power 100" in ignored.observed
-    other = checks.power_limited(limited([100, 75, 0], limit_w=75_000), session())
+    other = check_commands.power_limited(limited([100, 75, 0], limit_w=75_000), session())
     assert not other.passed and other.observed.startswith("75 kW Accepted")
 
 
@@ -233,15 +233,15 @@ FIVE_RATED = dict(zip(FIVE, (100.0, 100.0, 100.0, 50.0, 50.0), strict=True))
 def test_power_together_is_the_sum_of_the_ratings_at_one_moment() -> None:
     readings = [PowerReading(at(i * 0.1), c, "Occupied", FIVE_RATED[c]) for i, c in enumerate(FIVE)]
     together = Evidence(power=tuple(readings), ratings=FIVE_RATED)
-    verdict = checks.power_together(together, window(chargers=FIVE))
+    verdict = check_fleet.power_together(together, window(chargers=FIVE))
     assert verdict.passed and verdict.expected.startswith("400 kW")
     # the first charger stops before the last starts: never 400 kW at once
     staggered = Evidence(
         power=(*readings[:4], PowerReading(at(0.35), FIVE[0], "Occupied", 0), readings[4]),
         ratings=FIVE_RATED,
     )
-    assert checks.peak_power_kw(staggered) == 350
-    assert not checks.power_together(staggered, window(chargers=FIVE)).passed
+    assert check_fleet.peak_power_kw(staggered) == 350
+    assert not check_fleet.power_together(staggered, window(chargers=FIVE)).passed
 
 
 def test_response_time_judges_the_95th_percentile_of_the_csms_answers() -> None:
@@ -252,11 +252,11 @@ def test_response_time_judges_the_95th_percentile_of_the_csms_answers() -> None:
             )
         )
 
-    one_slow = checks.response_time(answers([10.0] * 19 + [250.0]))
+    one_slow = check_fleet.response_time(answers([10.0] * 19 + [250.0]))
     assert one_slow.passed and "max 250.0 ms" in one_slow.observed
-    slow = checks.response_time(answers([10.0] * 18 + [150.0, 250.0]))
+    slow = check_fleet.response_time(answers([10.0] * 18 + [150.0, 250.0]))
     assert not slow.passed and slow.observed.startswith("p95 150.0 ms")
-    assert not checks.response_time(Evidence()).passed
+    assert not check_fleet.response_time(Evidence()).passed
 
 
 # ---- scenario 5 --------------------------------------------------------------------------------
@@ -287,13 +287,13 @@ def test_back_off_waits_scale_with_speed(
     speed: float, real_waits: list[float], passed: bool
 ) -> None:
     evidence = Evidence(links=outage_links(real_waits))
-    verdict = checks.reconnect_waits(evidence, window(speed))
+    verdict = check_outage.reconnect_waits(evidence, window(speed))
     assert verdict.passed is passed, verdict
 
 
 def test_a_charger_the_outage_never_cut_fails_the_back_off_check() -> None:
     evidence = Evidence(links=(LinkEvent(at(0), CHARGER, "open"),))
-    verdict = checks.reconnect_waits(evidence, window())
+    verdict = check_outage.reconnect_waits(evidence, window())
     assert not verdict.passed and verdict.observed == "emart_jeju_01: never cut"
 
 
@@ -305,22 +305,24 @@ def test_boot_and_operation_after_the_reconnect() -> None:
         call(20.2, "StatusNotification", "s2"),
     )
     unanswered = Evidence(links=links, messages=after)
-    assert checks.boot_after_reconnect(unanswered, window()).passed
-    resumed = checks.operation_resumes(unanswered, window())
+    assert check_outage.boot_after_reconnect(unanswered, window()).passed
+    resumed = check_outage.operation_resumes(unanswered, window())
     assert (
         not resumed.passed and resumed.observed == "emart_jeju_01: unanswered: StatusNotification"
     )
     answered = Evidence(links=links, messages=(*after, result(20.21, "StatusNotification", "s2")))
-    assert checks.operation_resumes(answered, window()).passed
-    no_boot = checks.boot_after_reconnect(Evidence(links=links, messages=after[2:]), window())
+    assert check_outage.operation_resumes(answered, window()).passed
+    no_boot = check_outage.boot_after_reconnect(Evidence(links=links, messages=after[2:]), window())
     assert not no_boot.passed and no_boot.observed == "emart_jeju_01: no BootNotification"
 
 
 def test_energy_across_the_outage_needs_replayed_offline_events_and_all_the_energy() -> None:
     replayed = session(energy_kwh=0.8333, offline=(2, 3))
-    verdict = checks.energy_across_outage(Evidence(transactions=(replayed,), ratings=RATED))
+    verdict = check_outage.energy_across_outage(Evidence(transactions=(replayed,), ratings=RATED))
     assert verdict.passed and verdict.observed.startswith("2 offline events replayed")
     short = session(energy_kwh=0.6944, offline=(2, 3))  # 25 s of energy for 30 s
-    assert not checks.energy_across_outage(Evidence(transactions=(short,), ratings=RATED)).passed
-    online = checks.energy_across_outage(Evidence(transactions=(session(),), ratings=RATED))
+    assert not check_outage.energy_across_outage(
+        Evidence(transactions=(short,), ratings=RATED)
+    ).passed
+    online = check_outage.energy_across_outage(Evidence(transactions=(session(),), ratings=RATED))
     assert not online.passed and online.observed == "no transaction with offline events"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ocppscope.bench.simulate import Phase, Plan
+from ocppscope.bench.simulate_plan import Phase, Plan
 from tests.support import environment, ocppscope_executable, processes_naming
 
 ROW = re.compile(r"^[│|]\s*(bare websockets \(baseline\)|SimulatedStation)\s*[│|](.*)$")
@@ -114,12 +114,14 @@ def test_more_stations_than_open_files_is_one_line_and_exit_2(tmp_path: Path) ->
     )
 
 
+@pytest.mark.unit
 def test_charging_stations_are_spread_over_the_start_order() -> None:
     assert sorted(Plan(stations=20, charging=0.1).charging_indices) == [9, 19]
     assert len(Plan(stations=10_000, charging=0.1).charging_indices) == 1_000
     assert not Plan(stations=20, charging=0.0).charging_indices
 
 
+@pytest.mark.unit
 def test_a_window_that_holds_no_heartbeat_judges_only_what_it_can() -> None:
     """Steady means every station booted and stayed, and at least the CALLs surely due came."""
     phase = Phase("x", 10, booted=10, connected_end=10, charging=1, hold_seconds=3.0)

@@ -79,6 +79,7 @@ def shown(findings: list[Finding]) -> str:
     return "\n".join(f"{f.rule_id} {f.severity.name} {f.action}: {f.message}" for f in findings)
 
 
+@pytest.mark.unit
 def test_every_profile_has_a_behaviour_and_every_misbehaviour_a_rule_here() -> None:
     assert set(BEHAVIOURS) == set(PROFILES)
     assert set(RULES) == set(PROFILES) - {"compliant"}

@@ -32,11 +32,13 @@ STATION = "emart_jeju_01"
 # ---- the clock (pure) ------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_iso_is_utc_with_milliseconds_and_z() -> None:
     assert iso(0.0) == "1970-01-01T00:00:00.000Z"
     assert iso(1_700_000_000.1234) == "2023-11-14T22:13:20.123Z"
 
 
+@pytest.mark.unit
 def test_the_clock_runs_speed_times_faster() -> None:
     async def scenario() -> tuple[float, float]:
         clock = Clock(speed=20.0, start=1000.0)
@@ -50,6 +52,7 @@ def test_the_clock_runs_speed_times_faster() -> None:
     assert simulated - 1000.0 == pytest.approx(real * 20.0, abs=0.05)  # one clock, 20x faster
 
 
+@pytest.mark.unit
 def test_offline_events_are_kept_in_a_bounded_queue_dropping_updated_first() -> None:
     """No CSMS at all: the whole session is produced offline (local authorization)."""
 

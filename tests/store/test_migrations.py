@@ -85,6 +85,7 @@ def write_files(directory: Path, *names: str) -> Path:
 # load_migrations
 
 
+@pytest.mark.unit
 def test_the_shipped_migrations_load_in_order() -> None:
     migrations = load_migrations()
     assert [(m.version, m.name) for m in migrations] == [
@@ -97,6 +98,7 @@ def test_the_shipped_migrations_load_in_order() -> None:
     assert all(len(m.checksum) == 64 for m in migrations)
 
 
+@pytest.mark.unit
 def test_files_load_by_version(tmp_path: Path) -> None:
     directory = write_files(tmp_path / "sql", "010_c.sql", "002_b.sql", "001_a.sql")
     assert [(m.version, m.name) for m in load_migrations(directory)] == [
@@ -106,6 +108,7 @@ def test_files_load_by_version(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", ["README.md", "1_short.sql", "001_Upper.sql", "001-dash.sql"])
 def test_a_badly_named_file_is_an_error_not_ignored(tmp_path: Path, name: str) -> None:
     directory = write_files(tmp_path / "sql", "001_a.sql", name)
@@ -113,6 +116,7 @@ def test_a_badly_named_file_is_an_error_not_ignored(tmp_path: Path, name: str) -
         load_migrations(directory)
 
 
+@pytest.mark.unit
 def test_two_files_with_one_version_are_an_error(tmp_path: Path) -> None:
     directory = write_files(tmp_path / "sql", "001_a.sql", "001_b.sql")
     with pytest.raises(MigrationError, match="share a version"):
