@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
@@ -14,6 +15,29 @@ from ocppscope.cli.options import fail
 bench_app = typer.Typer(
     help="Benchmarks that print numbers measured in the same run.", no_args_is_help=True
 )
+
+
+def _progress(text: str) -> None:
+    """What a benchmark is doing now, on stderr so that its table alone goes to stdout."""
+    Console(stderr=True).print(f"[dim]running: {text}[/]")
+
+
+def _table_console(width: int) -> Console:
+    """Wide enough for the benchmark's table when piped; the terminal's width otherwise."""
+    return Console(width=None if sys.stdout.isatty() else width)
+
+
+def _exit_with(run: Callable[[], int | None]) -> None:
+    """Run a benchmark: its refusal (a BenchError) is one line and its exit code, and a run that
+    measured something wrong exits with the code it returns."""
+    from ocppscope.bench.store import BenchError  # noqa: PLC0415 (heavy, bench only)
+
+    try:
+        code = run()
+    except BenchError as exc:
+        fail(str(exc), exc.exit_code)
+    if code:
+        raise typer.Exit(code)
 
 
 @bench_app.command("engine")
@@ -57,16 +81,9 @@ def bench_proxy(
         counts = parse_station_counts(stations)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--stations'") from None
-    console = Console(width=None if sys.stdout.isatty() else 180)
-    code = run_proxy_benchmark(
-        counts,
-        seconds,
-        latency_seconds if latency_seconds is not None else 2.5 * seconds,
-        console,
-        progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
-    )
-    if code:
-        raise typer.Exit(code)
+    latency = latency_seconds if latency_seconds is not None else 2.5 * seconds
+    console = _table_console(180)
+    _exit_with(lambda: run_proxy_benchmark(counts, seconds, latency, console, progress=_progress))
 
 
 @bench_app.command("store")
@@ -91,23 +108,18 @@ def bench_store(
     Runs on a scratch database (created, then dropped) on OCPPSCOPE_DATABASE_URL's server, else
     on the embedded one.
     """
-    from ocppscope.bench.store import BenchError, check_paced, run_store_benchmark  # noqa: PLC0415
+    from ocppscope.bench.store import check_paced, run_store_benchmark  # noqa: PLC0415
 
     try:
         check_paced(rate, seconds)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--rate'") from None
-    console = Console(width=None if sys.stdout.isatty() else 160)
-    try:
-        run_store_benchmark(
-            rows,
-            rate,
-            seconds,
-            console,
-            progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
-        )
-    except BenchError as exc:
-        fail(str(exc), exc.exit_code)
+    console = _table_console(160)
+
+    def run() -> None:  # the store benchmark has no verdict of its own: it prints, or refuses
+        run_store_benchmark(rows, rate, seconds, console, progress=_progress)
+
+    _exit_with(run)
 
 
 class SimulateCsms(StrEnum):
@@ -158,22 +170,12 @@ def bench_simulate(
     a scratch database of OCPPSCOPE_DATABASE_URL's server."""
     from ocppscope.bench.simulate import run_simulate_benchmark  # noqa: PLC0415
     from ocppscope.bench.simulate_plan import Plan  # noqa: PLC0415
-    from ocppscope.bench.store import BenchError  # noqa: PLC0415 (heavy, bench only)
 
     plan = Plan(
         stations, rate, charging, heartbeat, meter_interval, hold, baseline, csms.value, gc_tuning
     )
-    console = Console(width=None if sys.stdout.isatty() else 200)
-    try:
-        code = run_simulate_benchmark(
-            plan,
-            console,
-            progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
-        )
-    except BenchError as exc:
-        fail(str(exc), exc.exit_code)
-    if code:
-        raise typer.Exit(code)
+    console = _table_console(200)
+    _exit_with(lambda: run_simulate_benchmark(plan, console, progress=_progress))
 
 
 @bench_app.command("soak")
@@ -194,16 +196,6 @@ def bench_soak(
     """Stations charging through a real proxy running a fault plan (drops, disconnects, an
     outage) to the reference CSMS; exit 0 when charger_usage_log lost no energy."""
     from ocppscope.bench.soak import SoakPlan, run_soak  # noqa: PLC0415
-    from ocppscope.bench.store import BenchError  # noqa: PLC0415 (heavy, bench only)
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
-    try:
-        code = run_soak(
-            SoakPlan(minutes, stations, drop),
-            console,
-            progress=lambda text: Console(stderr=True).print(f"[dim]running: {text}[/]"),
-        )
-    except BenchError as exc:
-        fail(str(exc), exc.exit_code)
-    if code:
-        raise typer.Exit(code)
+    console = _table_console(160)
+    _exit_with(lambda: run_soak(SoakPlan(minutes, stations, drop), console, progress=_progress))
