@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.support import free_port
@@ -20,6 +21,14 @@ from tests.test_proxy_cli import csms
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ("forwarding", "conformance", "latency", "metrics", "store", "console")
+
+
+@pytest.mark.unit
+def test_every_addon_is_tried_in_stock_mitmdump() -> None:
+    """The README's promise: each module of addons/ loads alone in mitmdump; the faults addon
+    has its own test (its rules come from a plan)."""
+    addons = {path.stem for path in (ROOT / "addons").glob("*.py") if not path.stem.startswith("_")}
+    assert addons == {*SCRIPTS, "faults"}
 
 
 def mitmdump(upstream_port: int, listen: int, confdir: Path, *args: str) -> list[str]:
