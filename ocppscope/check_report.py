@@ -15,13 +15,20 @@ from proxy.ocppj.findings import Finding, Severity
 from proxy.ocppj.rules import RULES
 from proxy.ocppj.timefmt import format_datetime
 
+SIDES = {"both": "both", "charger": "station only", "csms": "CSMS only"}
+"""How the station table names whose frames a station's events hold."""
+
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-def render_table(report: CheckReport, console: Console, shown: list[Finding]) -> None:
+def render_table(
+    report: CheckReport, console: Console, shown: list[Finding], *, wrap: bool = True
+) -> None:
+    """`wrap=False` (a file or a pipe): every finding on one line, however long."""
     stations = Table(title="Stations", title_justify="left")
     for column in (
         "station",
+        "sides",
         "connections",
         "frames",
         "transactions",
@@ -30,10 +37,11 @@ def render_table(report: CheckReport, console: Console, shown: list[Finding]) ->
         "warnings",
         "info",
     ):
-        stations.add_column(column, justify="left" if column == "station" else "right")
+        stations.add_column(column, justify="left" if column in ("station", "sides") else "right")
     for summary in report.stations:
         stations.add_row(
             summary.station,
+            SIDES[summary.observed],
             str(summary.connections),
             str(summary.frames),
             str(summary.transactions),
@@ -41,13 +49,17 @@ def render_table(report: CheckReport, console: Console, shown: list[Finding]) ->
             *(str(summary.counts[severity]) for severity in Severity),
         )
     console.print(stations)
+    render_skipped(report, console)
     if not shown:
         console.print("No findings.")
         return
     findings = Table(title="Findings", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("time", "line", "station", "rule", "severity"):
         findings.add_column(column, no_wrap=True)
-    findings.add_column("finding", overflow="fold", ratio=1)
+    if wrap:
+        findings.add_column("finding", overflow="fold", ratio=1)
+    else:
+        findings.add_column("finding", no_wrap=True)
     for finding in shown:
         findings.add_row(
             format_datetime(finding.timestamp)[11:23],
@@ -64,6 +76,29 @@ def render_table(report: CheckReport, console: Console, shown: list[Finding]) ->
     )
 
 
+def render_skipped(report: CheckReport, console: Console) -> None:
+    """Per one-sided observation: its stations and the rules they skip, with why and how often
+    each would have fired on what is only the missing side."""
+    for side in ("charger", "csms"):
+        summaries = [summary for summary in report.stations if summary.observed == side]
+        if not summaries:
+            continue
+        table = Table(
+            title=f"Rules skipped: only the {'station' if side == 'charger' else 'CSMS'}'s frames "
+            f"are recorded for {', '.join(summary.station for summary in summaries)}",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        for column in ("rule", "would have fired"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("why", overflow="fold")
+        for rule_id, reason in summaries[0].skipped.items():
+            fired = sum(summary.suppressed.get(rule_id, 0) for summary in summaries)
+            table.add_row(rule_id, str(fired), reason.split(";")[0])
+        console.print(table)
+
+
 def to_json(report: CheckReport, shown: list[Finding]) -> str:
     document: dict[str, Any] = {
         "events": report.events,
@@ -76,6 +111,15 @@ def to_json(report: CheckReport, shown: list[Finding]) -> str:
                 "transactions": summary.transactions,
                 "rtt_p50_ms": summary.rtt_p50_ms,
                 **{str(severity): count for severity, count in summary.counts.items()},
+                "observed": summary.observed,
+                "skipped": [
+                    {
+                        "rule": rule_id,
+                        "reason": reason,
+                        "suppressed": summary.suppressed.get(rule_id, 0),
+                    }
+                    for rule_id, reason in summary.skipped.items()
+                ],
             }
             for summary in report.stations
         ],
@@ -111,6 +155,9 @@ def to_junit(report: CheckReport) -> str:
             case = ET.SubElement(
                 suite, "testcase", classname=summary.station, name=f"{rule.id} {rule.title}"
             )
+            if rule.id in summary.skipped:
+                ET.SubElement(case, "skipped", message=summary.skipped[rule.id])
+                continue
             found = by_case.get((summary.station, rule.id), [])
             errors = [finding for finding in found if finding.severity is Severity.ERROR]
             if errors:
@@ -122,6 +169,7 @@ def to_junit(report: CheckReport) -> str:
                 ET.SubElement(case, "system-out").text = "\n".join(map(_line, others))
         suite.set("tests", str(len(RULES)))
         suite.set("failures", str(failures))
+        suite.set("skipped", str(len(summary.skipped)))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

@@ -13,7 +13,8 @@ One object per line, in time order; `ts` is RFC 3339 or epoch seconds:
 
 `station` may be left out of an `open` line that has a `path`; `connection` may be left out
 everywhere (frames then belong to the station's latest connection). Blank lines and lines
-starting with `#` are skipped.
+starting with `#` are skipped. A timestamp more than `CLOCK_JITTER` before an earlier line's is an
+error: the engine's timers would judge such a capture wrongly.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ from proxy.ocppj.timefmt import parse_datetime
 
 CLOSED_BY = ("charger", "csms", None)
 
+CLOCK_JITTER = 1.0
+"""Seconds a line's `ts` may lie before an earlier line's. A capture merged from two logs (the
+station's and the CSMS's) or written by several threads of one recorder is in time order only up
+to the skew of their clocks and flushes; that is tolerated (the engine's clock never runs
+backwards: it keeps the latest time seen). More than this is a capture out of order, whose
+timeouts and intervals would be judged wrongly, so it is refused. The engine's own tolerance for
+clock deviation between the parties is 4 s (`Config.clock_tolerance`); 1 s between lines of one
+file is far beyond scheduling jitter and far below any OCPP interval."""
+
 
 class CaptureError(ValueError):
     """A capture line that cannot be read; names the file and line."""
@@ -51,6 +61,7 @@ def read_capture(path: Path) -> Iterator[Event]:
     """Events of a capture file, each with `ref` = its line number."""
     latest: dict[str, str] = {}
     opened: dict[str, int] = {}
+    clock, clock_line = float("-inf"), 0
     try:
         handle = path.open("rb")  # decoded line by line, so that a bad byte names its own line
     except OSError as exc:
@@ -70,9 +81,19 @@ def read_capture(path: Path) -> Iterator[Event]:
             if not isinstance(record, dict):
                 raise CaptureError(path, number, "not a JSON object")
             try:
-                yield _event(record, number, latest, opened)
+                event = _event(record, number, latest, opened)
             except (KeyError, TypeError, ValueError) as exc:
                 raise CaptureError(path, number, _reason(exc)) from exc
+            if event.timestamp < clock - CLOCK_JITTER:
+                raise CaptureError(
+                    path,
+                    number,
+                    f"'ts' is {clock - event.timestamp:.3f} s before that of line {clock_line}: "
+                    f"lines must be in time order (up to {CLOCK_JITTER:g} s of jitter)",
+                )
+            if event.timestamp > clock:
+                clock, clock_line = event.timestamp, number
+            yield event
 
 
 def _reason(exc: Exception) -> str:

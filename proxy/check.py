@@ -3,13 +3,76 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
-from proxy.ocppj.events import Event
+from proxy.ocppj.actions import Direction
+from proxy.ocppj.events import Event, Frame
 from proxy.ocppj.findings import Finding, Severity
 from proxy.ocppj.messages import Call
+from proxy.ocppj.observed import Observed
 from proxy.ocppj.session import Config, Monitor, Session
+
+OneSided = Literal["auto", "charger", "csms", "none"]
+"""`--one-sided`: detect per station (auto), declare every station charger- or CSMS-only, or
+judge every station as a two-sided conversation (none)."""
+
+SIDE_OF: dict[Direction, Observed] = {
+    Direction.CHARGER_TO_CSMS: "charger",
+    Direction.CSMS_TO_CHARGER: "csms",
+}
+
+
+class InputError(ValueError):
+    """The events cannot be judged as they are; `ref` is the event's (capture line), or None."""
+
+    def __init__(self, ref: object, reason: str) -> None:
+        super().__init__(reason)
+        self.ref = ref
+
+
+@dataclass(slots=True)
+class Survey:
+    """The look-ahead pass over the events: how many, and per station the first frame (its ref)
+    of each direction seen."""
+
+    events: int = 0
+    first_frame: dict[str, dict[Direction, object]] = field(default_factory=dict)
+
+
+def survey(events: Iterable[Event]) -> Survey:
+    found = Survey()
+    for event in events:
+        found.events += 1
+        directions = found.first_frame.setdefault(event.station, {})
+        if isinstance(event, Frame):
+            directions.setdefault(event.direction, event.ref)
+    return found
+
+
+def observed_sides(found: Survey, one_sided: OneSided = "auto") -> dict[str, Observed]:
+    """Whose frames each station's events hold: detected (auto), or declared and then checked
+    against the events (a declared charger-only capture with a CSMS frame is an input error)."""
+    if found.events == 0:
+        raise InputError(None, "holds no events: nothing to check")
+    sides: dict[str, Observed] = {}
+    for station, directions in found.first_frame.items():
+        if one_sided == "none":
+            sides[station] = "both"
+        elif one_sided == "auto":
+            only = list(directions)
+            sides[station] = SIDE_OF[only[0]] if len(only) == 1 else "both"
+        else:
+            sides[station] = one_sided
+            for direction, ref in directions.items():
+                if SIDE_OF[direction] != one_sided:
+                    raise InputError(
+                        ref,
+                        f"a {direction} frame of {station} in a capture declared "
+                        f"--one-sided {one_sided}",
+                    )
+    return sides
 
 
 @dataclass(slots=True)
@@ -20,6 +83,11 @@ class StationSummary:
     transactions: int
     rtt_p50_ms: float | None
     counts: dict[Severity, int] = field(default_factory=dict)
+    observed: Observed = "both"
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Rules not judged for this station (one side observed), with the reason of each."""
+    suppressed: dict[str, int] = field(default_factory=dict)
+    """How often each skipped rule would have fired on what is only a gap in the log."""
 
 
 @dataclass(slots=True)
@@ -38,9 +106,14 @@ class _Tally:
     transactions: int = 0
 
 
-def run_check(events: Iterable[Event], config: Config | None = None) -> CheckReport:
-    """Feed every event, finish at the last timestamp, and summarise per station."""
-    monitor = Monitor(config)
+def run_check(
+    events: Iterable[Event],
+    config: Config | None = None,
+    observed: Mapping[str, Observed] | None = None,
+) -> CheckReport:
+    """Feed every event, finish at the last timestamp, and summarise per station; `observed`
+    says whose frames each station's events hold (`observed_sides`)."""
+    monitor = Monitor(config, observed=observed)
     findings: list[Finding] = []
     tallies: dict[str, _Tally] = {}
     count, last = 0, 0.0
@@ -75,5 +148,13 @@ def _summary(session: Session, tally: _Tally, findings: list[Finding]) -> Statio
             counts[finding.severity] += 1
     p50 = statistics.median(tally.rtts) * 1000 if tally.rtts else None
     return StationSummary(
-        session.station, session.connections_opened, session.frames, tally.transactions, p50, counts
+        session.station,
+        session.connections_opened,
+        session.frames,
+        tally.transactions,
+        p50,
+        counts,
+        session.observed,
+        dict(session.skipped),
+        dict(session.suppressed),
     )

@@ -285,7 +285,8 @@ def test_table_prints_the_station_table_and_the_findings() -> None:
         assert column in run.stdout
     for station in SEEDED_STATIONS:
         assert re.search(rf"│ {re.escape(station)} +│", run.stdout)
-    assert re.search(r"│ CP-NET +│ +2 │", run.stdout)  # two connections: before and after the loss
+    # two connections: before and after the loss
+    assert re.search(r"│ CP-NET +│ both +│ +2 │", run.stdout)
     assert "Findings" in run.stdout
     for rule, line in SEEDED_FINDINGS:
         assert re.search(rf"^ *[0-9:.]+ +{line} +CP-[A-Z]+ +{rule} ", run.stdout, re.M), (
@@ -331,17 +332,14 @@ def test_exit_code_is_0_when_there_are_only_warnings(tmp_path: Path) -> None:
     assert [(f["rule"], f["severity"]) for f in report["findings"]] == [("HB-001", "warning")]
 
 
-def test_exit_code_is_0_on_an_empty_capture(tmp_path: Path) -> None:
+@pytest.mark.parametrize("output_format", ["json", "junit", "table"])
+def test_an_empty_capture_exits_2(tmp_path: Path, output_format: str) -> None:
     empty = tmp_path / "empty.jsonl"
-    empty.write_text("# nothing recorded\n", encoding="utf-8")
-    code, report = check_json(empty)
-    assert code == 0
-    assert report == {
-        "events": 0,
-        "totals": {"error": 0, "warning": 0, "info": 0},
-        "stations": [],
-        "findings": [],
-    }
+    empty.write_text("# nothing recorded\n\n", encoding="utf-8")
+    run = ocppscope("check", empty, "--format", output_format)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr == f"ocppscope: {empty}: holds no events: nothing to check\n"
 
 
 def _capture_with(tmp_path: Path, bad: str) -> Path:

@@ -13,12 +13,24 @@ from rich.console import Console
 from ocppscope.check_report import render_rules, render_table, to_json, to_junit
 from ocppscope.cli.options import fail, parse_backoff
 from proxy.capture import CaptureError, read_capture
-from proxy.check import run_check
+from proxy.check import InputError, observed_sides, run_check, survey
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.session import Config
 from proxy.options import MESSAGE_TIMEOUT, option
 
 EXIT_FINDINGS = 1
+
+
+WIDE = 100_000
+"""Console width when the table goes to a file or a pipe: lines are never wrapped, so that grep
+and diff see one finding per line."""
+
+
+class OneSided(StrEnum):
+    AUTO = "auto"
+    CHARGER = "charger"
+    CSMS = "csms"
+    NONE = "none"
 
 
 class Format(StrEnum):
@@ -55,20 +67,36 @@ def check(
             "the traffic, e.g. 1,0,4 for waits of 1, 2, 4, 8, 16 s."
         ),
     ] = None,
+    one_sided: Annotated[
+        OneSided,
+        typer.Option(
+            help="Whose frames the capture holds: auto detects per station (a station with frames "
+            "of one direction only); charger or csms declares it for every station; none judges "
+            "every station as a conversation. One-sided stations skip the rules that need both "
+            "sides (the report lists them)."
+        ),
+    ] = OneSided.AUTO,
 ) -> None:
     """Check a recorded capture against the OCPP 2.0.1 rules; exit 1 when errors were found."""
     config = Config(message_timeout=message_timeout, backoff=parse_backoff(retry_backoff))
     try:
-        report = run_check(read_capture(capture), config)
+        # the look-ahead pass: every line is read (and its errors found) before any is judged
+        observed = observed_sides(survey(read_capture(capture)), one_sided.value)
+        report = run_check(read_capture(capture), config, observed)
     except CaptureError as exc:
         fail(str(exc))
+    except InputError as exc:
+        line = exc.ref if isinstance(exc.ref, int) else 0
+        fail(str(CaptureError(capture, line, str(exc))))
     shown = [f for f in report.findings if f.severity.rank >= min_severity.rank]
     if output_format is Format.TABLE:
+        wide = output is not None or not sys.stdout.isatty()
         console = Console(
             file=output.open("w", encoding="utf-8") if output else None,
-            width=160 if output else None,
+            width=WIDE if wide else None,
+            soft_wrap=wide,
         )
-        render_table(report, console, shown)
+        render_table(report, console, shown, wrap=not wide)
     else:
         text = to_json(report, shown) if output_format is Format.JSON else to_junit(report)
         if output:

@@ -16,7 +16,7 @@ See docs/architecture.md, "Engine".
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -33,6 +33,7 @@ from proxy.ocppj.messages import (
     empty_fields,
     parse_frame,
 )
+from proxy.ocppj.observed import Observed, skipped_rules
 from proxy.ocppj.routing import Routes, RuleGroup
 from proxy.ocppj.rpc import Connection, PendingCall, Rpc
 from proxy.ocppj.rules import RULES
@@ -65,6 +66,10 @@ class Config:
     """RetryBackOff* values to assume until they are learned from the traffic."""
     remembered_ids: int = 1024
     """MessageIds remembered per station and sender for the reuse check."""
+    observed: Observed = "both"
+    """Whose frames the observation holds, for every station not given its own
+    (`Monitor(observed=...)`); a one-sided session skips the rules of
+    `proxy.ocppj.observed.NEEDS_BOTH_SIDES`."""
 
 
 @dataclass(slots=True)
@@ -95,10 +100,17 @@ class Session:
         *,
         version: str = OCPP201,
         groups: Sequence[type[RuleGroup]] | None = None,
+        observed: Observed | None = None,
     ) -> None:
-        """`groups` replaces the ruleset of `version` (tests, tools judging one group alone)."""
+        """`groups` replaces the ruleset of `version` (tests, tools judging one group alone);
+        `observed` replaces the config's for this station."""
         self.station = station
         self.config = config or Config()
+        self.observed: Observed = observed or self.config.observed
+        self.skipped: dict[str, str] = skipped_rules(self.observed)
+        """Rules this session does not judge (it sees one side only), with the reason of each."""
+        self.suppressed: dict[str, int] = {}
+        """How often each skipped rule would have been reported: not findings, gaps in the log."""
         self.version = version
         self.connections: dict[str, Connection] = {}
         self.link = Link()
@@ -190,6 +202,9 @@ class Session:
         `details` carries the facts the message states, for metrics and reports to read.
         """
         rule = RULES[rule_id]
+        if rule_id in self.skipped:
+            self.suppressed[rule_id] = self.suppressed.get(rule_id, 0) + 1
+            return
         event = self.event
         self._findings.append(
             Finding(
@@ -403,16 +418,26 @@ class Session:
 class Monitor:
     """Routes events to one `Session` per station; what the drivers hold."""
 
-    def __init__(self, config: Config | None = None, *, version: str = OCPP201) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        version: str = OCPP201,
+        observed: Mapping[str, Observed] | None = None,
+    ) -> None:
+        """`observed`: whose frames are recorded, per station (others: `config.observed`)."""
         self.config = config or Config()
         self.version = version
+        self.observed: Mapping[str, Observed] = observed or {}
         groups_for(version)  # an unknown version fails here, not at the first station
         self.sessions: dict[str, Session] = {}
 
     def session(self, station: str) -> Session:
         session = self.sessions.get(station)
         if session is None:
-            session = self.sessions[station] = Session(station, self.config, version=self.version)
+            session = self.sessions[station] = Session(
+                station, self.config, version=self.version, observed=self.observed.get(station)
+            )
         return session
 
     def excuse(

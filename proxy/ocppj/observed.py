@@ -1,0 +1,53 @@
+"""Which side's frames an observation holds, and the rules it cannot judge when it holds one side.
+
+Most implementations log only what they sent (a charger's firmware log, a CSMS's outgoing
+messages). Such a one-sided capture is not a conversation: every CALL in it looks unanswered, every
+response answers nothing the engine saw. The rules below pair a message of one side with one of the
+other (OCPP-J 2.0.1 §4.1.1 and §4.1.4: a CALL and the response that carries its MessageId), or learn
+their facts from the response, so a session that sees one side skips them instead of reporting
+what is only a gap in the log. Each entry says why, for the report.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Observed = Literal["both", "charger", "csms"]
+"""`both`: frames of both directions are recorded; `charger`: only what the station sent
+(charger_to_csms); `csms`: only what the CSMS sent (csms_to_charger)."""
+
+OBSERVED: tuple[Observed, ...] = get_args(Observed)
+
+NEEDS_BOTH_SIDES: dict[str, str] = {
+    "RPC-006": "pairs each response with the peer's CALL of the same MessageId",
+    "RPC-007": "counts a CALL outstanding until its response is seen",
+    "RPC-008": "needs the responses to see that each CALL was answered in time",
+    "RPC-013": "tells a response to the peer's CALL from one to the sender's own CALL",
+    "RPC-014": "needs the rejected message and the CALLERROR answering it",
+    "BOOT-001": "the registration status comes from the BootNotificationResponse to a seen CALL",
+    "BOOT-002": "the registration status comes from the BootNotificationResponse to a seen CALL",
+    "BOOT-003": "the retry interval comes from the BootNotificationResponse to a seen CALL",
+    "BOOT-005": "needs the CSMS's TriggerMessage and the station's response",
+    "HB-001": "the heartbeat interval and Accepted come from the BootNotificationResponse",
+    "HB-002": "the heartbeat interval and Accepted come from the BootNotificationResponse",
+    "TX-010": "needs each TransactionEvent and the CSMS's response to it",
+    "REM-002": "needs the CSMS's request, the station's Accepted and the station's follow-up",
+    "REM-003": "needs the CSMS's request, the station's Accepted and the station's follow-up",
+    "REM-004": "needs the CSMS's request, the station's Accepted and the station's follow-up",
+}
+"""Rule id -> why a one-sided observation cannot judge it."""
+
+
+def skipped_rules(observed: Observed) -> dict[str, str]:
+    """The rules a session observing `observed` skips, with the reason of each."""
+    if observed == "both":
+        return {}
+    missing = "CSMS" if observed == "charger" else "station"
+    return {
+        rule_id: f"{reason}; only the {_sender(observed)}'s frames are recorded, not the {missing}'s"
+        for rule_id, reason in NEEDS_BOTH_SIDES.items()
+    }
+
+
+def _sender(observed: Observed) -> str:
+    return "station" if observed == "charger" else "CSMS"
