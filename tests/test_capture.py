@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from proxy.capture import CaptureError, read_capture
+from proxy.capture import CLOCK_JITTER, CaptureError, read_capture
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import ConnectionClosed, ConnectionOpened, Frame, HandshakeRefused
 
@@ -275,3 +275,28 @@ def test_utf8_text_is_kept(tmp_path: Path) -> None:
     text = '[2,"1","DataTransfer",{"vendorId":"제주","data":"☀"}]'
     (event,) = read_capture(write(tmp_path, frame(text=text)))
     assert event.data == text
+
+
+def test_timestamps_may_jitter_back_by_up_to_a_second(tmp_path: Path) -> None:
+    path = write(tmp_path, frame(ts=EPOCH + 5), frame(ts=EPOCH + 4.2), frame(ts=EPOCH + 5.5))
+    assert [event.timestamp for event in read_capture(path)] == [
+        EPOCH + 5,
+        EPOCH + 4.2,
+        EPOCH + 5.5,
+    ]
+
+
+def test_timestamps_going_back_further_name_both_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, frame(ts=EPOCH + 5), "# a comment", frame(ts=EPOCH + 6), frame(ts=EPOCH))
+    error = error_of(path)
+    assert error.line == 4
+    assert str(error) == (
+        f"{path}:4: 'ts' is 6.000 s before that of line 3: lines must be in time order "
+        f"(up to {CLOCK_JITTER:g} s of jitter)"
+    )
+
+
+def test_a_line_that_is_no_event_names_itself(tmp_path: Path) -> None:
+    error = error_of(write(tmp_path, frame(), "Heartbeat sent at 09:00"))
+    assert error.line == 2
+    assert "not a JSON object" in str(error)

@@ -24,6 +24,7 @@ UNIT_MODULES = frozenset(
         "tests/ocppj/test_device_model.py",
         "tests/ocppj/test_groups.py",
         "tests/ocppj/test_messages.py",
+        "tests/ocppj/test_observed.py",
         "tests/ocppj/test_properties.py",
         "tests/ocppj/test_rules_backoff.py",
         "tests/ocppj/test_rules_boot.py",
