@@ -84,6 +84,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/bench/test_proxy.py",
         "tests/bench/test_store.py",
         "tests/test_check_cli.py",
+        "tests/test_check_shapes.py",
         "tests/test_compose.py",
         "tests/test_lab.py",
         "tests/test_metrics.py",
