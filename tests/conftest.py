@@ -5,6 +5,8 @@ and a unit test that reaches for a socket, a process or a database fails (tests/
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,25 @@ from tests.tiers import INTEGRATION_MODULES, UNIT_MODULES
 
 TIERS = ("unit", "integration")
 ROOT = Path(__file__).resolve().parent.parent
+OWN_BASETEMP = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A temporary root of this run's own: in pytest's shared /tmp/pytest-of-USER, a second run
+    on the machine (make test-fast while make test runs) deletes the first run's oldest numbered
+    directories, live PostgreSQL data directories among them."""
+    if config.option.basetemp is None:
+        own = Path(tempfile.mkdtemp(prefix="ocppscope-tests-"))
+        config.option.basetemp = str(own)
+        config.stash[OWN_BASETEMP] = own
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the run's own temporary root when every test passed; keep it to look into when
+    one failed (its path is in the failures' tracebacks)."""
+    own = session.config.stash.get(OWN_BASETEMP, None)
+    if own is not None and exitstatus == pytest.ExitCode.OK:
+        shutil.rmtree(own, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
