@@ -81,7 +81,11 @@ def test_valid_call_accepted_and_invalid_call_refused_are_not_rpc_010():
         ({"evseId": "1"}, "InternalError", "TypeConstraintViolation"),
         ({"evseId": "1"}, "PropertyConstraintViolation", "TypeConstraintViolation"),
         ({"connectorStatus": "Charging"}, "FormatViolation", "PropertyConstraintViolation"),
-        ({"connectorStatus": "Charging"}, "TypeConstraintViolation", "PropertyConstraintViolation"),
+        (
+            {"connectorStatus": "Charging"},
+            "OccurrenceConstraintViolation",
+            "PropertyConstraintViolation",
+        ),
     ],
     ids=[
         "required-generic",
@@ -89,7 +93,7 @@ def test_valid_call_accepted_and_invalid_call_refused_are_not_rpc_010():
         "type-internal",
         "type-property",
         "enum-format",
-        "enum-type",
+        "enum-occurrence",
     ],
 )
 def test_callerror_code_not_naming_the_violation_is_rpc_016(changes, code, expected):
@@ -111,6 +115,7 @@ def test_callerror_code_not_naming_the_violation_is_rpc_016(changes, code, expec
         ({"connectorStatus": None}, "OccurrenceConstraintViolation"),
         ({"evseId": "1"}, "TypeConstraintViolation"),
         ({"connectorStatus": "Charging"}, "PropertyConstraintViolation"),
+        ({"connectorStatus": "Charging"}, "TypeConstraintViolation"),  # an EnumType is a type
         ({"timestamp": "01/02/2026 08:00"}, "FormatViolation"),
         ({"timestamp": "01/02/2026 08:00"}, "PropertyConstraintViolation"),
         ({"connectorStatus": None}, "NotSupported"),

@@ -35,15 +35,17 @@ FITTING_CODES: Final[dict[str, tuple[str, ...]]] = {
     "MaxProperties": (OCCURRENCE,),
     # Table 8: "violates data type constraints (e.g. "somestring": 12)".
     "Type": (TYPE,),
-    # Table 8: "syntactically correct but at least one field contains an invalid value".
-    "Enum": (PROPERTY,),
+    # Table 8: "syntactically correct but at least one field contains an invalid value". An
+    # enumeration and a string[n]'s length are part of OCPP's data types (Part 2 datatypes:
+    # *EnumType, string[36]), so a data type code names their breach as well.
+    "Enum": (PROPERTY, TYPE),
+    "MinLength": (PROPERTY, TYPE),
+    "MaxLength": (PROPERTY, TYPE),
     "Constant": (PROPERTY,),
     "Minimum": (PROPERTY,),
     "Maximum": (PROPERTY,),
     "ExclusiveMinimum": (PROPERTY,),
     "ExclusiveMaximum": (PROPERTY,),
-    "MinLength": (PROPERTY,),
-    "MaxLength": (PROPERTY,),
     "MultipleOf": (PROPERTY,),
     # A malformed dateTime is an invalid value, or a syntactically incorrect one: both fit.
     "Format": (PROPERTY, FORMAT),
