@@ -138,6 +138,9 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "reference": finding.reference,
         "connection": finding.connection_id,
         "message_id": finding.message_id,
+        "action": finding.action,
+        "direction": str(finding.direction) if finding.direction else None,
+        "details": dict(finding.details),
         "line": finding.ref,
     }
 

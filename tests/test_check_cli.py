@@ -210,6 +210,9 @@ def test_json_findings_carry_station_severity_and_reference() -> None:
     assert hb["connection"] == "CP-RPC#1"
     assert hb["time"].startswith("2026-11-24T06:")
     assert by_line[("RPC-004", 53)]["message_id"].startswith("cs-0123456789abcdef")
+    repeated = by_line[("RPC-006", 72)]  # a second CALLRESULT: named by the CALL it answers
+    assert (repeated["action"], repeated["direction"]) == ("StatusNotification", "csms_to_charger")
+    assert hb["details"] == {}
     for finding in report["findings"]:
         assert finding["severity"] in RULES[finding["rule"]].severities
     assert report["totals"] == {

@@ -26,6 +26,7 @@ UNIT_MODULES = frozenset(
         "tests/ocppj/test_messages.py",
         "tests/ocppj/test_observed.py",
         "tests/ocppj/test_properties.py",
+        "tests/ocppj/test_rules_answers.py",
         "tests/ocppj/test_rules_backoff.py",
         "tests/ocppj/test_rules_boot.py",
         "tests/ocppj/test_rules_catalogue.py",

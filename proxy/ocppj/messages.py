@@ -51,6 +51,9 @@ class Violation:
     message: str
     severity: Severity | None = None
     """None means the catalogue's default severity for the rule."""
+    kind: str | None = None
+    """For a schema violation, the JSON Schema keyword it breaks (jsonschema-rs's error kind:
+    `Required`, `Type`, `Enum`, ...): what CALLERROR code the receiver owes (RPC-016)."""
 
 
 @dataclass(slots=True)
@@ -63,6 +66,8 @@ class Parsed:
     violations: list[Violation] = field(default_factory=list)
     text: str = ""
     """The frame as received."""
+    unsupported_type: bool = False
+    """A MessageTypeId this link does not speak: the receiver owes MessageTypeNotSupported."""
 
 
 def parse_frame(text: str, subprotocol: str | None) -> Parsed:
@@ -119,11 +124,13 @@ def _parse_array(items: list[Any], subprotocol: str | None, parsed: Parsed) -> N
                     f"this connection speaks {subprotocol or 'no negotiated subprotocol'}",
                 )
             )
+            parsed.unsupported_type = True
         return
     if type_id not in TYPE_NAMES:
         parsed.violations.append(
             Violation("RPC-002", f"unknown MessageTypeId {type_id}: 2.0.1 knows 2, 3 and 4")
         )
+        parsed.unsupported_type = True
         return
     if len(items) < 2:
         parsed.violations.append(Violation("RPC-003", f"{TYPE_NAMES[type_id]} has no MessageId"))

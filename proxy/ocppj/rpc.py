@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from proxy.ocppj.actions import ACTIONS, Direction, may_send
 from proxy.ocppj.errors import ERROR_CODES, LEGACY_ERROR_CODES
 from proxy.ocppj.findings import Severity
-from proxy.ocppj.messages import Call, CallError, CallResult
+from proxy.ocppj.messages import Call, CallError, CallResult, Parsed
 from proxy.ocppj.schemas import validate
 
 if TYPE_CHECKING:
@@ -35,6 +35,9 @@ class PendingCall:
     """Sent in breach of the registration gate: the CSMS should answer with SecurityError."""
     valid: bool = False
     """A known action whose payload passed its schema."""
+    violations: tuple[str, ...] = ()
+    """The schema keywords its payload breaks (`Required`, `Type`, ...; "" when unnamed): what
+    the receiver should have refused, and with which code (RPC-010, RPC-016)."""
 
     @property
     def action(self) -> str:
@@ -55,9 +58,20 @@ class Connection:
         default_factory=lambda: {Direction.CHARGER_TO_CSMS: {}, Direction.CSMS_TO_CHARGER: {}}
     )
     last_activity: float = 0.0
-    rejected_frame: tuple[Direction, str] | None = None
-    """Sender and MessageId ("-1" when unreadable) of the last frame that was no usable message:
-    the CALLERROR that may answer it (RPC-014, RPC-015) answers no CALL."""
+    rejected_frame: RejectedFrame | None = None
+    """The last frame that was no usable message: the CALLERROR that may answer it (RPC-014,
+    RPC-015) answers no CALL."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedFrame:
+    """A frame that is no usable message, as the CALLERROR answering it should name it."""
+
+    direction: Direction
+    message_id: str
+    """"-1" when the MessageId could not be read."""
+    unsupported_type: bool
+    """Its MessageTypeId is not one of this link's: MessageTypeNotSupported is due (RPC-015)."""
 
 
 class Rpc:
@@ -109,6 +123,7 @@ class Rpc:
         if known and call.payload is not None:
             violations = validate(f"{call.action}Request", call.payload)
             pending.valid = not violations
+            pending.violations = tuple(violation.kind or "" for violation in violations)
             session.report(violations)
         return pending
 
@@ -147,18 +162,50 @@ class Rpc:
             if connection is not None:
                 connection.pending[pending.direction].pop(pending.call.message_id, None)
             _remember(self._timed_out[pending.direction], pending)
+            receiver = pending.direction.reverse.sender
             session.flag(
                 "RPC-008",
-                f"{pending.action} CALL from the {pending.direction.sender} "
-                f"unanswered after {timeout:g} s (MessageTimeout)",
+                f"the {receiver} left the {pending.action} CALL of the "
+                f"{pending.direction.sender} unanswered for {timeout:g} s (MessageTimeout)",
                 message_id=pending.call.message_id,
                 ref=pending.ref,
                 connection_id=pending.connection_id,
                 action=pending.action,
                 direction=pending.direction,
+                details={"unanswered_by": receiver, "timeout": timeout},
             )
 
         session.at(key, pending.timestamp + timeout, timed_out)
+
+    def rejected(self, parsed: Parsed, connection: Connection) -> None:
+        """Remember a frame that is no usable message; one of an unknown MessageTypeId SHALL get
+        a MessageTypeNotSupported CALLERROR (Part 4 §4.4): RPC-015 when none came in time."""
+        session = self.session
+        direction = session.direction
+        assert direction is not None
+        rejected = RejectedFrame(direction, parsed.message_id or "-1", parsed.unsupported_type)
+        connection.rejected_frame = rejected
+        if not rejected.unsupported_type:
+            return  # a frame that cannot be parsed may be dropped (Part 4 §4.2.3)
+        receiver = direction.reverse.sender
+        timeout = session.message_timeout
+        connection_id = connection.connection_id
+        ref = session.event.ref if session.event else None
+
+        def unanswered() -> None:
+            session.flag(
+                "RPC-015",
+                f"the {receiver} did not answer the frame of unknown MessageTypeId from the "
+                f"{direction.sender} with a MessageTypeNotSupported CALLERROR within "
+                f"{timeout:g} s",
+                message_id=rejected.message_id,
+                ref=ref,
+                connection_id=connection_id,
+                direction=direction,
+                details={"unanswered_by": receiver, "expected_code": "MessageTypeNotSupported"},
+            )
+
+        session.at(("rejected", direction, connection_id), session.now + timeout, unanswered)
 
     def response(
         self, message: CallResult | CallError, connection: Connection
@@ -169,14 +216,17 @@ class Rpc:
         assert direction is not None
         asker = direction.reverse
         kind = "CALLERROR" if isinstance(message, CallError) else "CALLRESULT"
+        pending = connection.pending[asker].pop(message.message_id, None)
+        late = None if pending is not None else self._timed_out[asker].pop(message.message_id, None)
+        answered = pending or late
+        if answered is not None:
+            session.action = answered.action  # findings on this frame name the CALL's action
         if isinstance(message, CallError):
             self._check_error_code(message.error_code)
-        pending = connection.pending[asker].pop(message.message_id, None)
         if pending is not None:
             session.cancel(("call", asker, message.message_id))
             _remember(self._answered[asker], pending)
             return pending
-        late = self._timed_out[asker].pop(message.message_id, None)
         if late is not None:
             session.flag(
                 "RPC-006",
@@ -187,12 +237,13 @@ class Rpc:
             )
             _remember(self._answered[asker], late)
             return late
-        answered = self._answered[asker].get(message.message_id)
+        repeated = self._answered[asker].get(message.message_id)
         rejected = connection.rejected_frame
-        if answered is not None:
+        if repeated is not None:
+            session.action = repeated.action
             session.flag(
                 "RPC-006",
-                f"second response to {answered.action} CALL "
+                f"second response to {repeated.action} CALL "
                 f"'{message.message_id}', which was already answered",
             )
         elif message.message_id in connection.pending[direction] or (
@@ -203,19 +254,10 @@ class Rpc:
                 f"{direction.sender} sent a {kind} with the MessageId of its own "
                 "CALL: responses answer the peer's CALLs, never a response",
             )
-        elif isinstance(message, CallError) and rejected is not None and rejected[0] is asker:
-            if rejected[1] == "-1" and message.message_id != "-1":
-                session.flag(
-                    "RPC-014",
-                    f"CALLERROR answering an unreadable message must use "
-                    f"MessageId \"-1\", not '{message.message_id}'",
-                )
-            elif message.message_id != rejected[1]:
-                session.flag(
-                    "RPC-006",
-                    f"CALLERROR with MessageId '{message.message_id}' answers neither a CALL nor "
-                    f"the rejected frame '{rejected[1]}' of the {asker.sender}",
-                )
+        elif (
+            isinstance(message, CallError) and rejected is not None and rejected.direction is asker
+        ):
+            self._answer_to_rejected(message, rejected, connection)
         else:
             session.flag(
                 "RPC-006",
@@ -225,26 +267,68 @@ class Rpc:
         connection.rejected_frame = None
         return None
 
+    def _answer_to_rejected(
+        self, message: CallError, rejected: RejectedFrame, connection: Connection
+    ) -> None:
+        """RPC-014 (the MessageId and code of a CALLERROR to an unusable frame), RPC-015."""
+        session = self.session
+        got = message.message_id
+        if rejected.message_id == "-1" and got != "-1":
+            session.flag(
+                "RPC-014",
+                f"CALLERROR answering an unreadable message must use MessageId \"-1\", not '{got}'",
+                details={"got_message_id": got, "expected_message_id": "-1"},
+            )
+        elif got == "-1" and rejected.message_id != "-1":
+            session.flag(
+                "RPC-014",
+                f'CALLERROR uses MessageId "-1" although the rejected frame\'s MessageId '
+                f"'{rejected.message_id}' could be read",
+                Severity.INFO,
+                details={"got_message_id": got, "expected_message_id": rejected.message_id},
+            )
+        elif got != rejected.message_id:
+            session.flag(
+                "RPC-006",
+                f"CALLERROR with MessageId '{got}' answers neither a CALL nor "
+                f"the rejected frame '{rejected.message_id}' of the {rejected.direction.sender}",
+            )
+            return
+        code = LEGACY_ERROR_CODES.get(message.error_code, message.error_code)
+        if rejected.unsupported_type:
+            session.cancel(("rejected", rejected.direction, connection.connection_id))
+            if code != "MessageTypeNotSupported":
+                session.flag(
+                    "RPC-015",
+                    f"a frame of unknown MessageTypeId is answered with {message.error_code}; "
+                    "Part 4 §4.4 requires MessageTypeNotSupported",
+                    details={"expected_code": "MessageTypeNotSupported", "got_code": code},
+                )
+        elif code != "RpcFrameworkError":
+            session.flag(
+                "RPC-014",
+                f"a frame that is no valid RPC message is answered with {message.error_code}; "
+                "Part 4 Table 8 names RpcFrameworkError for it",
+                Severity.WARNING,
+                details={"expected_code": "RpcFrameworkError", "got_code": code},
+            )
+
     def _check_error_code(self, code: str) -> None:
         if code in ERROR_CODES:
             return
         modern = LEGACY_ERROR_CODES.get(code)
-        if modern == "FormatViolation":
+        if modern is not None:
             self.session.flag(
                 "RPC-012",
-                f"errorCode '{code}' is the OCPP 1.6 spelling; 2.0.1 uses '{modern}'",
+                f"errorCode '{code}' is the OCPP 1.6 spelling; Part 4 Table 8 spells it '{modern}'",
                 Severity.WARNING,
-            )
-        elif modern is not None:
-            self.session.flag(
-                "RPC-012",
-                f"errorCode '{code}': Part 4 Table 8 spells it '{modern}' "
-                "(both spellings circulate in 2.0.1 implementations)",
-                Severity.INFO,
+                details={"got_code": code, "expected_code": modern},
             )
         else:
             self.session.flag(
-                "RPC-012", f"errorCode '{code}' is not one of the 12 OCPP 2.0.1 codes"
+                "RPC-012",
+                f"errorCode '{code}' is not one of the 12 OCPP 2.0.1 codes",
+                details={"got_code": code},
             )
 
 

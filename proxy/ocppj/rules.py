@@ -1,7 +1,10 @@
 """The rule catalogue: every check the engine makes, as data.
 
 Ids follow ../shared/spec/RULES.md, but for BACKOFF-007: the back-off analyser's verdict on a
-reconnect episode, ours, summarising what BACKOFF-002/003 and TX-003/007 judge one by one.
+reconnect episode, ours, summarising what BACKOFF-002/003 and TX-003/007 judge one by one; and
+RPC-020, ours (RULES.md mentions it under RPC-009, a rule on the sender): the receiver's answer
+to an unknown action. RPC-016, info there (library mappings differ), is a warning here: it judges
+the code against Table 8's meanings only where they are unambiguous.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ _CATALOGUE = (
     Rule(
         "RPC-008",
         (W,),
-        "Every CALL is answered within MessageTimeout",
+        "The receiver answers every CALL within MessageTimeout",
         "OCPP-J 2.0.1 §4.1.1; Part 2 Appendices OCPPCommCtrlr.MessageTimeout",
     ),
     Rule(
@@ -98,6 +101,12 @@ _CATALOGUE = (
         "OCPP-J 2.0.1 §4.1.6, §4.2.1",
     ),
     Rule(
+        "RPC-010",
+        (W,),
+        "The receiver does not accept a CALL that breaks its schema",
+        "OCPP-J 2.0.1 §4.1.7, §4.2.3",
+    ),
+    Rule(
         "RPC-011",
         (E, W),
         "Empty optional fields are omitted; an empty payload is {}",
@@ -105,7 +114,7 @@ _CATALOGUE = (
     ),
     Rule(
         "RPC-012",
-        (E, W, N),
+        (E, W),
         "CALLERROR errorCode is one of the 2.0.1 codes",
         "OCPP-J 2.0.1 §4.3 Table 8",
     ),
@@ -117,9 +126,27 @@ _CATALOGUE = (
     ),
     Rule(
         "RPC-014",
+        (E, W, N),
+        'CALLERROR to an unparsable frame: RpcFrameworkError, MessageId "-1" only if unreadable',
+        "OCPP-J 2.0.1 §4.2.3, §4.3 Table 8",
+    ),
+    Rule(
+        "RPC-015",
         (E,),
-        'CALLERROR to an unreadable message uses MessageId "-1"',
-        "OCPP-J 2.0.1 §4.2.3",
+        "An unknown MessageTypeId is answered with MessageTypeNotSupported",
+        "OCPP-J 2.0.1 §4.1.3, §4.4",
+    ),
+    Rule(
+        "RPC-016",
+        (W,),
+        "The CALLERROR code names the schema violation of the CALL it answers",
+        "OCPP-J 2.0.1 §4.3 Table 8",
+    ),
+    Rule(
+        "RPC-020",
+        (E, W),
+        "An unknown action is answered with a NotImplemented CALLERROR",
+        "OCPP-J 2.0.1 §4.1.7, §4.3 Table 8",
     ),
     # Schemas
     Rule(

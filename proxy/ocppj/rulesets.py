@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from proxy.ocppj.checks.answers import AnswersGroup
 from proxy.ocppj.checks.backoff import BackoffGroup
 from proxy.ocppj.checks.boot import BootGroup
 from proxy.ocppj.checks.device_model import DeviceModelGroup
@@ -30,6 +31,7 @@ RULESETS: Final[dict[str, Ruleset]] = {
         DeviceModelGroup,
         TransportGroup,
         PayloadGroup,
+        AnswersGroup,
         BootGroup,
         HeartbeatGroup,
         StatusGroup,

@@ -60,12 +60,14 @@ def validate(schema_name: str, payload: dict[str, Any]) -> list[Violation]:
 
 def _describe(schema_name: str, error: jsonschema_rs.ValidationError) -> Violation:
     where = _path(error.instance_path)
+    kind = type(error.kind).__name__
     if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
         return Violation(
             "SCH-002",
             f"{schema_name}: {where}: {error.message} (only customData may carry extra properties)",
+            kind=kind,
         )
-    return Violation("SCH-001", f"{schema_name}: {where}: {error.message}")
+    return Violation("SCH-001", f"{schema_name}: {where}: {error.message}", kind=kind)
 
 
 def _path(parts: list[str | int]) -> str:

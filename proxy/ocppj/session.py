@@ -320,6 +320,7 @@ class Session:
         self.connection = connection
         if connection is not None:
             for direction in Direction:
+                self.cancel(("rejected", direction, event.connection_id))
                 for pending in connection.pending[direction].values():
                     self.cancel(("call", direction, pending.call.message_id))
         if not self.connections:
@@ -370,7 +371,7 @@ class Session:
             handler(parsed)
         message = parsed.message
         if message is None:
-            connection.rejected_frame = (event.direction, parsed.message_id or "-1")
+            self.rpc.rejected(parsed, connection)
             connection.last_activity = event.timestamp
             return
         if isinstance(message, CallError):

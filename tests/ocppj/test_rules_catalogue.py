@@ -12,7 +12,7 @@ from proxy.ocppj.rules import RULES
 ROOT = Path(__file__).resolve().parents[2]
 RULE_ID = re.compile(r'"((?:WS|RPC|SCH|BOOT|HB|STAT|TX|REM|BACKOFF)-\d{3})"')
 REQUIRED_GROUPS = {"WS", "RPC", "BOOT", "HB", "STAT", "TX", "REM", "BACKOFF", "SCH"}
-OURS = {"BACKOFF-007"}
+OURS = {"BACKOFF-007", "RPC-020"}
 """Ids this project added (the back-off analyser's episode verdict): not in RULES.md, and an id
 RULES.md later defines must not mean something else here."""
 
