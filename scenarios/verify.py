@@ -2,8 +2,8 @@
 
 A run is identified by its window (wall-clock start and end, speed) and its chargers, so
 `ocppscope report` can verify a recorded run again later from the same tables the run wrote.
-The queries are the seed guide's (../shared/spec/seed-queries.sql) with the window in place of
-its `NOW() - INTERVAL ...`; the judgements are `scenarios.checks`.
+The queries are the seed integration guide's verification queries with the window in place of
+their `NOW() - INTERVAL ...`; the judgements are `scenarios.checks`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The 64 OCPP 2.0.1 actions and who may send each (Part 4 §4.2.1; RULES.md RPC-009)."""
+"""The 64 OCPP 2.0.1 actions and who may send each (Part 4 §4.2.1; rule RPC-009)."""
 
 from __future__ import annotations
 

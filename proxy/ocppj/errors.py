@@ -20,7 +20,7 @@ ERROR_CODES: frozenset[str] = frozenset(
 )
 
 LEGACY_ERROR_CODES: dict[str, str] = {
-    # OCPP-J 1.6 spelling, kept "Do not fix" there, still sent by libocpp v2 (RULES.md RPC-012).
+    # OCPP-J 1.6 spelling, kept "Do not fix" there, still sent by libocpp v2 (RPC-012 warns).
     "FormationViolation": "FormatViolation",
     # Spelled this way by several 2.0.1 libraries and in a B06.FR.16 quote; Part 4 spells it with "rr".
     "OccurenceConstraintViolation": "OccurrenceConstraintViolation",

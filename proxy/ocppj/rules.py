@@ -1,10 +1,14 @@
 """The rule catalogue: every check the engine makes, as data.
 
-Ids follow ../shared/spec/RULES.md, but for BACKOFF-007: the back-off analyser's verdict on a
-reconnect episode, ours, summarising what BACKOFF-002/003 and TX-003/007 judge one by one; and
-RPC-020, ours (RULES.md mentions it under RPC-009, a rule on the sender): the receiver's answer
-to an unknown action. RPC-016, info there (library mappings differ), is a warning here: it judges
-the code against Table 8's meanings only where they are unambiguous.
+The ids are this project's: a group prefix (WS transport, RPC framework, SCH schemas, BOOT,
+HB heartbeat, STAT status, TX transactions, REM remote control, BACKOFF reconnects) and a number,
+each rule with its severities and the OCPP section it checks (`reference`); `ocppscope rules`
+prints the table and docs/engine.md says which ids are checked and which are not yet. Numbers
+left free are checks planned, not made. BACKOFF-007 is the back-off analyser's verdict on a
+reconnect episode, summarising what BACKOFF-002/003 and TX-003/007 judge one by one; RPC-020
+judges the receiver's answer to an unknown action (RPC-009 judges its sender). RPC-016 is a
+warning, not info, although libraries map violations to codes differently: it judges the code
+against Table 8's meanings only where they are unambiguous.
 """
 
 from __future__ import annotations

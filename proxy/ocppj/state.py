@@ -1,4 +1,4 @@
-"""Per-station state of the rule groups and the session (RULES.md "State the sniffer needs")."""
+"""Per-station state of the rule groups and the session: what a passive observer must remember."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""BACKOFF rules: reconnect attempts after a lost connection against RetryBackOff* (RULES.md §12),
+"""BACKOFF rules: reconnect attempts after a lost connection against RetryBackOff* (OCPP-J 2.0.1 §5.3),
 and BACKOFF-007, the analyser's verdict on each episode and on the offline delivery after it.
 
 The seed guide's station uses RetryBackOffWaitMinimum 1 s, RandomRange 0 s, RepeatTimes 4, so a

@@ -1,6 +1,7 @@
 """TX rules: TransactionEvent ids, ordering, seqNo numbering, retries, meters, clocks, offline flag.
 
-Every rule has a sequence that must raise it and a realistic one that must not (RULES.md §7).
+Every rule has a sequence that must raise it and a realistic one that must not (the TX rules of
+proxy/ocppj/rules.py).
 """
 
 from __future__ import annotations

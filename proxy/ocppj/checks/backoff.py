@@ -47,7 +47,7 @@ def wait_bounds(
     """Shortest and longest wait before reconnect attempt `attempt` (1 = first after the loss).
 
     The wait doubles after each failed attempt, at most `repeat_times` times; the upper bound
-    lets the doubling include the earlier random parts, as libocpp does (RULES.md BACKOFF-003).
+    lets the doubling include the earlier random parts, as libocpp does (rule BACKOFF-003).
     """
     doublings = min(attempt - 1, repeat_times)
     factor = 2**doublings
