@@ -29,6 +29,8 @@ T = TypeVar("T")
 TIMEOUT = 30.0
 """Bound of a whole test body."""
 SEED_QUERIES = Path(__file__).resolve().parents[3] / "shared" / "spec" / "seed-queries.sql"
+"""The seed guide's verification queries, where NOTE says; the Q4 test skips without them."""
+NOTE = "a workplace copy beside the checkout, not part of the repository"
 MESSAGES, CONNECTIONS, FINDINGS, DISCARDS = (
     Table.MESSAGES,
     Table.CONNECTIONS,
@@ -566,7 +568,7 @@ def test_retention_drops_old_days_when_the_writer_connects(
 def seed_query_q4() -> str:
     """Q4 as the guide wrote it: the statement that reads ocpp_message_log."""
     if not SEED_QUERIES.exists():
-        pytest.skip(f"{SEED_QUERIES} is missing: the seed guide's queries cannot be checked")
+        pytest.skip(f"optional {SEED_QUERIES} absent ({NOTE}): Q4 not run as the guide wrote it")
     statements = [
         statement
         for statement in SEED_QUERIES.read_text(encoding="utf-8").split(";")
