@@ -1,5 +1,6 @@
 """The documents exist: every relative link of README.md and docs/*.md reaches a file (and its
-heading), every document a .py file cites is there, and the README's commands are real ones."""
+heading), every document a .py file cites is there, nothing cites the workplace folder beside the
+checkout (../shared: a clone has none), and the README's commands are real ones."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ SOURCE_DIRS = ("ocppscope", "proxy", "addons", "csms", "simulator", "scenarios",
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 CITED = re.compile(r"\b(README\.md|DESIGN\.md|docs/[\w./-]+?\.md)\b")
+OUTSIDE = re.compile(r"\.\./shared|shared/spec")
+"""A citation of the workplace folder beside the checkout, which a user's clone lacks."""
 COMMAND = re.compile(r"`ocppscope ([a-z][a-z-]*(?: [a-z][a-z-]*)?)")
 
 
@@ -71,6 +74,29 @@ def test_every_document_cited_in_the_code_exists() -> None:
                     if not (ROOT / cited).is_file():
                         missing.append(f"{source.relative_to(ROOT)}:{number}: {cited}")
     assert missing == []
+
+
+def project_sources() -> list[Path]:
+    """Every .py file of the project outside tests/ (which may read ../shared as an optional
+    fixture), and README.md and docs/*.md."""
+    tops = [p for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    sources = [
+        *ROOT.glob("*.py"),
+        *(s for top in tops if top.name != "tests" for s in top.rglob("*.py")),
+    ]
+    return sorted(sources) + PAGES
+
+
+def outside_citations(source: Path) -> list[str]:
+    lines = source.read_text().splitlines()
+    return [f"{source.name}:{n}" for n, line in enumerate(lines, 1) if OUTSIDE.search(line)]
+
+
+def test_nothing_cites_the_workplace_folder_beside_the_checkout() -> None:
+    sources = project_sources()
+    assert ROOT / "proxy" / "ocppj" / "rules.py" in sources and ROOT / "README.md" in sources
+    assert not any(ROOT / "tests" in s.parents for s in sources)
+    assert [c for source in sources for c in outside_citations(source)] == []
 
 
 def commands_in_the_readme_table() -> set[str]:
@@ -129,5 +155,10 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
         "DESIGN.md",
     ]
     assert not (ROOT / "DESIGN.md").exists()
+    source = tmp_path / "module.py"
+    source.write_text(
+        '"""Ids follow ../shared/spec/RULES.md."""\n# fine\n# see shared/spec/x.txt\n'
+    )
+    assert outside_citations(source) == ["module.py:1", "module.py:3"]
     shown = {"proxy", "fault add", "check capture", "db nosuch", "nosuch"}
     assert unknown_commands(shown) == ["db nosuch", "nosuch"]
