@@ -21,6 +21,12 @@ class Registration:
     interval: int = 0
     answered_at: float = 0.0
     unbooted_reported: bool = False
+    requested_at: float | None = None
+    """When the station sent the BootNotification the CSMS has not answered yet; None otherwise."""
+    requested_on: str | None = None
+    """The connection that unanswered BootNotification was sent on."""
+    unanswered_reported: float | None = None
+    """`requested_at` of the unanswered BootNotification already named by a BOOT-001 finding."""
 
 
 @dataclass(slots=True)
