@@ -148,6 +148,13 @@ class Link:
     offline_periods: list[tuple[float, float]] = field(default_factory=list)
     """The latest periods without any connection, oldest first."""
     disconnected_since: float | None = None
+    clock_offset: float | None = None
+    """The highest (event timestamp - arrival) of the station's live TransactionEvents on its
+    latest connection that had any: its clock is at least this far ahead of the observer's, and
+    little more if it sends promptly."""
+    clock_connection: str | None = None
+    """The connection `clock_offset` was measured on; a new one starts a new estimate, since a
+    station may set its clock when it registers."""
 
     def opened(self, at: float) -> None:
         if self.disconnected_since is not None:
@@ -157,6 +164,13 @@ class Link:
         self.closed_by_station_at = None
         if self.first_connected is None:
             self.first_connected = at
+
+    def clocked(self, connection_id: str, offset: float) -> None:
+        """A live event stamped `offset` s from its arrival on this connection."""
+        if self.clock_connection != connection_id or self.clock_offset is None:
+            self.clock_offset, self.clock_connection = offset, connection_id
+        else:
+            self.clock_offset = max(self.clock_offset, offset)
 
     def lost(self, at: float, closed_by_station: bool) -> None:
         """The station's last connection ended."""
