@@ -83,8 +83,9 @@ class OfflineDelivery:
     """
 
     events: int
-    """TransactionEvents of the offline period: timestamped inside it beyond the clock tolerance,
-    or within the tolerance of it and flagged offline."""
+    """TransactionEvents of the offline period: timestamped inside it whatever the station's clock
+    deviation (`checks.transactions.station_clock`), or within the tolerance of it and flagged
+    offline."""
     unflagged: tuple[tuple[str, int], ...]
     """(transactionId, seqNo) of those among them without offline=true."""
     gaps: tuple[tuple[str, int, int], ...]
