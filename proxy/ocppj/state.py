@@ -21,6 +21,12 @@ class Registration:
     interval: int = 0
     answered_at: float = 0.0
     unbooted_reported: bool = False
+    requested_at: float | None = None
+    """When the station sent the BootNotification the CSMS has not answered yet; None otherwise."""
+    requested_on: str | None = None
+    """The connection that unanswered BootNotification was sent on."""
+    unanswered_reported: float | None = None
+    """`requested_at` of the unanswered BootNotification already named by a BOOT-001 finding."""
 
 
 @dataclass(slots=True)
@@ -77,8 +83,9 @@ class OfflineDelivery:
     """
 
     events: int
-    """TransactionEvents of the offline period: timestamped inside it beyond the clock tolerance,
-    or within the tolerance of it and flagged offline."""
+    """TransactionEvents of the offline period: timestamped inside it whatever the station's clock
+    deviation (`checks.transactions.station_clock`), or within the tolerance of it and flagged
+    offline."""
     unflagged: tuple[tuple[str, int], ...]
     """(transactionId, seqNo) of those among them without offline=true."""
     gaps: tuple[tuple[str, int, int], ...]
@@ -142,6 +149,13 @@ class Link:
     offline_periods: list[tuple[float, float]] = field(default_factory=list)
     """The latest periods without any connection, oldest first."""
     disconnected_since: float | None = None
+    clock_offset: float | None = None
+    """The highest (event timestamp - arrival) of the station's live TransactionEvents on its
+    latest connection that had any: its clock is at least this far ahead of the observer's, and
+    little more if it sends promptly."""
+    clock_connection: str | None = None
+    """The connection `clock_offset` was measured on; a new one starts a new estimate, since a
+    station may set its clock when it registers."""
 
     def opened(self, at: float) -> None:
         if self.disconnected_since is not None:
@@ -151,6 +165,13 @@ class Link:
         self.closed_by_station_at = None
         if self.first_connected is None:
             self.first_connected = at
+
+    def clocked(self, connection_id: str, offset: float) -> None:
+        """A live event stamped `offset` s from its arrival on this connection."""
+        if self.clock_connection != connection_id or self.clock_offset is None:
+            self.clock_offset, self.clock_connection = offset, connection_id
+        else:
+            self.clock_offset = max(self.clock_offset, offset)
 
     def lost(self, at: float, closed_by_station: bool) -> None:
         """The station's last connection ended."""

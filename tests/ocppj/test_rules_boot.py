@@ -88,6 +88,80 @@ def test_traffic_without_any_boot_warns_once():
     assert graded(run(wire.events)) == [("BOOT-001", W)]
 
 
+def test_traffic_without_any_boot_says_none_was_seen():
+    wire = Wire().open()
+    status_notification(wire).result({})
+    [finding] = run(wire.events)
+    assert finding.message == (
+        "StatusNotification before any BootNotification was seen; "
+        "fine only if the station was accepted before this observation began"
+    )
+    assert finding.details == {"registration": "none"}
+
+
+def test_traffic_after_an_unanswered_boot_says_it_is_not_answered_yet():
+    """The station boots, and 2.5 s later, before the CSMS answered, reports its connector."""
+    wire = Wire().open()
+    sent = wire.time()
+    wire.call("BootNotification", KEMPOWER_BOOT, message_id="boot-1")
+    status_notification(wire.wait(2.5)).result({})
+    status_notification(wire.wait(1), "Occupied").result({})
+    wire.wait(0.5).result(
+        {"currentTime": wire.time(), "interval": 300, "status": "Accepted"}, message_id="boot-1"
+    )
+    wire.wait(30).heartbeat()
+
+    findings = run(wire.events)
+    assert rule_ids(findings) == ["RPC-007", "BOOT-001", "RPC-007"]  # one BOOT-001 per boot
+    finding = findings[1]
+    assert finding.severity is E
+    assert finding.message == (
+        f"StatusNotification sent 2.5 s after the BootNotification of {sent}, which the CSMS "
+        "has not answered yet; the station must wait for an Accepted answer"
+    )
+    assert finding.details == {"registration": "unanswered", "boot_sent_at": sent, "waited": 2.5}
+
+
+def test_boot_unanswered_on_an_earlier_connection():
+    """The first connection drops before the CSMS answers; the station goes on without booting."""
+    wire = Wire().open()
+    sent = wire.time()
+    wire.call("BootNotification", KEMPOWER_BOOT)
+    wire.wait(10).close(1006)
+    wire.wait(5).open()
+    status_notification(wire.wait(1)).result({})
+
+    [finding] = [f for f in run(wire.events) if f.rule_id == "BOOT-001"]
+    assert finding.severity is E
+    assert finding.message == (
+        "StatusNotification on a connection without BootNotification; the BootNotification "
+        f"of {sent}, sent 16.0 s earlier on another connection, was never answered"
+    )
+    assert finding.details == {"registration": "none", "boot_sent_at": sent, "waited": 16.0}
+
+
+def test_messages_after_the_boot_was_answered_accepted_are_fine():
+    wire = Wire().open()
+    wire.call("BootNotification", KEMPOWER_BOOT)
+    wire.result({"currentTime": wire.time(1.2), "interval": 300, "status": "Accepted"}, after=1.2)
+    status_notification(wire.wait(0.1)).result({})
+    assert run(wire.events) == []
+
+
+def test_pending_and_rejected_are_named_in_details():
+    pending = Wire().boot(status="Pending", interval=60)
+    status_notification(pending.wait(1)).error("SecurityError")
+    [finding] = run(pending.events)
+    assert finding.details == {"registration": "Pending"}
+    assert "while registration is Pending" in finding.message
+
+    rejected = Wire().boot(status="Rejected", interval=10)
+    status_notification(rejected.wait(20)).error("SecurityError")
+    [finding] = run(rejected.events)
+    assert finding.details == {"registration": "Rejected"}
+    assert "while Rejected: the station must send a new BootNotification first" in finding.message
+
+
 def test_status_notification_while_pending_is_an_error():
     wire = Wire().boot(status="Pending", interval=60)
     status_notification(wire.wait(1)).error("SecurityError")

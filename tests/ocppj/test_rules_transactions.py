@@ -673,6 +673,86 @@ def test_tx007_offline_flag_on_event_before_the_link_dropped_is_info() -> None:
     assert findings[0].severity is Severity.INFO
 
 
+def _short_outage(w: Wire, skew: float = 0.0) -> tuple[Wire, float]:
+    """Charging with live events stamped by a clock `skew` s ahead; the link drops for 3 s.
+
+    Returns the wire, just reconnected, and the moment of the loss.
+    """
+    plugged_in(w)
+    tx(
+        w.wait(0.4),
+        "Started",
+        0,
+        "Authorized",
+        at=skew,
+        evse=EVSE,
+        id_token=RFID,
+        charging_state="EVConnected",
+        samples=[energy(12500.0, context="Transaction.Begin")],
+    )
+    periodic(w.wait(15), 1, 12546.0, at=skew)
+    periodic(w.wait(15), 2, 12592.0, at=skew)
+    lost = w.wait(5).now
+    w.close(1006)
+    w.wait(3).open()
+    return w, lost
+
+
+@pytest.mark.parametrize("skew", [0.0, 3.0, -2.5], ids=["synchronised", "ahead", "behind"])
+def test_tx007_three_second_outage_event_replayed_without_offline_flag(skew: float) -> None:
+    """A meter sample taken 1.5 s into a 3 s outage, replayed after the reconnect without the flag.
+
+    The live events before show how the station's clock stands against the observer's, so even
+    an outage shorter than twice the clock tolerance is judged.
+    """
+    w, lost = _short_outage(Wire(), skew)
+    periodic(w.wait(0.4), 3, 12600.0, at=lost + 1.5 + skew - w.now)
+    periodic(w.wait(15), 4, 12646.0, at=skew)
+
+    findings = run(w.events)
+    assert rule_ids(findings) == ["TX-007"]
+    assert findings[0].severity is Severity.WARNING
+    assert "happened while the station was disconnected" in findings[0].message
+
+
+@pytest.mark.parametrize("skew", [0.0, 3.0, -2.5], ids=["synchronised", "ahead", "behind"])
+def test_tx007_three_second_outage_event_replayed_with_offline_flag_is_fine(skew: float) -> None:
+    w, lost = _short_outage(Wire(), skew)
+    periodic(w.wait(0.4), 3, 12600.0, at=lost + 1.5 + skew - w.now, offline=True)
+    periodic(w.wait(15), 4, 12646.0, at=skew)
+
+    assert run(w.events) == []
+
+
+def test_tx007_event_just_before_a_short_outage_without_flag_is_fine() -> None:
+    """Sampled 0.2 s before the loss, sent into the dead link and resent after the reconnect."""
+    w, lost = _short_outage(Wire())
+    periodic(w.wait(0.4), 3, 12600.0, at=lost - 0.2 - w.now)
+
+    assert run(w.events) == []
+
+
+def test_tx007_short_outage_not_judged_without_live_events() -> None:
+    """Without a live TransactionEvent the station's clock is known only within the tolerance."""
+    w = idle(plugged_in(Wire()), 1)
+    lost = w.wait(5).now
+    w.close(1006)
+    w.wait(3).open()
+    tx(
+        w.wait(0.4),
+        "Started",
+        0,
+        "Authorized",
+        at=lost + 1.5 - w.now,
+        evse=EVSE,
+        id_token=RFID,
+        charging_state="EVConnected",
+        samples=[energy(12500.0, context="Transaction.Begin")],
+    )
+
+    assert run(w.events) == []
+
+
 # ---- TX-009: retransmissions ---------------------------------------------------------------
 
 

@@ -33,6 +33,11 @@ class BootGroup(RuleGroup):
     def boot_requested(self, call: Call) -> None:
         session = self.session
         registration = self.registration
+        if session.direction is Direction.CHARGER_TO_CSMS:
+            registration.requested_at = session.now
+            registration.requested_on = (
+                session.connection.connection_id if session.connection else None
+            )
         if registration.status not in ("Pending", "Rejected") or registration.interval <= 0:
             return
         if (call.payload or {}).get("reason") == "Triggered":
@@ -49,6 +54,7 @@ class BootGroup(RuleGroup):
     @on_result("BootNotification")
     def boot_answered(self, pending: PendingCall, result: CallResult) -> None:
         session = self.session
+        self.registration.requested_at = self.registration.requested_on = None
         payload = result.payload or {}
         status, interval = payload.get("status"), payload.get("interval")
         if status not in ("Accepted", "Pending", "Rejected") or type(interval) is not int:
@@ -58,6 +64,10 @@ class BootGroup(RuleGroup):
         registration.answered_at = session.now
         if status == "Accepted" and interval > 0:
             self.session.group(DeviceModelGroup).model.grant("HeartbeatInterval", interval)
+
+    @on_error("BootNotification")
+    def boot_refused(self, pending: PendingCall, error: CallError) -> None:
+        self.registration.requested_at = self.registration.requested_on = None
 
     @on_result("TriggerMessage")
     def trigger_while_accepted(self, pending: PendingCall, result: CallResult) -> None:
@@ -103,14 +113,7 @@ class BootGroup(RuleGroup):
             return
         pending = session.current_call
         if status is None:
-            if not self.registration.unbooted_reported:
-                self.registration.unbooted_reported = True
-                session.flag(
-                    "BOOT-001",
-                    f"{call.action} before any BootNotification was seen; "
-                    "fine only if the station was accepted before this observation began",
-                    Severity.WARNING,
-                )
+            self._unregistered(call)
             return
         if status == "Pending":
             if call.action in ALLOWED_WHILE_PENDING or session.group(RemoteGroup).is_triggered(
@@ -121,6 +124,7 @@ class BootGroup(RuleGroup):
                 "BOOT-001",
                 f"{call.action} while registration is Pending: only "
                 "BootNotification, NotifyReport and triggered messages are allowed",
+                details={"registration": "Pending"},
             )
         else:
             ends = self.registration.answered_at + self.registration.interval
@@ -134,9 +138,53 @@ class BootGroup(RuleGroup):
                 session.flag(
                     "BOOT-001",
                     f"{call.action} while Rejected: the station must send a new BootNotification first",
+                    details={"registration": "Rejected"},
                 )
         if pending is not None:
             pending.forbidden = True
+
+    def _unregistered(self, call: Call) -> None:
+        """A station CALL before any BootNotificationResponse: was a BootNotification sent?"""
+        session = self.session
+        registration = self.registration
+        sent_at = registration.requested_at
+        if sent_at is None:
+            if not registration.unbooted_reported:
+                registration.unbooted_reported = True
+                session.flag(
+                    "BOOT-001",
+                    f"{call.action} before any BootNotification was seen; "
+                    "fine only if the station was accepted before this observation began",
+                    Severity.WARNING,
+                    details={"registration": "none"},
+                )
+            return
+        if registration.unanswered_reported == sent_at:
+            return  # one finding per unanswered BootNotification
+        registration.unanswered_reported = sent_at
+        connection = session.connection
+        here = connection is not None and registration.requested_on == connection.connection_id
+        waited = session.now - sent_at
+        sent = f"the BootNotification of {format_datetime(sent_at)}"
+        if here:
+            message = (
+                f"{call.action} sent {waited:.1f} s after {sent}, which the CSMS has not "
+                "answered yet; the station must wait for an Accepted answer"
+            )
+        else:
+            message = (
+                f"{call.action} on a connection without BootNotification; {sent}, sent "
+                f"{waited:.1f} s earlier on another connection, was never answered"
+            )
+        session.flag(
+            "BOOT-001",
+            message,
+            details={
+                "registration": "unanswered" if here else "none",
+                "boot_sent_at": format_datetime(sent_at),
+                "waited": round(waited, 3),
+            },
+        )
 
     @on_result()
     def forbidden_call_accepted(self, pending: PendingCall, result: CallResult) -> None:

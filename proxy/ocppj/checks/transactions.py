@@ -22,6 +22,9 @@ ENERGY_REGISTER = "Energy.Active.Import.Register"
 EVENT_TYPES = ("Started", "Updated", "Ended")
 REMEMBERED_TRANSACTIONS = 64
 _UNIT_SCALE = {"Wh": 1.0, "kWh": 1000.0}
+LIVE_LATENCY = 0.5
+"""Seconds a live TransactionEvent may take from happening to reaching the observer: the spread
+of the station clock's estimate (`station_clock`)."""
 
 
 def energy_register_wh(meter_values: Any) -> float | None:
@@ -218,10 +221,25 @@ def _check_clock(session: Session, timestamp: float | None) -> None:
         )
 
 
+def station_clock(session: Session) -> tuple[float, float]:
+    """How far the station's clock may be ahead of the observer's (negative: behind), in seconds.
+
+    Without knowledge, the clock tolerance either way. Once live TransactionEvents were seen, their
+    timestamps bound it: an event is stamped when it happens and arrives no earlier, so the
+    station's clock is at least `Link.clock_offset` ahead, and at most `LIVE_LATENCY` more when
+    the station sends promptly. An estimate beyond the tolerance is not trusted.
+    """
+    tolerance = session.config.clock_tolerance
+    offset = session.link.clock_offset
+    if offset is None or not -tolerance <= offset <= tolerance:
+        return -tolerance, tolerance
+    return offset, min(tolerance, offset + LIVE_LATENCY)
+
+
 def happened_offline(session: Session, period: tuple[float, float], timestamp: float) -> bool:
-    """Inside the period by more than the clock tolerance, so clock skew cannot explain it."""
-    margin = session.config.clock_tolerance
-    return period[0] + margin < timestamp < period[1] - margin
+    """Inside the period on the observer's clock whatever the station's clock deviation is."""
+    behind, ahead = station_clock(session)
+    return period[0] + ahead < timestamp < period[1] + behind
 
 
 def near_offline(session: Session, period: tuple[float, float], timestamp: float) -> bool:
@@ -377,6 +395,14 @@ class TransactionsGroup(RuleGroup):
         transaction.events[seq] = event
         _check_clock(session, timestamp)
         _check_offline(session, event.offline, timestamp)
+        connection = session.connection
+        if (
+            timestamp is not None
+            and not event.offline
+            and connection is not None
+            and timestamp > connection.opened_at + session.config.clock_tolerance
+        ):  # live for sure: it happened on this connection, so it is no late replay
+            session.link.clocked(connection.connection_id, timestamp - session.now)
         info = payload["transactionInfo"]
         if "chargingState" in info:
             transaction.charging = info["chargingState"] == "Charging"
