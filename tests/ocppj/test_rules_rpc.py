@@ -803,3 +803,20 @@ def test_negative_boot_interval_is_sch_003_warning():
     wire.result({"currentTime": wire.time(0.05), "interval": -1, "status": "Accepted"})
 
     assert rule_severities(run(wire.events)) == [("SCH-003", W)]
+
+
+def test_nesting_deeper_than_the_json_parsers_recurse_goes_through_every_rule():
+    """5000 levels are JSON: no RPC-001; deep in customData they are fine, as an evse SCH-001."""
+    wire = booted()
+    deep = "[" * 5_000 + "]" * 5_000
+    payload = json.dumps({key: value for key, value in tx_started(wire).items() if key != "evse"})
+    wire.raw(f'[2,"{uid(1)}","TransactionEvent",{payload[:-1]}, "evse": {deep}}}]')
+    wire.wait(0.1).raw(f'[3,"{uid(1)}",{{"customData":{{"vendorId":"v","d":{deep}}}}}]', "csms")
+
+    findings = run(wire.events)
+
+    assert "RPC-001" not in [finding.rule_id for finding in findings]
+    assert any(
+        finding.rule_id == "SCH-001" and "TransactionEventRequest" in finding.message
+        for finding in findings
+    )
