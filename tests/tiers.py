@@ -84,6 +84,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/store/test_writer.py",
         "tests/bench/test_proxy.py",
         "tests/bench/test_store.py",
+        "tests/ocppj/test_schema_differential.py",
         "tests/test_check_cli.py",
         "tests/test_check_shapes.py",
         "tests/test_compose.py",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,13 +96,22 @@ def parse_frame(text: str, subprotocol: str | None) -> Parsed:
 
 def _decode(text: str) -> Any:
     """orjson first (about twice as fast); the standard parser only for what orjson refuses but
-    JSON allows. orjson reads integers beyond 64 bits as floats (no OCPP integer field is that
-    large; a schema still sees a whole number). Neither accepts NaN or Infinity."""
+    JSON allows: a lone surrogate escape, a number beyond the double range (1e400), nesting deeper
+    than 1024. Integers beyond 64 bits are read as doubles by both (as orjson, JSON.parse and ajv
+    do; no OCPP integer field is that large, and a schema still sees a whole number), 1e400 as
+    infinity, which the schemas then refuse (SCH-001). Nesting deeper than the standard parser's
+    recursion is read without recursion. Neither accepts NaN or Infinity."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as fast_error:
         try:
             return _STRICT_JSON.decode(text)
+        except ValueError:
+            raise fast_error from None
+        except RecursionError:
+            pass
+        try:
+            return _decode_deep(text)
         except ValueError:
             raise fast_error from None
 
@@ -109,7 +120,86 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value (RFC 8259)")
 
 
-_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+def _parse_int(text: str) -> int | float:
+    """64-bit integers as int, larger ones as the double orjson would read (inf beyond its range);
+    also spares int() its 4300-digit limit, which would call valid JSON invalid."""
+    if len(text) <= 18:
+        return int(text)
+    number = int(text) if len(text) <= 21 else None
+    if number is not None and -(2**63) <= number < 2**64:
+        return number
+    return float(text)
+
+
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int)
+_SPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
+
+
+def _decode_deep(text: str) -> Any:
+    """The JSON grammar (RFC 8259) with an explicit stack instead of recursion, for nesting deeper
+    than the standard parser can go; raises ValueError where the text is not JSON."""
+    stack: list[tuple[list[Any] | dict[str, Any], str]] = []  # open containers, the pending key
+    pos = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
+    while True:
+        char = text[pos : pos + 1]
+        value: Any
+        if char in ("[", "{"):
+            pos = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+            if text[pos : pos + 1] == ("]" if char == "[" else "}"):
+                value, pos = ([] if char == "[" else {}), pos + 1
+            else:
+                if char == "[":
+                    stack.append(([], ""))
+                else:
+                    key, pos = _key(text, pos)
+                    stack.append(({}, key))
+                continue
+        elif char == '"':
+            value, pos = _scanstring(text, pos + 1)
+        elif (word := next((w for w in _LITERALS if text.startswith(w, pos)), None)) is not None:
+            value, pos = _LITERALS[word], pos + len(word)
+        elif (number := _NUMBER.match(text, pos)) is not None:
+            literal = number.group()
+            value = float(literal) if number.group(1) or number.group(2) else _parse_int(literal)
+            pos = number.end()
+        else:
+            raise ValueError(f"expected a value at character {pos}")
+        while True:  # put the value in its container; close the containers that end here
+            pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+            if not stack:
+                if pos != len(text):
+                    raise ValueError(f"extra data at character {pos}")
+                return value
+            container, key = stack[-1]
+            if isinstance(container, list):
+                container.append(value)
+            else:
+                container[key] = value
+            char = text[pos : pos + 1]
+            if char == ",":
+                pos = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+                if isinstance(container, dict):
+                    key, pos = _key(text, pos)
+                    stack[-1] = (container, key)
+                break
+            if char != ("]" if isinstance(container, list) else "}"):
+                raise ValueError(f"expected ',' or a closing bracket at character {pos}")
+            value, pos = container, pos + 1
+            stack.pop()
+
+
+def _key(text: str, pos: int) -> tuple[str, int]:
+    """An object's key and its colon; returns the key and where its value starts."""
+    if text[pos : pos + 1] != '"':
+        raise ValueError(f"expected a property name at character {pos}")
+    key, pos = _scanstring(text, pos + 1)
+    pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+    if text[pos : pos + 1] != ":":
+        raise ValueError(f"expected ':' at character {pos}")
+    return key, _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
 
 
 def _parse_array(items: list[Any], subprotocol: str | None, parsed: Parsed) -> None:

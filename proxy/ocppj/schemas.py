@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from typing import Any
 
@@ -12,8 +13,6 @@ from proxy.ocppj.actions import ACTIONS, SCHEMA_DIR
 from proxy.ocppj.messages import Violation
 
 MAX_REPORTED_ERRORS = 5
-_EMPTY_VALUES: tuple[object, ...] = (None, {}, [])
-"""Reported as RPC-011 by the session's walk over empty fields, not as schema errors."""
 
 
 @cache
@@ -45,8 +44,8 @@ def validate(schema_name: str, payload: dict[str, Any]) -> list[Violation]:
                     Violation("SCH-001", f"{schema_name}: further schema errors omitted")
                 )
                 break
-            if not (error.instance_path and error.instance in _EMPTY_VALUES):
-                violations.append(_describe(schema_name, error))
+            # A null, {} or [] the schema forbids is a schema error too (RPC-011 says omit it).
+            violations.append(_describe(schema_name, error, payload))
     except UnicodeEncodeError:  # a lone surrogate escape ("\ud800"): JSON, but not Unicode text
         violations.append(
             Violation(
@@ -55,10 +54,20 @@ def validate(schema_name: str, payload: dict[str, Any]) -> list[Violation]:
                 "character); the payload cannot be validated",
             )
         )
+    except ValueError:  # jsonschema-rs: "Recursion limit reached" describing a deep value
+        violations.append(
+            Violation(
+                "SCH-001",
+                f"{schema_name}: payload does not conform to the schema (a value is nested too "
+                "deeply for the error to be described)",
+            )
+        )
     return violations
 
 
-def _describe(schema_name: str, error: jsonschema_rs.ValidationError) -> Violation:
+def _describe(
+    schema_name: str, error: jsonschema_rs.ValidationError, payload: dict[str, Any]
+) -> Violation:
     where = _path(error.instance_path)
     kind = type(error.kind).__name__
     if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
@@ -67,7 +76,24 @@ def _describe(schema_name: str, error: jsonschema_rs.ValidationError) -> Violati
             f"{schema_name}: {where}: {error.message} (only customData may carry extra properties)",
             kind=kind,
         )
+    value = _at(payload, error.instance_path)
+    if isinstance(value, float) and not math.isfinite(value):
+        return Violation(
+            "SCH-001",
+            f"{schema_name}: {where}: a number beyond the range of a double (such as 1e400) is no "
+            "number to a strict JSON Schema validator",
+            kind=kind,
+        )
     return Violation("SCH-001", f"{schema_name}: {where}: {error.message}", kind=kind)
+
+
+def _at(value: Any, parts: list[str | int]) -> Any:
+    for part in parts:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
 
 
 def _path(parts: list[str | int]) -> str:

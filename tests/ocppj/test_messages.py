@@ -107,6 +107,54 @@ def test_absurdly_deep_nesting_is_reported_not_raised():
     assert violations("[" * 100_000) == [("RPC-001", None)]
 
 
+@pytest.mark.parametrize(
+    ("number", "read_as"),
+    [
+        ("123456789012345678901234567890", 1.2345678901234568e29),
+        ("-98765432109876543210987654321", -9.876543210987654e28),
+        ("18446744073709551615", 18446744073709551615),
+        ("1" + "0" * 5000, float("inf")),  # beyond int()'s 4300 digits and the double range
+        ("1e400", float("inf")),
+        ("-1e400", float("-inf")),
+    ],
+    ids=["30-digits", "negative-29-digits", "u64-max", "5001-digits", "1e400", "-1e400"],
+)
+def test_numbers_beyond_64_bits_or_the_double_range_are_json(number, read_as):
+    text = f'[3,"{MID}",{{"customData":{{"vendorId":"v","n":{number}}},"note":"\\ud800"}}]'
+    for frame in (text, text.replace('"\\ud800"', '"plain"')):  # orjson, then the fallback
+        parsed = parse_frame(frame, OCPP201)
+
+        assert parsed.violations == []
+        assert parsed.message.payload["customData"]["n"] == read_as
+
+
+@pytest.mark.parametrize("depth", [1_025, 5_000, 100_000])
+def test_deep_nesting_that_is_json_is_not_rpc_001(depth):
+    nested = "[" * depth + "]" * depth
+    parsed = parse_frame(f'[3,"{MID}",{{"customData":{{"vendorId":"v","d":{nested}}}}}]', OCPP201)
+
+    assert parsed.violations == []
+    value, levels = parsed.message.payload["customData"]["d"], 1
+    while value:
+        value, levels = value[0], levels + 1
+    assert levels == depth
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "]" * 4_999,
+        "]" * 4_999 + ",]",
+        "]" * 5_000 + "x",
+        "1 2" + "]" * 5_000,
+        '{"a" 1}' + "]" * 5_000,
+    ],
+    ids=["unclosed", "trailing-comma", "extra-data", "missing-comma", "missing-colon"],
+)
+def test_deep_nesting_that_is_not_json_is_rpc_001(tail):
+    assert violations("[" * 5_000 + tail) == [("RPC-001", None)]
+
+
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
 def test_nan_or_infinity_literal_is_not_json(number):
     text = (

@@ -377,25 +377,39 @@ def test_data_transfer_both_ways_is_fine():
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("evse", {}), ("evse", None), ("meterValue", [])],
+    ("field", "value", "schema_error"),
+    [
+        ("evse", {}, '"id" is a required property'),
+        ("evse", None, 'null is not of type "object"'),
+        ("meterValue", [], "[] has less than 1 item"),
+    ],
     ids=["evse-empty-object", "evse-null", "meterValue-empty-list"],
 )
-def test_empty_optional_field_in_transaction_event_is_rpc_011_error(field, value):
+def test_empty_field_the_schema_forbids_is_rpc_011_and_sch_001(field, value, schema_error):
     wire = booted()
     wire.call("TransactionEvent", tx_started(wire, **{field: value})).result({})
 
     findings = run(wire.events)
 
-    assert rule_severities(findings) == [("RPC-011", E)]
+    assert rule_severities(findings) == [("RPC-011", E), ("SCH-001", E)]
     assert f"{field} is {json.dumps(value)}" in findings[0].message
+    assert f"TransactionEventRequest: {field}: " in findings[1].message
+    assert schema_error in findings[1].message
 
 
-def test_empty_optional_object_in_response_is_rpc_011_error():
+def test_call_with_an_empty_field_the_schema_forbids_is_invalid_for_later_rules():
+    """An invalid TransactionEvent may be refused with a CALLERROR: no TX-010."""
+    wire = booted()
+    wire.call("TransactionEvent", tx_started(wire, evse={})).error("FormatViolation")
+
+    assert [rule for rule, _ in rule_severities(run(wire.events))] == ["RPC-011", "SCH-001"]
+
+
+def test_empty_optional_object_in_response_is_rpc_011_error_and_sch_001_when_it_needs_fields():
     wire = booted()
     wire.call("TransactionEvent", tx_started(wire)).result({"idTokenInfo": {}})
 
-    assert rule_severities(run(wire.events)) == [("RPC-011", E)]
+    assert rule_severities(run(wire.events)) == [("RPC-011", E), ("SCH-001", E)]
 
 
 def test_null_heartbeat_payload_is_rpc_011_warning():
@@ -793,3 +807,20 @@ def test_negative_boot_interval_is_sch_003_warning():
     wire.result({"currentTime": wire.time(0.05), "interval": -1, "status": "Accepted"})
 
     assert rule_severities(run(wire.events)) == [("SCH-003", W)]
+
+
+def test_nesting_deeper_than_the_json_parsers_recurse_goes_through_every_rule():
+    """5000 levels are JSON: no RPC-001; deep in customData they are fine, as an evse SCH-001."""
+    wire = booted()
+    deep = "[" * 5_000 + "]" * 5_000
+    payload = json.dumps({key: value for key, value in tx_started(wire).items() if key != "evse"})
+    wire.raw(f'[2,"{uid(1)}","TransactionEvent",{payload[:-1]}, "evse": {deep}}}]')
+    wire.wait(0.1).raw(f'[3,"{uid(1)}",{{"customData":{{"vendorId":"v","d":{deep}}}}}]', "csms")
+
+    findings = run(wire.events)
+
+    assert "RPC-001" not in [finding.rule_id for finding in findings]
+    assert any(
+        finding.rule_id == "SCH-001" and "TransactionEventRequest" in finding.message
+        for finding in findings
+    )
