@@ -391,16 +391,18 @@ def test_empty_field_the_schema_forbids_is_rpc_011_and_sch_001(field, value, sch
 
     findings = run(wire.events)
 
-    assert rule_severities(findings) == [("RPC-011", E), ("SCH-001", E)]
+    # the CSMS that accepts it accepted an invalid request (RPC-010, on its CALLRESULT)
+    assert rule_severities(findings) == [("RPC-011", E), ("SCH-001", E), ("RPC-010", W)]
     assert f"{field} is {json.dumps(value)}" in findings[0].message
     assert f"TransactionEventRequest: {field}: " in findings[1].message
     assert schema_error in findings[1].message
 
 
 def test_call_with_an_empty_field_the_schema_forbids_is_invalid_for_later_rules():
-    """An invalid TransactionEvent may be refused with a CALLERROR: no TX-010."""
+    """An invalid TransactionEvent may be refused with a CALLERROR (here with the code that
+    names its violation, a missing evse.id): no TX-010."""
     wire = booted()
-    wire.call("TransactionEvent", tx_started(wire, evse={})).error("FormatViolation")
+    wire.call("TransactionEvent", tx_started(wire, evse={})).error("OccurrenceConstraintViolation")
 
     assert [rule for rule, _ in rule_severities(run(wire.events))] == ["RPC-011", "SCH-001"]
 
