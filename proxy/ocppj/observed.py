@@ -10,13 +10,12 @@ what is only a gap in the log. Each entry says why, for the report.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal
 
 Observed = Literal["both", "charger", "csms"]
 """`both`: frames of both directions are recorded; `charger`: only what the station sent
 (charger_to_csms); `csms`: only what the CSMS sent (csms_to_charger)."""
 
-OBSERVED: tuple[Observed, ...] = get_args(Observed)
 
 NEEDS_BOTH_SIDES: dict[str, str] = {
     "RPC-006": "pairs each response with the peer's CALL of the same MessageId",

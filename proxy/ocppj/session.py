@@ -111,7 +111,6 @@ class Session:
         """Rules this session does not judge (it sees one side only), with the reason of each."""
         self.suppressed: dict[str, int] = {}
         """How often each skipped rule would have been reported: not findings, gaps in the log."""
-        self.version = version
         self.connections: dict[str, Connection] = {}
         self.link = Link()
         """When the station was reachable: every version's rules judge against it."""
@@ -141,10 +140,6 @@ class Session:
     def group(self, kind: type[G]) -> G:
         """This session's instance of a rule group, for what that group knows."""
         return cast(G, self._groups[kind])
-
-    @property
-    def groups(self) -> tuple[RuleGroup, ...]:
-        return tuple(self._groups.values())
 
     # ---- driving ---------------------------------------------------------------------------
 

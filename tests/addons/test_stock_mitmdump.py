@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,11 @@ def test_every_addon_is_tried_in_stock_mitmdump() -> None:
     assert addons == {*SCRIPTS, "faults"}
 
 
-def mitmdump(upstream_port: int, listen: int, confdir: Path, *args: str) -> list[str]:
-    """Stock mitmdump as a reverse proxy on 127.0.0.1:`listen` in front of the CSMS."""
+def mitmdump(
+    upstream_port: int, listen: int, confdir: Path, scripts: Iterable[str], *options: str
+) -> list[str]:
+    """Stock mitmdump as a reverse proxy on 127.0.0.1:`listen` in front of the CSMS, with our
+    `scripts` (addons/<name>.py) logging JSON lines, and `options` (NAME=VALUE) set."""
     return [
         str(Path(sys.executable).with_name("mitmdump")),
         "--mode",
@@ -41,7 +45,11 @@ def mitmdump(upstream_port: int, listen: int, confdir: Path, *args: str) -> list
         "connection_strategy=lazy",
         "--set",
         f"confdir={confdir}",
-        *args,
+        "-q",
+        "--set",
+        "ocpp_json_log=true",
+        *(arg for option in options for arg in ("--set", option)),
+        *(arg for name in scripts for arg in ("-s", str(ROOT / "addons" / f"{name}.py"))),
     ]
 
 
@@ -81,12 +89,8 @@ def test_addons_run_in_stock_mitmdump(tmp_path: Path, database_url: str) -> None
                 upstream_port,
                 listen,
                 tmp_path / "conf",
-                "-q",
-                "--set",
-                "ocpp_json_log=true",
-                "--set",
+                SCRIPTS,
                 f"ocpp_database_url={database_url}",
-                *(arg for name in SCRIPTS for arg in ("-s", str(ROOT / "addons" / f"{name}.py"))),
             )
             with out.open("wb") as stdout:
                 process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT)
@@ -156,16 +160,8 @@ def test_the_faults_addon_runs_a_plan_in_stock_mitmdump(tmp_path: Path) -> None:
                 upstream_port,
                 listen,
                 tmp_path / "conf",
-                "-q",
-                "--set",
-                "ocpp_json_log=true",
-                "--set",
+                ("faults", "console"),
                 f"ocpp_fault_plan={plan}",
-                *(
-                    arg
-                    for name in ("faults", "console")
-                    for arg in ("-s", str(ROOT / "addons" / f"{name}.py"))
-                ),
             )
             with out.open("wb") as stdout:
                 process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT)
