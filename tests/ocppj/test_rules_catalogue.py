@@ -10,7 +10,7 @@ import pytest
 from proxy.ocppj.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
-RULE_ID = re.compile(r'"((?:WS|RPC|SCH|BOOT|HB|STAT|TX|REM|BACKOFF)-\d{3})"')
+RULE_ID = re.compile(r'"((?:WS|RPC|SCH|SEC|BOOT|HB|STAT|TX|AUTH|REM|SC|DM|BACKOFF|QUEUE)-\d{3})"')
 REQUIRED_GROUPS = {"WS", "RPC", "BOOT", "HB", "STAT", "TX", "REM", "BACKOFF", "SCH"}
 OURS = {"BACKOFF-007", "RPC-020"}
 """Ids this project added (the back-off analyser's episode verdict, the receiver's answer to an
