@@ -22,6 +22,11 @@ class Direction(StrEnum):
     def sender(self) -> str:
         return "station" if self is Direction.CHARGER_TO_CSMS else "CSMS"
 
+    @property
+    def side(self) -> str:
+        """The sender as `ConnectionClosed.closed_by` names it: 'charger' or 'csms'."""
+        return "charger" if self is Direction.CHARGER_TO_CSMS else "csms"
+
 
 SCHEMA_DIR = files("ocpp.v201") / "schemas"
 

@@ -207,6 +207,24 @@ class Rpc:
 
         session.at(("rejected", direction, connection_id), session.now + timeout, unanswered)
 
+    def closed_before_answer(
+        self, connection: Connection, direction: Direction, closed_by: str | None
+    ) -> None:
+        """RPC-015 when the receiver of a frame of unknown MessageTypeId closed the connection
+        instead of answering it (the frame was sent in `direction`; no verdict on a lost one)."""
+        rejected = connection.rejected_frame
+        if rejected is None or closed_by != direction.reverse.side:
+            return
+        self.session.flag(
+            "RPC-015",
+            f"the {direction.reverse.sender} closed the connection instead of answering the frame of unknown "
+            f"MessageTypeId from the {direction.sender} with a MessageTypeNotSupported CALLERROR",
+            message_id=rejected.message_id,
+            connection_id=connection.connection_id,
+            direction=direction,
+            details={"closed_by": closed_by, "expected_code": "MessageTypeNotSupported"},
+        )
+
     def response(
         self, message: CallResult | CallError, connection: Connection
     ) -> PendingCall | None:

@@ -315,7 +315,8 @@ class Session:
         self.connection = connection
         if connection is not None:
             for direction in Direction:
-                self.cancel(("rejected", direction, event.connection_id))
+                if self.cancel(("rejected", direction, event.connection_id)):
+                    self.rpc.closed_before_answer(connection, direction, event.closed_by)
                 for pending in connection.pending[direction].values():
                     self.cancel(("call", direction, pending.call.message_id))
         if not self.connections:

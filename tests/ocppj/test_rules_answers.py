@@ -10,7 +10,7 @@ import pytest
 
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.findings import Severity
-from tests.ocppj.wire import Wire, rule_severities, run
+from tests.ocppj.wire import Wire, rule_ids, rule_severities, run
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO  # N for notice: info
 MSG_ID = "0f4b6f0e-8a53-4c3e-9d5f-0f6a0c2d9b11"
@@ -222,6 +222,24 @@ def test_unknown_message_type_left_unanswered_is_rpc_015_on_the_receiver():
     assert rule_severities(findings) == [("RPC-002", E), ("RPC-015", E)]
     assert findings[1].details["unanswered_by"] == "CSMS"
     assert findings[1].message_id == MSG_ID
+
+
+def test_unknown_message_type_answered_by_closing_is_rpc_015_on_the_closer():
+    wire = booted()
+    wire.raw(TYPE_7).wait(0.2).close(1002, closed_by="csms")
+
+    findings = run(wire.events)
+
+    assert rule_severities(findings) == [("RPC-002", E), ("RPC-015", E)]
+    assert findings[1].details == {"closed_by": "csms", "expected_code": "MessageTypeNotSupported"}
+    assert findings[1].message_id == MSG_ID
+
+
+def test_a_lost_connection_or_the_sender_closing_is_not_rpc_015():
+    for closer in (None, "charger"):
+        wire = booted()
+        wire.raw(TYPE_7).wait(0.2).close(1006 if closer is None else 1000, closed_by=closer)
+        assert "RPC-015" not in rule_ids(run(wire.events)), closer
 
 
 def test_unknown_message_type_answered_in_time_is_not_rpc_015():

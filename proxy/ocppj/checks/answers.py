@@ -76,11 +76,6 @@ def fitting_codes(violations: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(codes)
 
 
-def _receiver_name(direction: Direction) -> str:
-    """`ConnectionClosed.closed_by` of the side that receives a CALL sent in `direction`."""
-    return "csms" if direction is Direction.CHARGER_TO_CSMS else "charger"
-
-
 class AnswersGroup(RuleGroup):
     """Stateless: what it judges is on the pending CALL (its action, its schema violations)."""
 
@@ -146,7 +141,7 @@ class AnswersGroup(RuleGroup):
         if connection is None or event.closed_by is None:
             return
         for direction in Direction:
-            if _receiver_name(direction) != event.closed_by:
+            if direction.reverse.side != event.closed_by:
                 continue
             for pending in connection.pending[direction].values():
                 if pending.action in ACTIONS:
