@@ -44,6 +44,7 @@ format: $(BIN)/ocppscope
 # The option reference, from proxy/options.py (tests/test_options.py fails when it is stale).
 docs: $(BIN)/ocppscope
 	$(BIN)/python -m proxy.options > docs/options.md
+	$(BIN)/python -m ocppscope.rules_doc > docs/rules.md
 
 bench: $(BIN)/ocppscope
 	$(BIN)/ocppscope bench engine

@@ -14,6 +14,7 @@ from proxy.check import CheckReport
 from proxy.ocppj.findings import Finding, Severity
 from proxy.ocppj.rules import RULES
 from proxy.ocppj.timefmt import format_datetime
+from proxy.ocppj.unchecked import UNCHECKED
 
 SIDES = {"both": "both", "charger": "station only", "csms": "CSMS only"}
 """How the station table names whose frames a station's events hold."""
@@ -186,9 +187,16 @@ def _line(finding: Finding) -> str:
 
 
 def render_rules(console: Console) -> None:
+    """The rules checked, then the catalogue entries not checked with the reason for each."""
     table = Table(title=f"{len(RULES)} rules checked", title_justify="left")
     for column in ("id", "severity", "rule", "reference"):
         table.add_column(column, overflow="fold")
     for rule in RULES.values():
         table.add_row(rule.id, "/".join(rule.severities), rule.title, rule.reference)
     console.print(table)
+    unchecked = Table(title=f"{len(UNCHECKED)} not checked", title_justify="left")
+    for column in ("id", "check", "reference", "why not"):
+        unchecked.add_column(column, overflow="fold")
+    for entry in UNCHECKED.values():
+        unchecked.add_row(entry.id, entry.title, entry.reference, entry.why)
+    console.print(unchecked)

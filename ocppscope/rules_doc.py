@@ -1,0 +1,76 @@
+"""docs/rules.md from the rule catalogue: what is checked, by group, and what is not, and why.
+
+`make docs` writes it; a test fails while the committed page differs from this output.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from proxy.ocppj.rules import RULES, Rule
+from proxy.ocppj.unchecked import UNCHECKED
+
+GROUPS = {
+    "WS": "Transport and handshake",
+    "RPC": "OCPP-J RPC framework",
+    "SCH": "Schemas",
+    "SEC": "Security profiles",
+    "BOOT": "Boot and registration",
+    "HB": "Heartbeat",
+    "STAT": "Connector status",
+    "TX": "Transactions",
+    "AUTH": "Authorization",
+    "REM": "Remote control and TriggerMessage",
+    "SC": "Smart charging",
+    "DM": "Device model and provisioning",
+    "BACKOFF": "Reconnect back-off",
+    "QUEUE": "Offline queueing",
+}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def reference() -> str:
+    """The page's whole text."""
+    lines = [
+        "# Rules",
+        "",
+        "Generated from `proxy/ocppj/rules.py` and `proxy/ocppj/unchecked.py` by `make docs`;",
+        "`ocppscope rules` prints the same. The ids follow the numbering of a catalogue of checks",
+        "a passive observer of OCPP 2.0.1 can make; [engine.md](engine.md) says how they are judged.",
+        f"{len(RULES)} rules are checked and {len(UNCHECKED)} catalogue entries are not.",
+        "",
+    ]
+    by_group: dict[str, list[Rule]] = {}
+    for rule in RULES.values():
+        by_group.setdefault(rule.group, []).append(rule)
+    for group, rules in by_group.items():
+        lines += [
+            f"## {GROUPS.get(group, group)} ({group})",
+            "",
+            "| id | severity | rule | reference |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {rule.id} | {'/'.join(rule.severities)} | {_cell(rule.title)} | "
+            f"{_cell(rule.reference)} |"
+            for rule in rules
+        ]
+        lines.append("")
+    lines += [
+        "## Not checked, and why",
+        "",
+        "| id | check | reference | why not |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {entry.id} | {_cell(entry.title)} | {_cell(entry.reference)} | {_cell(entry.why)} |"
+        for entry in UNCHECKED.values()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(reference())
