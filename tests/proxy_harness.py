@@ -430,9 +430,12 @@ class LogRecords(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.messages: list[str] = []
+        self.records: list[logging.LogRecord] = []
+        """The records themselves, for their unformatted `msg` and `args`."""
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+        self.records.append(record)
 
     @classmethod
     @contextlib.contextmanager
