@@ -20,6 +20,6 @@ class Unchecked:
     """Why a passive observer, or this one, does not judge it."""
 
 
-_UNCHECKED: Final = ()
+_UNCHECKED: Final[tuple[Unchecked, ...]] = ()
 
 UNCHECKED: Final[dict[str, Unchecked]] = {entry.id: entry for entry in _UNCHECKED}

@@ -25,7 +25,15 @@ from proxy.ocppj.actions import Direction
 from proxy.ocppj.findings import Severity
 from tests.csms.sim import csms, http
 from tests.pg import fetch
-from tests.proxy_harness import LogRecords, Proxy, run, running_proxy, until, within
+from tests.proxy_harness import (
+    LogRecords,
+    Proxy,
+    run,
+    running_csms,
+    running_proxy,
+    until,
+    within,
+)
 
 SOURCE = Path(__file__).parent / "csharp" / "Charger.cs"
 MCS, MONO = shutil.which("mcs"), shutil.which("mono")
@@ -46,7 +54,9 @@ def charger_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Charger.cs compiled once per session, warnings as errors."""
     assert MCS is not None
     exe = tmp_path_factory.mktemp("csharp") / "Charger.exe"
-    references = [f"-r:{name}.dll" for name in ("System.Runtime.Serialization", "System.Xml", "Mono.Security")]
+    references = [
+        f"-r:{name}.dll" for name in ("System.Runtime.Serialization", "System.Xml", "Mono.Security")
+    ]
     built = subprocess.run(
         [MCS, "-nologo", "-warnaserror", f"-out:{exe}", *references, str(SOURCE)],
         capture_output=True,
@@ -96,7 +106,7 @@ async def run_charger(exe: Path, url: str, workdir: Path, *flags: str) -> Charge
 def csms_texts(logs: LogRecords, station: str, what: str) -> list[str]:
     """The texts the reference CSMS's ocpp library logged as `what` ("receive message", "send")."""
     return [
-        record.args[1]
+        str(record.args[1])
         for record in logs.records
         if isinstance(record.args, tuple)
         and record.msg == f"%s: {what} %s"
@@ -167,9 +177,7 @@ def test_csharp_charger_session_through_the_proxy(
                 if secure:  # mitmproxy's CA, which signs the certificate the proxy presents
                     flags += ["--ca", str(confdir / "mitmproxy-ca-cert.pem")]
                 url = proxy.url(f"/ocpp/{STATION}", secure=secure)
-                charger = asyncio.create_task(
-                    run_charger(charger_exe, url, tmp_path, *flags)
-                )
+                charger = asyncio.create_task(run_charger(charger_exe, url, tmp_path, *flags))
                 await until(
                     lambda: charger.done() or answered(proxy, '"eventType":"Updated"'),
                     seconds=CHARGER_SECONDS,
@@ -240,5 +248,26 @@ def test_csharp_charger_schema_violation_is_found(
             assert_stored_one_to_one(rows, proxy)
             (broken,) = [r for r in rows if r["finding_ids"]]
             assert (broken["message_id"], broken["finding_ids"]) == ("cs-2", ["SCH-001"])
+
+    run(scenario(), CHARGER_SECONDS + 30)
+
+
+def test_csharp_charger_trusts_no_certificate_without_the_ca(
+    tmp_path: Path, charger_exe: Path
+) -> None:
+    """Without --ca, the proxy's certificate is refused: the charger trusts nothing by default."""
+
+    async def scenario() -> None:
+        async with (
+            running_csms() as upstream,
+            running_proxy(tmp_path / "mitmproxy", upstream.url) as proxy,
+        ):
+            url = proxy.url(f"/ocpp/{STATION}", secure=True)
+            result = await run_charger(charger_exe, url, tmp_path)
+            assert result.returncode == 1
+            assert "CERTIFICATE_VERIFY_FAILED" in result.stderr
+            assert result.sent == []
+            assert proxy.recorder.flows == []
+            assert upstream.sides == []
 
     run(scenario(), CHARGER_SECONDS + 30)
