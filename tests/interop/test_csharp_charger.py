@@ -38,6 +38,7 @@ from tests.proxy_harness import (
 SOURCE = Path(__file__).parent / "csharp" / "Charger.cs"
 MCS, MONO = shutil.which("mcs"), shutil.which("mono")
 STATION = "emart_jeju_02"
+MESSAGE_TYPES = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR"}
 CHARGER_SECONDS = 60.0
 """How long one run of the C# charger may take (Mono starts in well under a second)."""
 
@@ -144,16 +145,17 @@ async def stored_rows(proxy: Proxy, database_url: str) -> list[dict[str, object]
 
 
 def assert_stored_one_to_one(rows: list[dict[str, object]], proxy: Proxy) -> None:
+    """One row per frame the proxy passed on, in its order, saying what the frame says."""
     frames = proxy.recorder.frames
     assert len(rows) == len(frames)
     for row, frame in zip(rows, frames, strict=True):
         message = json.loads(frame.data)
         assert row["direction"] == frame.direction.value
         assert row["message_id"] == message[1]
+        assert row["message_type"] == MESSAGE_TYPES[message[0]]
         assert row["size_bytes"] == len(str(frame.data).encode())
-        payload = message[2] if message[0] == 4 else message[-1]
-        if message[0] != 4:
-            assert json.loads(str(row["payload"])) == payload
+        if message[0] != 4:  # a CALLERROR's row holds {errorCode, ...}
+            assert json.loads(str(row["payload"])) == message[-1]
 
 
 @pytest.mark.parametrize("secure", [False, True], ids=["ws", "wss"])
