@@ -1,0 +1,70 @@
+"""A station's stored traffic as a capture file (the JSON Lines `ocppscope check` reads, see
+proxy/capture.py), and as the findings `ocppscope check` reports on that capture."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ocppscope.check_report import to_json, to_junit
+from ocppscope.explore.frame_text import binary_frame
+from proxy.capture import read_capture
+from proxy.check import observed_sides, run_check, survey
+
+UNJUDGED = ("dropped", "duplicated")
+"""Statuses of frames one end never received (a fault dropped it, or it is the proxy's copy):
+the engine did not judge them live, and the capture leaves them out so that the conversation it
+holds is the one the two ends had."""
+
+
+def capture_line(at: float, table: str, row: dict[str, Any], station: str) -> str | None:
+    """One capture line for a stored connection event or frame; None for a frame left out."""
+    record: dict[str, Any]
+    if table == "frame":
+        if row["status"] in UNJUDGED:
+            return None
+        record = {"type": "frame", "ts": at, "station": station}
+        record["connection"] = row["connection_id"]
+        record["direction"] = row["direction"]
+        binary = binary_frame(row["text"]) if row["message_type"] == "INVALID" else None
+        record |= {"binary": binary} if binary is not None else {"text": row["text"]}
+    elif row["event"] == "open":
+        record = {
+            "type": "open",
+            "ts": at,
+            "station": station,
+            "connection": row["connection_id"],
+            "path": row["path"],
+            "subprotocols": None,  # what the station offered is not stored
+            "selected": row["subprotocol"],
+        }
+    elif row["event"] == "close":
+        record = {
+            "type": "close",
+            "ts": at,
+            "station": station,
+            "connection": row["connection_id"],
+            "code": row["close_code"],
+            "closed_by": row["closed_by"],
+        }
+    else:
+        record = {"type": "refused", "ts": at, "station": station, "status": row["http_status"]}
+    return json.dumps(record, ensure_ascii=False)
+
+
+def capture_text(rows: Iterable[tuple[float, str, dict[str, Any]]], station: str) -> str:
+    lines = (capture_line(at, table, row, station) for at, table, row in rows)
+    return "".join(f"{line}\n" for line in lines if line is not None)
+
+
+def findings_report(capture: str, output_format: str) -> str:
+    """What `ocppscope check --format json|junit` says of `capture` (with its defaults)."""
+    with tempfile.TemporaryDirectory(prefix="ocppscope-explore-") as directory:
+        path = Path(directory) / "export.jsonl"
+        path.write_text(capture, encoding="utf-8")
+        observed = observed_sides(survey(read_capture(path)))
+        report = run_check(read_capture(path), observed=observed)
+    return to_json(report, report.findings) if output_format == "json" else to_junit(report)
