@@ -10,8 +10,8 @@ from ocppscope.cli.bench import bench_app
 from ocppscope.cli.check import check, rules
 from ocppscope.cli.csms import csms
 from ocppscope.cli.dashboards import dashboards_app
-from ocppscope.cli.explore import explore
 from ocppscope.cli.db import db_app
+from ocppscope.cli.explore import explore
 from ocppscope.cli.fault import fault_app
 from ocppscope.cli.lab import demo, up
 from ocppscope.cli.proxy import ca, proxy

@@ -21,6 +21,7 @@ from fastapi.params import Depends
 from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
+from csms.api import STATIC as CSMS_STATIC
 from ocppscope.explore import queries
 from ocppscope.explore.export import capture_text, findings_report
 from ocppscope.explore.ladder import backoff_waits, build_ladder
@@ -67,8 +68,9 @@ def create_app(pool: asyncpg.Pool, dependencies: Sequence[Depends] = ()) -> Fast
     @app.get("/api/stations", summary="Every station seen, with its state and finding counts")
     async def stations(
         match: Annotated[str | None, Query(description="Part of the station id.")] = None,
-        rule: Annotated[str | None, Query(description="Only stations with this rule's findings.")]
-        = None,
+        rule: Annotated[
+            str | None, Query(description="Only stations with this rule's findings.")
+        ] = None,
     ) -> list[dict[str, Any]]:
         async with pool.acquire() as connection:
             return await queries.stations(connection, match, rule)
@@ -114,7 +116,8 @@ def create_app(pool: asyncpg.Pool, dependencies: Sequence[Depends] = ()) -> Fast
 
     @app.get("/api/stations/{station}/live", summary="Server-sent events: new rungs")
     async def live(station: str, request: Request, after: str | None = None) -> StreamingResponse:
-        start = _position(after).at.timestamp() if after else time.time()
+        position = _position(after)
+        start = position.at.timestamp() if position else time.time()
         stream = _live(pool, station, request, start)
         return StreamingResponse(stream, media_type="text/event-stream")
 
@@ -138,8 +141,15 @@ def create_app(pool: asyncpg.Pool, dependencies: Sequence[Depends] = ()) -> Fast
         media, suffix = EXPORT_TYPES[output_format]
         name = f"{_file_safe(station)}-{output_format}.{suffix}"
         return PlainTextResponse(
-            body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+            body,
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    @app.get("/static/dom.js", include_in_schema=False)
+    async def dom_js() -> FileResponse:
+        """The map's element builders, shared rather than copied."""
+        return FileResponse(CSMS_STATIC / "dom.js")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
@@ -216,4 +226,3 @@ async def _live(
         sent = {key: seen for key, seen in sent.items() if seen[1] >= horizon}
         await asyncio.sleep(POLL)
         quiet += POLL
-

@@ -166,8 +166,8 @@ def build_ladder(
     own."""
     answers = pair_answers(frames)
     rungs = {frame.key: Rung(frame.at, frame, answers.get(frame.key)) for frame in frames}
-    by_message: dict[tuple[str | None, str | None, str | None], list[StoredFrame]] = (
-        defaultdict(list)
+    by_message: dict[tuple[str | None, str | None, str | None], list[StoredFrame]] = defaultdict(
+        list
     )
     for frame in frames:
         by_message[(frame.connection_id, frame.direction, frame.message_id)].append(frame)

@@ -19,6 +19,7 @@ from ocppscope.explore.frame_text import frame_text
 from ocppscope.explore.ladder import ConnectionEvent, StoredFault, StoredFinding, StoredFrame
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Db = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 _FRAME = """
     (extract(epoch FROM logged_at) * 1000000)::bigint AS us, proxy_run, seq, connection_id,
@@ -63,7 +64,7 @@ def _frame(row: asyncpg.Record) -> StoredFrame:
 
 
 async def stations(
-    connection: asyncpg.Connection, match: str | None = None, rule: str | None = None
+    connection: Db, match: str | None = None, rule: str | None = None
 ) -> list[dict[str, Any]]:
     """Every station the proxy saw a handshake of: its latest connection event (connected when
     that is an open), the protocol it chose, its last frame, and its findings by severity."""
@@ -120,7 +121,7 @@ async def stations(
 
 
 async def connections(
-    connection: asyncpg.Connection, station: str, since: datetime | None, until: datetime | None
+    connection: Db, station: str, since: datetime | None, until: datetime | None
 ) -> list[ConnectionEvent]:
     rows = await connection.fetch(
         f"""
@@ -139,7 +140,7 @@ async def connections(
 
 
 async def frames_before(
-    connection: asyncpg.Connection,
+    connection: Db,
     station: str,
     before: Position | None,
     since: datetime | None,
@@ -167,7 +168,7 @@ async def frames_before(
 
 
 async def frames_after(
-    connection: asyncpg.Connection,
+    connection: Db,
     station: str,
     since: datetime | None,
     until: datetime | None,
@@ -195,7 +196,7 @@ def _position(position: Position | None) -> tuple[Any, Any, Any]:
 
 
 async def findings(
-    connection: asyncpg.Connection, station: str, since: datetime | None, until: datetime | None
+    connection: Db, station: str, since: datetime | None, until: datetime | None
 ) -> list[StoredFinding]:
     """The station's findings in [since, until)."""
     rows = await connection.fetch(
@@ -215,7 +216,7 @@ async def findings(
 
 
 async def faults(
-    connection: asyncpg.Connection, station: str, since: datetime | None, until: datetime | None
+    connection: Db, station: str, since: datetime | None, until: datetime | None
 ) -> list[StoredFault]:
     """The fault events that concern the station in [since, until)."""
     rows = await connection.fetch(
@@ -234,7 +235,7 @@ async def faults(
     return [StoredFault(**dict(row.items())) for row in rows]
 
 
-async def frame(connection: asyncpg.Connection, station: str, key: str) -> dict[str, Any] | None:
+async def frame(connection: Db, station: str, key: str) -> dict[str, Any] | None:
     """One frame with its text (see frame_text); None when there is no such frame."""
     position = Position.parse(key)
     row = await connection.fetchrow(
@@ -268,7 +269,7 @@ def _text(row: asyncpg.Record) -> str:
 
 
 async def capture_rows(
-    connection: asyncpg.Connection, station: str, since: datetime | None, until: datetime | None
+    connection: Db, station: str, since: datetime | None, until: datetime | None
 ) -> list[tuple[float, str, dict[str, Any]]]:
     """The station's connection events and frames in [since, until) in time order, as
     (time, table, columns) with each frame's text: what an export is written from."""
@@ -298,7 +299,11 @@ async def capture_rows(
     )
     merged = [("connection", row) for row in events] + [("frame", row) for row in frames]
     merged.sort(key=lambda item: (item[1]["logged_at"], item[1]["proxy_run"], item[1]["seq"]))
-    return [
-        (row["at"], table, {**dict(row.items()), "text": _text(row)} if table == "frame" else dict(row.items()))
-        for table, row in merged
-    ]
+    return [(row["at"], table, _capture_columns(table, row)) for table, row in merged]
+
+
+def _capture_columns(table: str, row: asyncpg.Record) -> dict[str, Any]:
+    columns = dict(row.items())
+    if table == "frame":
+        columns["text"] = _text(row)
+    return columns
