@@ -38,7 +38,7 @@ def capture_line(at: float, table: str, row: dict[str, Any], station: str) -> st
             "station": station,
             "connection": row["connection_id"],
             "path": row["path"],
-            "subprotocols": None,  # what the station offered is not stored
+            "subprotocols": offered(row["subprotocol"]),
             "selected": row["subprotocol"],
         }
     elif row["event"] == "close":
@@ -53,6 +53,13 @@ def capture_line(at: float, table: str, row: dict[str, Any], station: str) -> st
     else:
         record = {"type": "refused", "ts": at, "station": station, "status": row["http_status"]}
     return json.dumps(record, ensure_ascii=False)
+
+
+def offered(selected: str | None) -> list[str] | None:
+    """What the station offered in its handshake, as far as the store tells: it keeps only the
+    subprotocol the CSMS selected, which must have been offered (OCPP-J 2.0.1 §3.2; the proxy
+    judged it live). With none selected, the offer is unknown and left out."""
+    return [selected] if selected is not None else None
 
 
 def capture_text(rows: Iterable[tuple[float, str, dict[str, Any]]], station: str) -> str:

@@ -26,8 +26,8 @@ class ChildSpec:
 @dataclass(frozen=True)
 class LabPlan:
     """What `ocppscope up` runs: the reference CSMS (unless `upstream` names another CSMS), the
-    proxy in front of it, the session explorer when `explore` is given, and a simulated fleet when `fleet` is given (() for the seed's five,
-    or `simulate`'s --fleet FILE / --count N)."""
+    proxy in front of it, the session explorer when `explore` is given, and a simulated fleet
+    when `fleet` is given (() for the seed's five, or `simulate`'s --fleet FILE / --count N)."""
 
     listen: Endpoint
     admin: Endpoint

@@ -185,7 +185,9 @@ async function open(key) {
   const frame = await answer.json();
   const json = pretty(frame.text);
   const call = rung.call && rungs.get(rung.call);
-  detail.replaceChildren(
+  detail.replaceChildren(html(
+    "div",
+    { class: "frame" },
     html("h2", {}, `${frame.type} ${frame.action ?? ""}`),
     html(
       "dl",
@@ -203,7 +205,7 @@ async function open(key) {
     json !== null ? [html("h3", {}, "JSON"), html("pre", { id: "frame-json" }, json)] : null,
     html("h3", {}, "Raw text"),
     html("pre", { id: "frame-raw" }, frame.text),
-  );
+  ));
 }
 
 detail.addEventListener("click", (event) => {
