@@ -59,6 +59,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/csms/test_cli.py",
         "tests/csms/test_conformance.py",
         "tests/csms/test_map.py",
+        "tests/explore/test_large.py",
         "tests/explore/test_pages.py",
         "tests/csms/test_metrics.py",
         "tests/csms/test_ocpp.py",

@@ -27,9 +27,9 @@ from ocppscope.explore.export import capture_text, findings_report
 from ocppscope.explore.ladder import backoff_waits, build_ladder
 
 STATIC = Path(__file__).with_name("static")
-PAGE = 500
-"""Frames per page: the newest first, earlier ones on demand (a 10,000-frame conversation opens
-with one page; see ocppscope/bench/explore.py)."""
+PAGE = 250
+"""Frames per page: the newest first, earlier ones on demand, so a conversation of 10,000 frames
+opens as fast as one of 250 (measured by tests/explore/test_large.py, see docs/explore.md)."""
 MAX_PAGE = 5_000
 POLL = 0.5
 """Seconds between the live stream's looks at the database: new frames show within this plus

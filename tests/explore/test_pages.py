@@ -9,60 +9,26 @@ follow a new frame live, and export a capture that `ocppscope check` judges as t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import subprocess
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from playwright.async_api import Page, expect
 
 from tests.browser import ARTIFACTS, chromium, watch
+from tests.explore.explorer import running_explorer
 from tests.pg import fetch
 from tests.proxy_harness import Charger, charger, run, running_csms, running_proxy, within
-from tests.support import environment, free_port, ocppscope_executable, stop_process
+from tests.support import environment, ocppscope_executable
 
 STATION = "EXPLORE-01"
 BAD_HEARTBEAT = '[2,"bad-1","Heartbeat",{"mood":"odd"}]'
 LIVE_WITHIN = 2_000
 """Milliseconds a new frame may take to appear without a reload (the issue's 2 s)."""
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@contextlib.contextmanager
-def running_explorer(tmp_path: Path, database_url: str) -> Iterator[str]:
-    """`ocppscope explore` on a free port until it answers; its URL."""
-    port = free_port()
-    log_path = tmp_path / "explore.log"
-    command = [ocppscope_executable(), "explore", "--listen", f"127.0.0.1:{port}"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "--database-url", database_url],
-            env=environment(tmp_path / "data"),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            with (
-                contextlib.suppress(OSError),
-                DIRECT.open(f"{url}/api/stations", timeout=2) as answer,
-            ):
-                if answer.status == 200:
-                    break
-            assert time.monotonic() < deadline, f"explore did not answer: {log_path.read_text()}"
-            time.sleep(0.2)
-        yield url
-    finally:
-        stop_process(process, 10)
 
 
 async def stored_frames(database_url: str) -> int:
