@@ -216,7 +216,8 @@ def demo(
         with running_lab(plan, log_dir(), console, stream_logs=False) as lab:
             console.print(where(plan, lab.endpoints, log_dir()))
             code = _scenarios_and_report(lab, speed, console)
-            console.print(next_steps(lab.endpoints, log_dir(), keep_running))
+            explorer = http_url(plan.explore, "/") if plan.explore else "ocppscope explore"
+            console.print(next_steps(lab.endpoints, log_dir(), keep_running, explorer))
             if keep_running:
                 lab.wait()
         if lab.failure is not None:
@@ -280,13 +281,15 @@ async def _report(database_url: str, since: datetime, console: Console) -> int:
     return exit_code(report, require_all=True)
 
 
-def next_steps(endpoints: LabEndpoints, logs: Path, running: bool) -> Panel:
-    """What to open after the demo: the lab's pages while it runs, the record for ever."""
+def next_steps(endpoints: LabEndpoints, logs: Path, running: bool, explore: str) -> Panel:
+    """What to open after the demo: the lab's pages while it runs, the record for ever (the
+    explorer reads it: `ocppscope explore` shows it after the lab has stopped)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     later = "" if running else "  (with the lab up: ocppscope up, or demo --keep-running)"
     grid.add_row("live map", f"{endpoints.csms_url}/{later}")
+    grid.add_row("conversations", explore if running else "ocppscope explore")
     grid.add_row("metrics", f"{endpoints.admin_url}/metrics  {endpoints.csms_url}/metrics")
     database = redact(endpoints.database_url) if configured_url() else 'psql "$(ocppscope db url)"'
     grid.add_row("database", database)
