@@ -357,7 +357,7 @@ def test_upstream_puts_the_proxy_in_front_of_another_csms(tmp_path: Path) -> Non
         async with running_csms(heartbeat_interval=77) as external:
             args = [*ports.args(), "--upstream", external.url]
             with started(tmp_path, args, database_url=None) as up:
-                assert list(up.children().values()) == ["proxy"]
+                assert list(up.children().values()) == ["proxy", "explore"]
                 assert re.search(rf"upstream CSMS\s+{external.url}", up.text())
                 async with charger(f"{printed_proxy_url(up)}/ocpp/lab_up_01") as station:
                     answer = await station.boot()

@@ -38,6 +38,8 @@ LOOKBACK = 5.0
 """Seconds before the newest frame seen that each look covers again: with several proxy workers
 (or a batch committed late) a row may be committed after a later one, and is still sent."""
 LIVE_LIMIT = 2_000
+"""The newest frames each look takes: a station sending more than this in LOOKBACK seconds has
+the rest shown on the next load, never holds the stream up."""
 KEEPALIVE = 15.0
 EXPORT_TYPES = {
     "capture": ("application/x-ndjson", "jsonl"),
@@ -91,7 +93,7 @@ def create_app(pool: asyncpg.Pool, dependencies: Sequence[Depends] = ()) -> Fast
             )
             earlier = len(frames) > limit
             frames = frames[1:] if earlier else frames
-            low = queries.moment(frames[0].at) if earlier and frames else since
+            low = queries.Position.parse(frames[0].key).at if earlier and frames else since
             high = position.at if position else until
             findings = await queries.findings(connection, station, low, high)
             faults = await queries.faults(connection, station, low, high)
@@ -115,10 +117,12 @@ def create_app(pool: asyncpg.Pool, dependencies: Sequence[Depends] = ()) -> Fast
         return found
 
     @app.get("/api/stations/{station}/live", summary="Server-sent events: new rungs")
-    async def live(station: str, request: Request, after: str | None = None) -> StreamingResponse:
+    async def live(
+        station: str, request: Request, since: Since = None, after: str | None = None
+    ) -> StreamingResponse:
         position = _position(after)
         start = position.at.timestamp() if position else time.time()
-        stream = _live(pool, station, request, start)
+        stream = _live(pool, station, request, start, _utc(since))
         return StreamingResponse(stream, media_type="text/event-stream")
 
     @app.get("/api/stations/{station}/export", summary="The range as a capture or findings")
@@ -191,21 +195,24 @@ def _connections(events: list[queries.ConnectionEvent]) -> list[dict[str, Any]]:
 
 
 async def _live(
-    pool: asyncpg.Pool, station: str, request: Request, start: float
+    pool: asyncpg.Pool, station: str, request: Request, start: float, since: datetime | None
 ) -> AsyncIterator[str]:
     """Every POLL: the rungs of the last LOOKBACK seconds that are new or have new findings or
-    faults, and the connection list when it changed. The page replaces rungs by key."""
+    faults, and the connection list (from `since`) when it changed. The page replaces rungs by
+    key."""
     newest = start
     sent: dict[str, tuple[int, float]] = {}
     known_events = -1
     quiet = 0.0
     while not await request.is_disconnected():
-        since = queries.moment(newest - LOOKBACK)
+        window = queries.moment(newest - LOOKBACK)
         async with pool.acquire() as connection:
-            frames = await queries.frames_after(connection, station, since, None, LIVE_LIMIT)
-            findings = await queries.findings(connection, station, since, None)
-            faults = await queries.faults(connection, station, since, None)
-            events = await queries.connections(connection, station, None, None)
+            frames = await queries.frames_before(
+                connection, station, None, window, None, LIVE_LIMIT
+            )
+            findings = await queries.findings(connection, station, window, None)
+            faults = await queries.faults(connection, station, window, None)
+            events = await queries.connections(connection, station, since, None)
         fresh = []
         for rung in build_ladder(frames, findings, faults):
             seen = (len(rung.findings) + len(rung.faults), rung.at)

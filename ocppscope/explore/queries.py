@@ -43,8 +43,8 @@ class Position:
         return cls(EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(run), int(seq))
 
 
-def moment(epoch: float | None) -> datetime | None:
-    return EPOCH + timedelta(seconds=epoch) if epoch is not None else None
+def moment(epoch: float) -> datetime:
+    return EPOCH + timedelta(seconds=epoch)
 
 
 def _frame(row: asyncpg.Record) -> StoredFrame:
@@ -165,30 +165,6 @@ async def frames_before(
         limit,
     )
     return [_frame(row) for row in reversed(rows)]
-
-
-async def frames_after(
-    connection: Db,
-    station: str,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-) -> list[StoredFrame]:
-    """The first `limit` frames at or after `since` (and before `until`), in time order."""
-    rows = await connection.fetch(
-        f"""
-        SELECT {_FRAME} FROM ocpp_message_log
-        WHERE charger_id = $1 AND ($2::timestamptz IS NULL OR logged_at >= $2)
-          AND ($3::timestamptz IS NULL OR logged_at < $3)
-        ORDER BY logged_at, proxy_run, seq
-        LIMIT $4
-        """,
-        station,
-        since,
-        until,
-        limit,
-    )
-    return [_frame(row) for row in rows]
 
 
 def _position(position: Position | None) -> tuple[Any, Any, Any]:

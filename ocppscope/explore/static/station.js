@@ -263,7 +263,7 @@ earlierButton.addEventListener("click", async () => {
 
 function follow(after) {
   const indicator = document.getElementById("live");
-  const params = new URLSearchParams();
+  const params = new URLSearchParams(range);
   if (after) params.set("after", after);
   const source = new EventSource(`${api}/live?${params}`);
   const scroller = ladder.closest(".conversation");
