@@ -4,6 +4,8 @@ their frames, the waits between connections, and a frame's text rebuilt from its
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,6 +20,7 @@ from ocppscope.explore.ladder import (
     build_ladder,
     pair_answers,
 )
+from ocppscope.explore.queries import Position
 
 UP, DOWN = "charger_to_csms", "csms_to_charger"
 
@@ -170,3 +173,11 @@ def test_a_capture_line_holds_what_the_capture_reader_needs() -> None:
         "type": "close", "ts": 2.0, "station": "CS1", "connection": "c1", "code": None,
         "closed_by": "csms",
     }  # fmt: skip
+
+
+def test_a_frame_key_gives_back_its_exact_position() -> None:
+    run = uuid.uuid4()
+    position = Position.parse(f"1796600000123456.{run}.42")
+    assert position == Position(datetime(2026, 12, 6, 23, 33, 20, 123456, UTC), run, 42)
+    with pytest.raises(ValueError):
+        Position.parse("1796600000123456.42")
