@@ -11,21 +11,31 @@ from typing import Any
 
 from ocppscope.check_report import to_json, to_junit
 from ocppscope.explore.frame_text import binary_frame
+from ocppscope.explore.ladder import REVERSE
 from proxy.capture import read_capture
 from proxy.check import observed_sides, run_check, survey
 
-UNJUDGED = ("dropped", "duplicated")
-"""Statuses of frames one end never received (a fault dropped it, or it is the proxy's copy):
-the engine did not judge them live, and the capture leaves them out so that the conversation it
-holds is the one the two ends had."""
+Key = tuple[str, str | None, str]
+"""A frame's connection, MessageId and direction."""
 
 
-def capture_line(at: float, table: str, row: dict[str, Any], station: str) -> str | None:
-    """One capture line for a stored connection event or frame; None for a frame left out."""
+def judged(row: dict[str, Any], injected: set[Key]) -> bool:
+    """Whether the engine judged a stored frame live (proxy/faults/record.py, FaultMark.judged):
+    not the proxy's `duplicated` copies, nor a `dropped` frame, except the CALL that reply-error
+    kept from the CSMS and answered itself (its `injected` CALLERROR answers it). The capture
+    holds the judged frames, so that its conversation is the one the engine judged."""
+    if row["status"] == "duplicated":
+        return False
+    if row["status"] == "dropped":
+        answer = (row["connection_id"], row["message_id"], REVERSE[row["direction"]])
+        return row["message_type"] == "CALL" and answer in injected
+    return True
+
+
+def capture_line(at: float, table: str, row: dict[str, Any], station: str) -> str:
+    """One capture line for a stored connection event or frame."""
     record: dict[str, Any]
     if table == "frame":
-        if row["status"] in UNJUDGED:
-            return None
         record = {"type": "frame", "ts": at, "station": station}
         record["connection"] = row["connection_id"]
         record["direction"] = row["direction"]
@@ -63,8 +73,18 @@ def offered(selected: str | None) -> list[str] | None:
 
 
 def capture_text(rows: Iterable[tuple[float, str, dict[str, Any]]], station: str) -> str:
-    lines = (capture_line(at, table, row, station) for at, table, row in rows)
-    return "".join(f"{line}\n" for line in lines if line is not None)
+    """The capture of a station's rows in time order (what queries.capture_rows gives)."""
+    rows = list(rows)
+    injected = {
+        (row["connection_id"], row["message_id"], row["direction"])
+        for _, table, row in rows
+        if table == "frame" and row["status"] == "injected"
+    }
+    return "".join(
+        capture_line(at, table, row, station) + "\n"
+        for at, table, row in rows
+        if table != "frame" or judged(row, injected)
+    )
 
 
 def findings_report(capture: str, output_format: str) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocppscope.explore.export import capture_line
+from ocppscope.explore.export import capture_line, capture_text
 from ocppscope.explore.frame_text import frame_text
 from ocppscope.explore.ladder import (
     ConnectionEvent,
@@ -165,7 +165,6 @@ def test_a_capture_line_holds_what_the_capture_reader_needs() -> None:
         "direction": UP,
         "text": '[2,"1","Heartbeat",{}]',
     }
-    assert capture_line(12.5, "frame", row | {"status": "dropped"}, "CS1") is None
     binary = row | {"message_type": "INVALID", "text": "base64:AAE="}
     assert json.loads(capture_line(1.0, "frame", binary, "CS1") or "")["binary"] == "AAE="
     closed = {"event": "close", "connection_id": "c1", "close_code": None, "closed_by": "csms"}
@@ -181,3 +180,23 @@ def test_a_frame_key_gives_back_its_exact_position() -> None:
     assert position == Position(datetime(2026, 12, 6, 23, 33, 20, 123456, UTC), run, 42)
     with pytest.raises(ValueError):
         Position.parse("1796600000123456.42")
+
+
+def test_the_capture_leaves_out_what_the_engine_did_not_judge() -> None:
+    def stored(
+        status: str, kind: str, message_id: str, direction: str = UP
+    ) -> tuple[float, str, dict[str, object]]:
+        text = f'[2,"{message_id}","Heartbeat",{{}}]'
+        row = {"status": status, "connection_id": "c1", "direction": direction,
+               "message_type": kind, "message_id": message_id, "text": text}  # fmt: skip
+        return (1.0, "frame", row)
+
+    rows = [
+        stored("sent", "CALL", "a"),
+        stored("duplicated", "CALL", "a"),  # the proxy's copy
+        stored("dropped", "CALL", "b"),  # a drop fault: the CSMS never had it
+        stored("dropped", "CALL", "c"),  # reply-error: kept from the CSMS, answered by the proxy
+        stored("injected", "CALLERROR", "c", DOWN),
+    ]
+    kept = [json.loads(line)["text"] for line in capture_text(rows, "CS1").splitlines()]
+    assert [json.loads(text)[1] for text in kept] == ["a", "c", "c"]

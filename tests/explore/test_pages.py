@@ -2,13 +2,15 @@
 rows a real proxy stored in a real PostgreSQL while a station talked to a CSMS through it.
 
 The station boots, sends a Heartbeat with a property its schema forbids (a finding), hangs up,
-comes back after a pause (a back-off wait) and stays connected; the pages must show all of it,
-follow a new frame live, and export a capture that `ocppscope check` judges as the proxy did.
+comes back after a pause (a back-off wait), has a DataTransfer answered by a reply-error fault
+and stays connected; the pages must show all of it, follow a new frame live, and export a
+capture that `ocppscope check` judges as the proxy did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import subprocess
@@ -17,8 +19,12 @@ from collections import Counter
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from ocpp.exceptions import OCPPError
+from ocpp.v201 import call
 from playwright.async_api import Page, expect
 
+from addons.faults import Faults
+from proxy.faults.spec import parse_spec
 from tests.browser import ARTIFACTS, chromium, watch
 from tests.explore.explorer import running_explorer
 from tests.pg import fetch
@@ -27,6 +33,8 @@ from tests.support import environment, ocppscope_executable
 
 STATION = "EXPLORE-01"
 BAD_HEARTBEAT = '[2,"bad-1","Heartbeat",{"mood":"odd"}]'
+FRAMES = 12
+"""Two boots, three Heartbeats and a DataTransfer, each with its answer."""
 LIVE_WITHIN = 2_000
 """Milliseconds a new frame may take to appear without a reload (the issue's 2 s)."""
 
@@ -85,7 +93,12 @@ async def stations_page(page: Page, url: str, rules: Counter[str], errors: int) 
 
 async def ladder(page: Page, rules: Counter[str]) -> None:
     rungs = page.locator("#ladder .rung[data-key]")
-    await expect(rungs).to_have_count(10)  # two boots, three Heartbeats and their answers
+    await expect(rungs).to_have_count(FRAMES)
+    kept = page.locator('.rung[data-type="CALL"]', has_text="DataTransfer")
+    await expect(kept).to_contain_text("dropped")
+    await expect(kept.locator(".note")).to_contain_text("reply-error")
+    injected = page.locator('.rung[data-type="CALLERROR"]', has_text="DataTransfer")
+    await expect(injected).to_contain_text("injected")
     events = page.locator("#connections tbody tr")
     await expect(events).to_have_count(3)
     await expect(events.nth(0)).to_have_attribute("data-event", "open")
@@ -93,7 +106,9 @@ async def ladder(page: Page, rules: Counter[str]) -> None:
     assert float((await events.nth(2).locator("td").last.inner_text()).split()[0]) >= 0.3
     answer = page.locator('.rung[data-type="CALLRESULT"]').first
     await expect(answer.locator(".rtt")).to_have_text(re.compile(r"^\d+(\.\d+)? ms$"))
-    shown = Counter(await page.locator("#ladder .rule").all_inner_texts())
+    shown = Counter(
+        await page.locator('#ladder .note[data-kind="finding"] .rule').all_inner_texts()
+    )
     assert shown == rules, (shown, rules)
     bad = page.locator(".rung", has_text="#bad-1").first
     await expect(bad.locator(".ref").first).to_contain_text("OCPP")
@@ -163,7 +178,10 @@ async def scenario(tmp_path: Path, database_url: str) -> None:
         async with charger(proxy.url(f"/ocpp/{STATION}")) as station:
             await station.boot()
             await station.heartbeat()
-            await until_stored(database_url, 10)
+            proxy.addon(Faults).add(parse_spec({"kind": "reply-error", "action": "DataTransfer"}))
+            with contextlib.suppress(OCPPError):  # the proxy's CALLERROR InternalError
+                await within(station.cp.call(call.DataTransfer(vendor_id="ocppscope")))
+            await until_stored(database_url, FRAMES)
             rules, errors = await stored_findings(database_url)
             assert rules, "the bad Heartbeat raised no finding"
             with running_explorer(tmp_path, database_url) as url:

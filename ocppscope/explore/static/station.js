@@ -66,14 +66,20 @@ function showConnections(events) {
 
 // ---- the ladder -------------------------------------------------------------------------------
 
-function note(severity, ...parts) {
-  return html("li", { class: "note" }, html("span", { class: "sev", "data-severity": severity }, severity), ...parts);
+function note(kind, severity, ...parts) {
+  return html(
+    "li",
+    { class: "note", "data-kind": kind },
+    html("span", { class: "sev", "data-severity": severity }, severity),
+    ...parts,
+  );
 }
 
 function notes(rung) {
   const items = [
     ...rung.findings.map((finding) =>
       note(
+        "finding",
         finding.severity,
         html("span", { class: "rule" }, finding.rule),
         finding.message,
@@ -81,7 +87,7 @@ function notes(rung) {
       ),
     ),
     ...rung.faults.map((fault) =>
-      note("fault", html("span", { class: "rule" }, `fault ${fault.fault} ${fault.kind}`), `${fault.event}: ${fault.detail}`),
+      note("fault", "fault", html("span", { class: "rule" }, `fault ${fault.fault} ${fault.kind}`), `${fault.event}: ${fault.detail}`),
     ),
   ];
   return items.length ? html("ul", { class: "notes" }, items) : null;
@@ -92,7 +98,7 @@ function label(rung) {
     const what = rung.findings.length ? "finding of no frame shown" : "fault event";
     return html("span", { class: "label" }, what);
   }
-  const status = rung.status !== "sent" ? html("span", { class: "sev", "data-severity": "fault" }, ` ${rung.status}`) : null;
+  const status = rung.status !== "sent" ? html("span", { class: "sev status", "data-severity": "fault" }, rung.status) : null;
   return html(
     "span",
     { class: "label" },
@@ -115,6 +121,7 @@ function rungElement(rung) {
       "data-key": rung.key,
       "data-direction": rung.direction ?? "",
       "data-type": rung.type ?? "",
+      "data-status": rung.status ?? "",
       "aria-selected": rung.key === selected ? "true" : "false",
     },
     html("time", { datetime: new Date(rung.at * 1000).toISOString(), title: utcDateTime(rung.at) }, utcTime(rung.at)),
