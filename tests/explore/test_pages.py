@@ -112,7 +112,10 @@ async def ladder(page: Page, rules: Counter[str]) -> None:
     assert shown == rules, (shown, rules)
     bad = page.locator(".rung", has_text="#bad-1").first
     await expect(bad.locator(".ref").first).to_contain_text("OCPP")
-    # keyboard: focus the first rung, walk down to the bad Heartbeat, open it
+    # keyboard: Tab reaches one rung (the newest); from the first, walk down to the bad
+    # Heartbeat and open it
+    await expect(page.locator('#ladder [tabindex="0"]')).to_have_count(1)
+    await expect(rungs.last).to_have_attribute("tabindex", "0")
     await rungs.first.focus()
     keys = await rungs.evaluate_all("(all) => all.map((rung) => rung.dataset.key)")
     target = await bad.get_attribute("data-key")

@@ -19,6 +19,7 @@ const earlierButton = document.getElementById("earlier");
 const rungs = new Map(); // key -> { data, element }
 let earlier = null;
 let selected = null;
+let current = null; // the one rung Tab reaches (a roving tabindex): arrows move from there
 
 document.title = `${station} · ocppscope explore`;
 document.getElementById("title").textContent = station;
@@ -117,7 +118,7 @@ function rungElement(rung) {
     "li",
     {
       class: rung.type ? "rung" : "rung loose",
-      tabindex: "0",
+      tabindex: rung.key === current ? "0" : "-1",
       "data-key": rung.key,
       "data-direction": rung.direction ?? "",
       "data-type": rung.type ?? "",
@@ -133,11 +134,15 @@ function rungElement(rung) {
 }
 
 function place(rung) {
-  // Upsert by key, in time order: live rungs mostly go at the end, a late one in its place.
-  const element = rungElement(rung);
+  // Upsert by key, in time order: live rungs mostly go at the end, a late one in its place; a
+  // rung the page has as it is stays untouched (the stream sends its window again on connecting).
   const known = rungs.get(rung.key);
+  if (known && JSON.stringify(known.data) === JSON.stringify(rung)) return;
+  const element = rungElement(rung);
   if (known) {
+    const focused = known.element === document.activeElement;
     known.element.replaceWith(element);
+    if (focused) element.focus();
   } else {
     let after = ladder.lastElementChild;
     while (after && rungs.get(after.dataset.key).data.at > rung.at) {
@@ -226,18 +231,28 @@ detail.addEventListener("click", (event) => {
   }
 });
 
+function makeCurrent(element) {
+  if (!element || element.dataset.key === current) return;
+  const previous = current && rungs.get(current);
+  if (previous) previous.element.tabIndex = -1;
+  current = element.dataset.key;
+  element.tabIndex = 0;
+}
+
+ladder.addEventListener("focusin", (event) => makeCurrent(event.target.closest(".rung")));
+
 ladder.addEventListener("keydown", (event) => {
-  const current = event.target.closest(".rung");
-  if (!current) return;
+  const here = event.target.closest(".rung");
+  if (!here) return;
   const moves = {
-    ArrowDown: () => current.nextElementSibling,
-    ArrowUp: () => current.previousElementSibling,
+    ArrowDown: () => here.nextElementSibling,
+    ArrowUp: () => here.previousElementSibling,
     Home: () => ladder.firstElementChild,
     End: () => ladder.lastElementChild,
   };
   if (event.key === "Enter" || event.key === " ") {
     event.preventDefault();
-    open(current.dataset.key);
+    open(here.dataset.key);
   } else if (moves[event.key]) {
     const next = moves[event.key]();
     if (next) {
@@ -287,6 +302,7 @@ function follow(after) {
     const follow = atBottom(scroller);
     for (const rung of JSON.parse(event.data)) place(rung);
     document.getElementById("empty").hidden = rungs.size > 0;
+    if (current === null) makeCurrent(ladder.lastElementChild);
     if (follow) scroller.scrollTop = scroller.scrollHeight;
   });
 }
@@ -301,6 +317,7 @@ async function start() {
   }
   earlierButton.hidden = earlier === null;
   document.getElementById("empty").hidden = rungs.size > 0;
+  makeCurrent(ladder.lastElementChild);
   scroller.scrollTop = scroller.scrollHeight;
   const wanted = location.hash.slice(1);
   if (wanted && rungs.has(wanted)) {
