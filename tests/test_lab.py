@@ -82,6 +82,16 @@ def test_plan_with_upstream_has_no_csms_and_the_fleet_waits_for_the_proxy() -> N
 
 
 @pytest.mark.unit
+def test_plan_with_explore_serves_the_explorer_after_the_proxy() -> None:
+    lab = plan(explore=Endpoint("127.0.0.1", 8090), fleet=())
+    assert [spec.name for spec in lab.children()] == ["csms", "proxy", "explore", "fleet"]
+    explore = lab.children()[2]
+    assert explore.args == ("explore", "--listen", "127.0.0.1:8090")
+    assert explore.health_url == "http://127.0.0.1:8090/api/stations"
+    assert ("--explore", Endpoint("127.0.0.1", 8090)) in lab.bound()
+
+
+@pytest.mark.unit
 def test_two_options_on_one_port_are_refused() -> None:
     with pytest.raises(ValueError, match="--listen and --csms-http both use port 8080"):
         plan(listen=Endpoint("0.0.0.0", 8080)).check()
@@ -153,11 +163,12 @@ class Ports:
     admin: int
     csms_ocpp: int
     csms_http: int
+    explore: int
     control: int
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
 
     def args(self) -> list[str]:
         return [
@@ -165,6 +176,7 @@ class Ports:
             *("--admin", f"127.0.0.1:{self.admin}"),
             *("--csms-ocpp", f"127.0.0.1:{self.csms_ocpp}"),
             *("--csms-http", f"127.0.0.1:{self.csms_http}"),
+            *("--explore", f"127.0.0.1:{self.explore}"),
             *("--control", f"127.0.0.1:{self.control}"),
         ]
 
@@ -262,8 +274,11 @@ def test_up_runs_the_lab_and_ctrl_c_stops_every_child(tmp_path: Path, database_u
     ports = Ports.free()
     with started(tmp_path, [*ports.args(), "--seed-fleet"], database_url) as up:
         children = up.children()
-        assert sorted(children.values()) == ["csms", "proxy", "simulate"]
+        assert sorted(children.values()) == ["csms", "explore", "proxy", "simulate"]
         csms = f"http://127.0.0.1:{ports.csms_http}"
+        explore = f"http://127.0.0.1:{ports.explore}"
+        assert re.search(rf"session explorer\s+{explore}/", up.text())
+        assert "<html" in get(f"{explore}/")[1].lower()
         admin = f"http://127.0.0.1:{ports.admin}"
         assert json.loads(get(f"{admin}/healthz")[1])["status"] == "ok"
         assert "<html" in get(f"{csms}/")[1].lower()  # the map
@@ -342,7 +357,7 @@ def test_upstream_puts_the_proxy_in_front_of_another_csms(tmp_path: Path) -> Non
         async with running_csms(heartbeat_interval=77) as external:
             args = [*ports.args(), "--upstream", external.url]
             with started(tmp_path, args, database_url=None) as up:
-                assert list(up.children().values()) == ["proxy"]
+                assert list(up.children().values()) == ["proxy", "explore"]
                 assert re.search(rf"upstream CSMS\s+{external.url}", up.text())
                 async with charger(f"{printed_proxy_url(up)}/ocpp/lab_up_01") as station:
                     answer = await station.boot()
@@ -363,14 +378,16 @@ def test_demo_runs_the_five_scenarios_reports_and_keeps_the_lab_up(
     says five PASS, the map still answers afterwards, Ctrl-C then stops every child, exit 0.
     (.ci/run checks `make demo` in real time the same way.)"""
     ports = Ports.free()
-    args = ["demo", *ports.args()[:8], "--speed", "10", "--keep-running"]
+    args = ["demo", *ports.args()[:10], "--speed", "10", "--keep-running"]
     with started(tmp_path, args, database_url, "what to open now", 300) as demo:
         children = demo.children()
-        assert sorted(children.values()) == ["csms", "proxy"]  # the scenarios bring the fleet
+        # the scenarios bring the fleet
+        assert sorted(children.values()) == ["csms", "explore", "proxy"]
         csms = f"http://127.0.0.1:{ports.csms_http}"
         assert "<html" in get(f"{csms}/")[1].lower()
         text = demo.text()
         assert re.search(rf"live map\s+{csms}/", text)
+        assert re.search(rf"session explorer\s+http://127.0.0.1:{ports.explore}/", text)
         for number in range(1, 6):
             assert re.search(rf"scenario {number}: (PASS|FAIL)", text), text
         verdicts = re.search(r"^(\d) PASS, (\d) FAIL, 0 not run: exit code (\d)$", text, re.M)

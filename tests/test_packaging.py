@@ -22,6 +22,7 @@ PACKAGES = ("proxy", "addons", "csms", "simulator", "scenarios", "dashboards")
 DATA = {
     "sql": "proxy/migrations",
     "csms/static": "csms/static",
+    "ocppscope/explore/static": "ocppscope/explore/static",
     "dashboards/json": "dashboards/json",
     "proxy/samples": "proxy/samples",
 }

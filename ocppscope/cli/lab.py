@@ -16,6 +16,7 @@ from rich.panel import Panel
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ocppscope.cli.explore import DEFAULT_EXPLORE
 from ocppscope.cli.options import fail
 from ocppscope.lab.plan import LabPlan
 from ocppscope.lab.supervisor import Lab, LabError, running_lab
@@ -41,6 +42,9 @@ CsmsOcpp = Annotated[str, typer.Option(help="HOST:PORT of the reference CSMS's O
 CsmsHttp = Annotated[
     str, typer.Option(help="HOST:PORT of the reference CSMS's REST API, map and /metrics.")
 ]
+Explore = Annotated[
+    str, typer.Option(help="HOST:PORT of the session explorer ('ocppscope explore').")
+]
 
 
 def log_dir() -> Path:
@@ -56,6 +60,7 @@ def lab_plan(
     upstream: str | None = None,
     fleet: tuple[str, ...] | None = None,
     control: str = DEFAULT_CONTROL,
+    explore: str | None = None,
 ) -> LabPlan:
     """The plan from the options; ValueError naming the option of a bad address."""
     if upstream is not None:
@@ -68,6 +73,7 @@ def lab_plan(
         control=_option("--control", control, parse_listen),
         upstream=upstream,
         fleet=fleet,
+        explore=_option("--explore", explore, parse_listen) if explore is not None else None,
     )
 
 
@@ -112,6 +118,8 @@ def where(plan: LabPlan, endpoints: LabEndpoints, logs: Path) -> Panel:
         grid.add_row("upstream CSMS", plan.upstream)
         grid.add_row("metrics", f"{admin}/metrics (proxy)")
     grid.add_row("proxy admin API", f"{admin}/docs  {admin}/healthz")
+    if plan.explore is not None:
+        grid.add_row("session explorer", http_url(plan.explore, "/"))
     grid.add_row("database", redact(endpoints.database_url))
     if plan.fleet is not None:
         fleet = " ".join(plan.fleet) or "the seed's five chargers"
@@ -148,6 +156,7 @@ def up(
     control: Annotated[
         str, typer.Option(help="HOST:PORT of the simulated fleet's control API.")
     ] = DEFAULT_CONTROL,
+    explore: Explore = DEFAULT_EXPLORE,
 ) -> None:
     """Run the whole lab until Ctrl-C: PostgreSQL (OCPPSCOPE_DATABASE_URL, else the embedded
     one), the reference CSMS, the proxy in front of it, optionally a simulated fleet; their logs
@@ -155,7 +164,9 @@ def up(
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     try:
         fleet_options = fleet_args(fleet, count, seed_fleet)
-        plan = lab_plan(listen, admin, csms_ocpp, csms_http, upstream, fleet_options, control)
+        plan = lab_plan(
+            listen, admin, csms_ocpp, csms_http, upstream, fleet_options, control, explore
+        )
     except ValueError as exc:  # FleetError is one too
         fail(str(exc))
     try:
@@ -179,6 +190,7 @@ def demo(
     admin: Admin = DEFAULT_ADMIN,
     csms_ocpp: CsmsOcpp = DEFAULT_CSMS_OCPP,
     csms_http: CsmsHttp = DEFAULT_CSMS_HTTP,
+    explore: Explore = DEFAULT_EXPLORE,
     speed: Annotated[
         float,
         typer.Option(
@@ -197,14 +209,15 @@ def demo(
     scenario FAILs."""
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     try:
-        plan = lab_plan(listen, admin, csms_ocpp, csms_http)
+        plan = lab_plan(listen, admin, csms_ocpp, csms_http, explore=explore)
     except ValueError as exc:
         fail(str(exc))
     try:
         with running_lab(plan, log_dir(), console, stream_logs=False) as lab:
             console.print(where(plan, lab.endpoints, log_dir()))
             code = _scenarios_and_report(lab, speed, console)
-            console.print(next_steps(lab.endpoints, log_dir(), keep_running))
+            explorer = http_url(plan.explore, "/") if plan.explore else "ocppscope explore"
+            console.print(next_steps(lab.endpoints, log_dir(), keep_running, explorer))
             if keep_running:
                 lab.wait()
         if lab.failure is not None:
@@ -268,13 +281,15 @@ async def _report(database_url: str, since: datetime, console: Console) -> int:
     return exit_code(report, require_all=True)
 
 
-def next_steps(endpoints: LabEndpoints, logs: Path, running: bool) -> Panel:
-    """What to open after the demo: the lab's pages while it runs, the record for ever."""
+def next_steps(endpoints: LabEndpoints, logs: Path, running: bool, explore: str) -> Panel:
+    """What to open after the demo: the lab's pages while it runs, the record for ever (the
+    explorer reads it: `ocppscope explore` shows it after the lab has stopped)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     later = "" if running else "  (with the lab up: ocppscope up, or demo --keep-running)"
     grid.add_row("live map", f"{endpoints.csms_url}/{later}")
+    grid.add_row("conversations", explore if running else "ocppscope explore")
     grid.add_row("metrics", f"{endpoints.admin_url}/metrics  {endpoints.csms_url}/metrics")
     database = redact(endpoints.database_url) if configured_url() else 'psql "$(ocppscope db url)"'
     grid.add_row("database", database)

@@ -11,6 +11,7 @@ from ocppscope.cli.check import check, rules
 from ocppscope.cli.csms import csms
 from ocppscope.cli.dashboards import dashboards_app
 from ocppscope.cli.db import db_app
+from ocppscope.cli.explore import explore
 from ocppscope.cli.fault import fault_app
 from ocppscope.cli.lab import demo, up
 from ocppscope.cli.proxy import ca, proxy
@@ -29,7 +30,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(fault_app, name="fault")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(dashboards_app, name="dashboards")
-for command in (up, demo, report, check, proxy, csms, simulate, ca, rules):
+for command in (up, demo, explore, report, check, proxy, csms, simulate, ca, rules):
     app.command()(command)
 
 

@@ -26,8 +26,8 @@ class ChildSpec:
 @dataclass(frozen=True)
 class LabPlan:
     """What `ocppscope up` runs: the reference CSMS (unless `upstream` names another CSMS), the
-    proxy in front of it, and a simulated fleet when `fleet` is given (() for the seed's five,
-    or `simulate`'s --fleet FILE / --count N)."""
+    proxy in front of it, the session explorer when `explore` is given, and a simulated fleet
+    when `fleet` is given (() for the seed's five, or `simulate`'s --fleet FILE / --count N)."""
 
     listen: Endpoint
     admin: Endpoint
@@ -36,12 +36,16 @@ class LabPlan:
     control: Endpoint
     upstream: str | None = None
     fleet: tuple[str, ...] | None = None
+    explore: Endpoint | None = None
+    """Where the session explorer serves; None runs none."""
 
     def bound(self) -> list[tuple[str, Endpoint]]:
         """Each address a child will listen on, named by the option that sets it."""
         ports = [("--listen", self.listen), ("--admin", self.admin)]
         if self.upstream is None:
             ports += [("--csms-ocpp", self.csms_ocpp), ("--csms-http", self.csms_http)]
+        if self.explore is not None:
+            ports.append(("--explore", self.explore))
         if self.fleet is not None:
             ports.append(("--control", self.control))
         return ports
@@ -95,6 +99,14 @@ class LabPlan:
                 health_url=http_url(self.admin, "/healthz"),
             )
         )
+        if self.explore is not None:
+            specs.append(
+                ChildSpec(
+                    "explore",
+                    ("explore", "--listen", _address(self.explore)),
+                    health_url=http_url(self.explore, "/api/stations"),
+                )
+            )
         if self.fleet is not None:
             specs.append(
                 ChildSpec(

@@ -41,7 +41,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STOP_WAIT = 10.0
 """Seconds after each stop signal before the next one (then SIGKILL)."""
 POLL = 0.2
-COLOURS = {"csms": "cyan", "proxy": "magenta", "fleet": "green"}
+COLOURS = {"csms": "cyan", "proxy": "magenta", "explore": "yellow", "fleet": "green"}
 T = TypeVar("T")
 
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -111,7 +111,7 @@ class LogFollower:
                 continue
             complete = chunk.rfind(b"\n") + 1
             self.offsets[child.log] = offset + complete
-            prefix = (f"{child.name:>5} │ ", COLOURS.get(child.name, "blue"))
+            prefix = (f"{child.name:>7} │ ", COLOURS.get(child.name, "blue"))
             for line in chunk[:complete].decode(errors="replace").splitlines():
                 self.console.print(Text.assemble(prefix, line), soft_wrap=True)
 

@@ -19,16 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ocpp.v201 import call
-from playwright.async_api import Page, Request, Route, async_playwright, expect
+from playwright.async_api import Page, expect
 
+from tests.browser import ARTIFACTS, Watch, chromium, watch
 from tests.proxy_harness import Charger, charger, run, within
 from tests.support import environment, free_port, ocppscope_executable
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's; scripts/ensure-system-packages installs it
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 STATION = "emart_jeju_01"
 TRANSACTION = "TX-MAP-0001"
 FLEET_SIZE = 34
@@ -157,35 +155,12 @@ def _session() -> tuple[call.TransactionEvent, call.TransactionEvent]:
 # ---- the browser ------------------------------------------------------------------------------
 
 
-@dataclass
-class Watch:
-    """What the page did besides drawing: script errors, and any request off 127.0.0.1."""
-
-    errors: list[str]
-    outside: list[str]
-
-
 async def _open_map(page: Page, csms: Csms) -> Watch:
-    watch = Watch(errors=[], outside=[])
-    page.on("pageerror", lambda error: watch.errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: message.type == "error" and watch.errors.append(message.text),
-    )
-
-    async def local_only(route: Route, request: Request) -> None:
-        # The map must work on a lab network without internet: nothing may leave the machine.
-        if urlsplit(request.url).hostname == "127.0.0.1":
-            await route.continue_()
-        else:
-            watch.outside.append(request.url)
-            await route.abort()
-
-    await page.route("**/*", local_only)
+    seen = await watch(page)
     await page.goto(f"{csms.http}/", wait_until="load")
     # A mark that survives only as long as the document does: no reload may happen.
     await page.evaluate("window.loadedOnce = true")
-    return watch
+    return seen
 
 
 def _dot(page: Page, charger_id: str = STATION) -> Any:
@@ -205,27 +180,22 @@ async def _no_scroll_bars(page: Page) -> None:
 
 
 async def _scenario(csms: Csms) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), timeout=10_000)
-        try:
-            page = await browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.set_default_timeout(10_000)
-            watch = await _open_map(page, csms)
-            await _fleet_at_rest(page)
-            async with charger(f"{csms.ocpp}/ocpp/{STATION}", STATION) as station:
-                await _charging_then_faulted(page, station)
-            # The station hangs up: grey again, without reloading the page.
-            await expect(_dot(page)).to_have_attribute("data-state", "offline", timeout=SOON)
-            await expect(_dots_in(page, "offline")).to_have_count(FLEET_SIZE)
-            await expect(_total(page, "online")).to_have_text("0", timeout=SOON)
-            assert await page.evaluate("window.loadedOnce === true"), "the page was reloaded"
-            await _small_screen(page)
-            assert watch.errors == [], watch.errors
-            assert watch.outside == [], watch.outside
-            await _server_gone(page, csms)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.set_default_timeout(10_000)
+        seen = await _open_map(page, csms)
+        await _fleet_at_rest(page)
+        async with charger(f"{csms.ocpp}/ocpp/{STATION}", STATION) as station:
+            await _charging_then_faulted(page, station)
+        # The station hangs up: grey again, without reloading the page.
+        await expect(_dot(page)).to_have_attribute("data-state", "offline", timeout=SOON)
+        await expect(_dots_in(page, "offline")).to_have_count(FLEET_SIZE)
+        await expect(_total(page, "online")).to_have_text("0", timeout=SOON)
+        assert await page.evaluate("window.loadedOnce === true"), "the page was reloaded"
+        await _small_screen(page)
+        assert seen.errors == [], seen.errors
+        assert seen.outside == [], seen.outside
+        await _server_gone(page, csms)
 
 
 def _total(page: Page, name: str) -> Any:
@@ -296,6 +266,5 @@ async def _server_gone(page: Page, csms: Csms) -> None:
 
 
 def test_map_follows_a_station_live(tmp_path: Path, database_url: str) -> None:
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run scripts/ensure-system-packages"
     with running_csms(tmp_path, database_url) as csms:
         run(_scenario(csms), timeout=120)
