@@ -207,6 +207,13 @@ class Rpc:
 
         session.at(("rejected", direction, connection_id), session.now + timeout, unanswered)
 
+    def answered_call(
+        self, message_id: str, asker: Direction, connection: Connection
+    ) -> PendingCall | None:
+        """The CALL a response with this MessageId will be matched to (outstanding or timed
+        out), before `response` matches it; None when it answers no CALL the engine saw."""
+        return connection.pending[asker].get(message_id) or self._timed_out[asker].get(message_id)
+
     def response(
         self, message: CallResult | CallError, connection: Connection
     ) -> PendingCall | None:
