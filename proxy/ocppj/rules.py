@@ -293,7 +293,7 @@ _CATALOGUE = (
         "TX-008",
         (W,),
         "Events name the EVSE when the cable is plugged in and the idToken when one is presented",
-        "Part 6 §2.1 General tool rules; OCPP 2.0.1 E03, E07.FR.02",
+        "Part 6 §2.1 General tool rules; OCPP 2.0.1 E03",
     ),
     Rule(
         "TX-009",

@@ -21,9 +21,7 @@ def authorize(wire: Wire, token: dict[str, str], status: str = "Accepted") -> Wi
     return wire.result({"idTokenInfo": {"status": status}}, after=0.2)
 
 
-def started(
-    wire: Wire, token: dict[str, str], trigger: str = "Authorized", **info: Any
-) -> Wire:
+def started(wire: Wire, token: dict[str, str], trigger: str = "Authorized", **info: Any) -> Wire:
     payload = {
         "eventType": "Started",
         "timestamp": wire.time(),

@@ -123,7 +123,7 @@ class AuthorizationGroup(RuleGroup):
             return
         value = payload.get("idToken")
         token = token_of(value)
-        if token is not None:
+        if token is not None and isinstance(value, dict):
             self._check_format(value)
             status = self.verdicts.get(token)
             if (

@@ -33,14 +33,19 @@ RENAMED_REASON_CODES: Final = {
 REMEMBERED_REQUESTS: Final = 16
 
 
-def _reason_codes(value: Any) -> list[str]:
-    """Every statusInfo reasonCode string anywhere in a payload."""
-    if isinstance(value, dict):
-        found = [value["reasonCode"]] if isinstance(value.get("reasonCode"), str) else []
-        return found + [code for item in value.values() for code in _reason_codes(item)]
-    if isinstance(value, list):
-        return [code for item in value for code in _reason_codes(item)]
-    return []
+def _reason_codes(payload: Any) -> list[str]:
+    """Every statusInfo reasonCode string anywhere in a payload (iteratively: nesting may be deep)."""
+    found: list[str] = []
+    stack = [payload]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if isinstance(value.get("reasonCode"), str):
+                found.append(value["reasonCode"])
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
 
 
 class ChargingGroup(RuleGroup):

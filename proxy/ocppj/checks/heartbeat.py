@@ -99,7 +99,11 @@ class HeartbeatGroup(RuleGroup):
 
     @on_error("Heartbeat")
     def heartbeat_refused(self, pending: PendingCall, error: CallError) -> None:
-        if pending.valid and not pending.forbidden:  # SecurityError is the right answer then
+        if (
+            pending.direction is Direction.CHARGER_TO_CSMS
+            and pending.valid
+            and not pending.forbidden  # SecurityError is the right answer then
+        ):
             self.session.flag(
                 "HB-003",
                 f"CSMS answered a valid Heartbeat with CALLERROR {error.error_code}; the "

@@ -1,6 +1,10 @@
 """TX rules on what a transaction's events carry and how the station follows the CSMS: the EVSE and
 idToken an event must name (TX-008), deauthorization (TX-011), start and stop points (TX-012) and
-GetTransactionStatus (TX-015). Numbering and delivery are `checks.transactions`'."""
+GetTransactionStatus (TX-015). Numbering and delivery are `checks.transactions`'.
+
+TX-008 judges only schema-valid events (a malformed evse is SCH-001's) and leaves StopAuthorized
+alone: a stop button ends an authorization without any idToken.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +32,6 @@ START_TRIGGERS: Final = {
 """TxStartPoint value -> the triggerReasons of a Started event it causes (E01.FR.01-06)."""
 DEAUTHORIZING_STOP_POINTS: Final = ("Authorized", "PowerPathClosed")
 """TxStopPoints that end a transaction when its authorization ends (E06.FR.04; errata §2.17.4)."""
-TOKEN_TRIGGERS: Final = ("Authorized", "StopAuthorized")
-"""triggerReasons of events caused by presenting an idToken, which they carry (E03, E07.FR.02)."""
 
 
 def _points(setting: str | None) -> list[str]:
@@ -60,18 +62,21 @@ class TransactionFlowGroup(RuleGroup):
             return
         trigger, event_type = payload.get("triggerReason"), payload.get("eventType")
         evse = payload.get("evse")
-        if trigger == "CablePluggedIn" and not (
-            isinstance(evse, dict) and "id" in evse and "connectorId" in evse
+        valid = session.current_call is not None and session.current_call.valid
+        if (
+            valid
+            and trigger == "CablePluggedIn"
+            and not (isinstance(evse, dict) and "id" in evse and "connectorId" in evse)
         ):
             session.flag(
                 "TX-008",
                 f"TransactionEvent for the cable plugged in (transaction {transaction_id}) "
                 "does not name evse.id and evse.connectorId",
             )
-        if trigger in TOKEN_TRIGGERS and "idToken" not in payload:
+        if valid and trigger == "Authorized" and "idToken" not in payload:
             session.flag(
                 "TX-008",
-                f"TransactionEvent with triggerReason {trigger} (transaction "
+                f"TransactionEvent with triggerReason Authorized (transaction "
                 f"{transaction_id}) does not carry the idToken that was presented",
             )
         if event_type == "Ended" or trigger == "Deauthorized":
@@ -148,6 +153,7 @@ class TransactionFlowGroup(RuleGroup):
                     "TX-015",
                     "GetTransactionStatusResponse carries ongoingIndicator although the "
                     "request named no transaction (E14.FR.06)",
+                    Severity.ERROR,
                 )
             return
         if "ongoingIndicator" not in payload:
@@ -155,6 +161,7 @@ class TransactionFlowGroup(RuleGroup):
                 "TX-015",
                 f"GetTransactionStatusResponse for transaction {transaction_id} has no "
                 "ongoingIndicator; with a transactionId it says whether it runs (E14.FR.01-03)",
+                Severity.ERROR,
             )
             return
         transaction = session.group(TransactionsGroup).transactions.get(transaction_id)
@@ -166,6 +173,7 @@ class TransactionFlowGroup(RuleGroup):
                     "TX-015",
                     f"ongoingIndicator true for transaction {transaction_id}, whose Ended event "
                     f"came {session.now - transaction.ended_at:.0f} s before (E14.FR.03)",
+                    Severity.ERROR,
                 )
             return
         if ongoing is False and payload.get("messagesInQueue") is False:
