@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.checks.device_model import DeviceModelGroup
-from proxy.ocppj.routing import RuleGroup, on_call, on_result
+from proxy.ocppj.routing import RuleGroup, on_call, on_error, on_result
 
 if TYPE_CHECKING:
-    from proxy.ocppj.messages import Call, CallResult
+    from proxy.ocppj.messages import Call, CallError, CallResult
     from proxy.ocppj.rpc import PendingCall
     from proxy.ocppj.session import Session
 
@@ -65,7 +65,7 @@ class AuthorizationGroup(RuleGroup):
         self.verdicts: dict[Token, str] = {}
         """idToken -> the latest idTokenInfo.status the CSMS gave for it."""
         self.remote_starts: dict[int, tuple[Token, bool]] = {}
-        """remoteStartId of an accepted RequestStartTransaction -> (its idToken, authorized
+        """remoteStartId of a RequestStartTransaction not refused -> (its idToken, authorized
         since)."""
         self.formats_noted: set[Token] = set()
 
@@ -148,18 +148,26 @@ class AuthorizationGroup(RuleGroup):
 
     @on_call("RequestStartTransaction")
     def remote_start_sent(self, call: Call) -> None:
-        self._check_format((call.payload or {}).get("idToken"))
+        """Remembered from the request: the station may report the transaction before it answers."""
+        payload = call.payload or {}
+        self._check_format(payload.get("idToken"))
+        token, remote_start_id = token_of(payload.get("idToken")), payload.get("remoteStartId")
+        if token is not None and type(remote_start_id) is int:
+            _remember(self.remote_starts, remote_start_id, (token, False))
 
     @on_result("RequestStartTransaction")
     def remote_start_answered(self, pending: PendingCall, result: CallResult) -> None:
-        token = token_of(pending.payload.get("idToken"))
+        if (result.payload or {}).get("status") != "Accepted":
+            self._forget_start(pending)
+
+    @on_error("RequestStartTransaction")
+    def remote_start_refused(self, pending: PendingCall, error: CallError) -> None:
+        self._forget_start(pending)
+
+    def _forget_start(self, pending: PendingCall) -> None:
         remote_start_id = pending.payload.get("remoteStartId")
-        if (
-            token is not None
-            and type(remote_start_id) is int
-            and (result.payload or {}).get("status") == "Accepted"
-        ):
-            _remember(self.remote_starts, remote_start_id, (token, False))
+        if type(remote_start_id) is int:
+            self.remote_starts.pop(remote_start_id, None)
 
     def _remote_start_done(self, remote_start_id: int) -> None:
         """AUTH-004 on the first TransactionEvent of a remote start (F01.FR.01, F01.FR.02)."""

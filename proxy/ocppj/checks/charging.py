@@ -152,14 +152,10 @@ class ChargingGroup(RuleGroup):
                     Severity.WARNING,
                 )
             return
-        active = next(
-            (
-                tx.transaction_id
-                for tx in transactions.values()
-                if tx.evse_id == evse_id and tx.ended_at is None
-            ),
-            None,
-        )
+        running = [
+            tx for tx in transactions.values() if tx.evse_id == evse_id and tx.ended_at is None
+        ]
+        active = max(running, key=lambda tx: tx.started_at).transaction_id if running else None
         if active is not None:
             self._flag(
                 broken,
