@@ -183,3 +183,23 @@ def test_token_value_of_its_type(token):
     wire = Wire().boot()
     started(authorize(wire.wait(3), token).wait(2), token)
     assert run(wire.events) == []
+
+
+def test_remote_start_reported_before_the_station_answers():
+    """The station may send the transaction's first event before its RequestStartTransaction
+    response; the remote start is judged all the same."""
+    wire = authorize_remote_start(Wire().boot().wait(2), "true")
+    payload = {"idToken": RFID, "remoteStartId": REMOTE_START_ID, "evseId": 1}
+    wire.wait(5).call("RequestStartTransaction", payload, sender="csms", message_id="cs-rs-1")
+    started(wire.wait(0.2), RFID, trigger="RemoteStart", remoteStartId=REMOTE_START_ID)
+    wire.result({"status": "Accepted"}, sender="charger", after=0.1, message_id="cs-rs-1")
+    assert rule_severities(run(wire.events)) == [("AUTH-004", N)]
+
+
+def test_refused_remote_start_is_not_judged():
+    wire = authorize_remote_start(Wire().boot().wait(2), "true")
+    payload = {"idToken": RFID, "remoteStartId": REMOTE_START_ID, "evseId": 1}
+    wire.wait(5).call("RequestStartTransaction", payload, sender="csms")
+    wire.result({"status": "Rejected"}, sender="charger", after=0.3)
+    started(authorize(wire.wait(20), RFID).wait(1), RFID, remoteStartId=REMOTE_START_ID)
+    assert run(wire.events) == []
