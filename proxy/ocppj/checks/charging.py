@@ -278,7 +278,12 @@ class ChargingGroup(RuleGroup):
         session = self.session
         connection, direction = session.connection, session.direction
         message = parsed.message
-        if not isinstance(message, CallResult) or connection is None or direction is None:
+        if (
+            not isinstance(message, CallResult)
+            or connection is None
+            or direction is None
+            or "reasonCode" not in parsed.text  # most answers: no payload walk
+        ):
             return
         call = session.rpc.answered_call(message.message_id, direction.reverse, connection)
         checked = call is not None and call.action in ACTIONS  # SCH-001 judges its payload

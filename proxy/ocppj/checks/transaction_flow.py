@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 TX_CTRLR: Final = "TxCtrlr"
 START_TRIGGERS: Final = {
     "ParkingBayOccupancy": ("EVDetected",),
-    "EVConnected": ("CablePluggedIn",),
+    "EVConnected": ("CablePluggedIn", "EVDetected"),
     "Authorized": ("Authorized", "RemoteStart"),
     "DataSigned": ("SignedDataReceived",),
     "PowerPathClosed": ("CablePluggedIn", "Authorized", "RemoteStart"),
