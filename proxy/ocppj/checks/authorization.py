@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 NOT_AUTHORIZED_ONLINE: Final = ("Central", "NoAuthorization")
 """idToken types a station does not send an AuthorizeRequest for (C03.FR.01, C05.FR.01)."""
 TOKEN_FORMATS: Final = {
-    "ISO14443": (re.compile(r"[0-9A-Fa-f]{8}|[0-9A-Fa-f]{14}"), "a 4 or 7 byte UID, 8 or 14 hex"),
+    "ISO14443": (
+        re.compile(r"[0-9A-Fa-f]{8}|[0-9A-Fa-f]{14}"),
+        "a 4 or 7 byte UID, 8 or 14 hex digits",
+    ),
     "ISO15693": (re.compile(r"[0-9A-Fa-f]{16}"), "an 8 byte UID, 16 hex digits"),
     "eMAID": (
         re.compile(r"[A-Za-z]{2}-?[A-Za-z0-9]{3}-?[A-Za-z0-9]{9}(-?[A-Za-z0-9])?"),
