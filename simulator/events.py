@@ -3,6 +3,7 @@ the EVSE's meter reads at a moment, in the `ocpp` library's snake_case. Pure: no
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from simulator.clock import iso
@@ -16,6 +17,15 @@ STOP_TRIGGERS = {
     "ImmediateReset": "ResetCommand",
 }
 """TransactionEvent Ended's triggerReason for its stoppedReason; others: AbnormalCondition."""
+
+CARD_UID = re.compile(r"[0-9A-Fa-f]{8}|[0-9A-Fa-f]{14}")
+"""An ISO 14443 card's UID: 4 or 7 bytes in hex."""
+
+
+def card_type(id_token: str) -> str:
+    """IdTokenEnumType of a token presented at the station: an RFID card's UID is ISO14443; any
+    other value (a label typed into the control API) is a Local id, not a card's."""
+    return "ISO14443" if CARD_UID.fullmatch(id_token) else "Local"
 
 
 def transaction_event(
@@ -54,5 +64,5 @@ def transaction_event(
     if event_type == "Started":
         payload["evse"] = {"id": evse.number, "connector_id": 1}
     if event_type != "Updated":
-        payload["id_token"] = {"id_token": session.id_token, "type": "ISO14443"}
+        payload["id_token"] = {"id_token": session.id_token, "type": session.token_type}
     return payload

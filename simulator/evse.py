@@ -18,6 +18,8 @@ class Session:
     started_at: float
     evse: int
     remote_start_id: int | None = None
+    token_type: str = "ISO14443"
+    """IdTokenEnumType of `id_token`: the remote start's, else what the card's value is."""
     leaves_after: bool = True
     """The EV was plugged in for this session and is unplugged when it ends."""
     seq_no: int = 0

@@ -56,7 +56,10 @@ class Link(ChargePoint):
         if self.station.free_evse(evse_id) is not None:
             self.station.spawn(
                 self.station.plug_in_and_charge(
-                    id_token["id_token"], evse=evse_id, remote_start_id=remote_start_id
+                    id_token["id_token"],
+                    evse=evse_id,
+                    remote_start_id=remote_start_id,
+                    token_type=id_token["type"],
                 )
             )
 

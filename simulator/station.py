@@ -39,7 +39,7 @@ from simulator.backoff import Reconnect
 from simulator.clock import Clock, iso
 from simulator.connection import NoAnswer, Offline, StationConnection
 from simulator.csms_commands import CsmsCommands
-from simulator.events import STOP_TRIGGERS, transaction_event
+from simulator.events import STOP_TRIGGERS, card_type, transaction_event
 from simulator.evse import Evse, Session
 from simulator.fleet import StationSpec
 from simulator.link import Link
@@ -294,11 +294,13 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
         *,
         evse: int | None = None,
         remote_start_id: int | None = None,
+        token_type: str | None = None,
         target_kwh: float | None = None,
     ) -> str | None:
         """Start a session (Authorize first unless the CSMS started it) on EVSE `evse` or the
         one `free_evse` picks, plugging an EV in if none is; its transaction id, or None when no
-        EVSE is free or the token is refused. Ends after `seconds` (simulated) if given."""
+        EVSE is free or the token is refused. Ends after `seconds` (simulated) if given.
+        `token_type`: the idToken's type a remote start named (else `card_type` decides)."""
         if self.free_evse(evse) is None:
             return None
         if remote_start_id is None and not await self._authorized(id_token):
@@ -313,6 +315,7 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
             moment,
             chosen.number,
             remote_start_id=remote_start_id,
+            token_type=token_type or card_type(id_token),
             leaves_after=not chosen.plugged,
         )
         chosen.session, chosen.plugged, chosen.metered_at = session, True, moment
@@ -329,7 +332,7 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
         """Authorize online; offline the station trusts the token (local authorization)."""
         try:
             answer = await self._call(
-                call.Authorize(id_token={"id_token": id_token, "type": "ISO14443"})
+                call.Authorize(id_token={"id_token": id_token, "type": card_type(id_token)})
             )
         except (Offline, OCPPError):
             return True

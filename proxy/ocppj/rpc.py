@@ -217,13 +217,21 @@ class Rpc:
             return
         self.session.flag(
             "RPC-015",
-            f"the {direction.reverse.sender} closed the connection instead of answering the frame of unknown "
-            f"MessageTypeId from the {direction.sender} with a MessageTypeNotSupported CALLERROR",
+            f"the {direction.reverse.sender} closed the connection instead of answering the "
+            f"frame of unknown MessageTypeId from the {direction.sender} with a "
+            "MessageTypeNotSupported CALLERROR",
             message_id=rejected.message_id,
             connection_id=connection.connection_id,
             direction=direction,
             details={"closed_by": closed_by, "expected_code": "MessageTypeNotSupported"},
         )
+
+    def answered_call(
+        self, message_id: str, asker: Direction, connection: Connection
+    ) -> PendingCall | None:
+        """The CALL a response with this MessageId will be matched to (outstanding or timed
+        out), before `response` matches it; None when it answers no CALL the engine saw."""
+        return connection.pending[asker].get(message_id) or self._timed_out[asker].get(message_id)
 
     def response(
         self, message: CallResult | CallError, connection: Connection

@@ -1,14 +1,14 @@
 """The rule catalogue: every check the engine makes, as data.
 
 The ids are this project's: a group prefix (WS transport, RPC framework, SCH schemas, BOOT,
-HB heartbeat, STAT status, TX transactions, REM remote control, BACKOFF reconnects) and a number,
-each rule with its severities and the OCPP section it checks (`reference`); `ocppscope rules`
-prints the table and docs/engine.md says which ids are checked and which are not yet. Numbers
-left free are checks planned, not made. BACKOFF-007 is the back-off analyser's verdict on a
-reconnect episode, summarising what BACKOFF-002/003 and TX-003/007 judge one by one; RPC-020
-judges the receiver's answer to an unknown action (RPC-009 judges its sender). RPC-016 is a
-warning, not info, although libraries map violations to codes differently: it judges the code
-against Table 8's meanings only where they are unambiguous.
+HB heartbeat, STAT status, TX transactions, REM remote control, AUTH authorization, SC smart
+charging, BACKOFF reconnects) and a number, each rule with its severities and the OCPP section it
+checks (`reference`); `ocppscope rules` prints the table and docs/engine.md says which ids are
+checked and which are not yet. Numbers left free are checks planned, not made. BACKOFF-007 is the
+back-off analyser's verdict on a reconnect episode, summarising what BACKOFF-002/003 and TX-003/007
+judge one by one; RPC-020 judges the receiver's answer to an unknown action (RPC-009 judges its
+sender). RPC-016 is a warning, not info, although libraries map violations to codes differently:
+it judges the code against Table 8's meanings only where they are unambiguous.
 """
 
 from __future__ import annotations
@@ -215,6 +215,12 @@ _CATALOGUE = (
         "Heartbeats far more frequent than the interval",
         "Part 2 Appendices OCPPCommCtrlr.HeartbeatInterval",
     ),
+    Rule(
+        "HB-003",
+        (W,),
+        "CSMS answers a valid Heartbeat with a HeartbeatResponse (its currentTime)",
+        "OCPP 2.0.1 G02; HeartbeatResponse.currentTime",
+    ),
     # Connector status
     Rule(
         "STAT-001",
@@ -227,6 +233,12 @@ _CATALOGUE = (
         (W,),
         "Connector status agrees with the transaction on its EVSE",
         "Part 6 Reusable States EVConnectedPreSession",
+    ),
+    Rule(
+        "STAT-003",
+        (N,),
+        "No status report for the other connectors of an EVSE when one is plugged in",
+        "OCPP 2.0.1 G01.FR.08 (Errata 2023-12 §2.7.1)",
     ),
     Rule(
         "STAT-004",
@@ -254,6 +266,12 @@ _CATALOGUE = (
         "OCPP 2.0.1 E01.FR.07; Part 6 §2.1",
     ),
     Rule(
+        "TX-004",
+        (N,),
+        "TransactionEvents delivered out of seqNo order (allowed, noted)",
+        "Part 6 §2.1 General tool rules; TC_E_31_CSMS",
+    ),
+    Rule(
         "TX-005",
         (W,),
         "triggerReason reflects what triggered the event",
@@ -272,6 +290,12 @@ _CATALOGUE = (
         "TransactionEventRequest.offline; Part 6 TC_E_40_CS",
     ),
     Rule(
+        "TX-008",
+        (W,),
+        "Events name the EVSE when the cable is plugged in and the idToken when one is presented",
+        "Part 6 §2.1 General tool rules; OCPP 2.0.1 E03",
+    ),
+    Rule(
         "TX-009",
         (N, W, E),
         "Retransmissions only after CALLERROR or timeout, within attempts",
@@ -284,6 +308,18 @@ _CATALOGUE = (
         "OCPP 2.0.1 J02.FR.19, E01.FR.12",
     ),
     Rule(
+        "TX-011",
+        (W,),
+        "A refused idToken ends the transaction when TxStopPoint ends it with authorization",
+        "OCPP 2.0.1 E06.FR.04",
+    ),
+    Rule(
+        "TX-012",
+        (N, W),
+        "Started matches TxStartPoint; Ended only after the energy transfer stopped",
+        "OCPP 2.0.1 E01.FR.01-06, E06; Errata 2023-12 §2.17.4",
+    ),
+    Rule(
         "TX-013",
         (W,),
         "Energy.Active.Import.Register never decreases within a transaction",
@@ -294,6 +330,12 @@ _CATALOGUE = (
         (W,),
         "Event timestamps follow seqNo order and are not in the future",
         "Part 6 §2.1 (4 s tolerance)",
+    ),
+    Rule(
+        "TX-015",
+        (W, E),
+        "GetTransactionStatus: ongoingIndicator only with a transactionId, true only while it runs",
+        "OCPP 2.0.1 E14.FR.01-06; Part 6 TC_E_28-32_CS",
     ),
     # Remote control
     Rule(
@@ -319,6 +361,74 @@ _CATALOGUE = (
         (W,),
         "An accepted TriggerMessage is followed by the requested message",
         "OCPP 2.0.1 F06.FR.04",
+    ),
+    # Authorization
+    Rule(
+        "AUTH-002",
+        (W,),
+        "No AuthorizeRequest for idTokens of type Central or NoAuthorization",
+        "OCPP 2.0.1 C03.FR.01, C05.FR.01",
+    ),
+    Rule(
+        "AUTH-003",
+        (W,),
+        "No authorizing TransactionEvent for an idToken the CSMS refused",
+        "OCPP 2.0.1 C01; Part 6 TC_C_02_CS",
+    ),
+    Rule(
+        "AUTH-004",
+        (N,),
+        "Remote start idToken authorized as AuthorizeRemoteStart says",
+        "OCPP 2.0.1 F01.FR.01, F01.FR.02",
+    ),
+    Rule(
+        "AUTH-005",
+        (N,),
+        "idToken value has the form of its type (ISO14443, ISO15693, eMAID)",
+        "OCPP 2.0.1 Part 2 IdTokenEnumType",
+    ),
+    # Smart charging
+    Rule(
+        "SC-001",
+        (E, W),
+        "TxProfile: evseId > 0, transactionId of the transaction running on that EVSE",
+        "OCPP 2.0.1 K01.FR.03, K01.FR.09, K01.FR.16, K01.FR.33",
+    ),
+    Rule(
+        "SC-002",
+        (E, W),
+        "ChargingStationMaxProfile: evseId 0, not Relative",
+        "OCPP 2.0.1 K01.FR.38",
+    ),
+    Rule(
+        "SC-003",
+        (E, W),
+        "Schedule periods start at 0 and strictly increase",
+        "OCPP 2.0.1 K01.FR.31, K01.FR.35",
+    ),
+    Rule(
+        "SC-004",
+        (W,),
+        "startSchedule by profile kind; phaseToUse only single-phase and if switching is supported",
+        "OCPP 2.0.1 K01.FR.19, K01.FR.20, K01.FR.40, K01.FR.41",
+    ),
+    Rule(
+        "SC-005",
+        (W,),
+        "No ChargingStationExternalConstraints from the CSMS; NotSupported without smart charging",
+        "OCPP 2.0.1 K01.FR.22, K01.FR.29",
+    ),
+    Rule(
+        "SC-006",
+        (N, W),
+        "stackLevel within ProfileStackLevel; no TxProfile for an ended transaction",
+        "Part 2 Appendices SmartChargingCtrlr.ProfileStackLevel; OCPP 2.0.1 K02.FR.05",
+    ),
+    Rule(
+        "SC-007",
+        (E, N),
+        "statusInfo.reasonCode at most 20 characters (errata names)",
+        "StatusInfoType.reasonCode string[20]; Errata 2023-12 §2.20.1",
     ),
     # Reconnect back-off
     Rule(

@@ -11,13 +11,16 @@ from collections.abc import Sequence
 from typing import Final
 
 from proxy.ocppj.checks.answers import AnswersGroup
+from proxy.ocppj.checks.authorization import AuthorizationGroup
 from proxy.ocppj.checks.backoff import BackoffGroup
 from proxy.ocppj.checks.boot import BootGroup
+from proxy.ocppj.checks.charging import ChargingGroup
 from proxy.ocppj.checks.device_model import DeviceModelGroup
 from proxy.ocppj.checks.heartbeat import HeartbeatGroup
 from proxy.ocppj.checks.payload import PayloadGroup
 from proxy.ocppj.checks.remote import RemoteGroup
 from proxy.ocppj.checks.status import StatusGroup
+from proxy.ocppj.checks.transaction_flow import TransactionFlowGroup
 from proxy.ocppj.checks.transactions import TransactionsGroup
 from proxy.ocppj.checks.transport import TransportGroup
 from proxy.ocppj.routing import RuleGroup
@@ -38,6 +41,9 @@ RULESETS: Final[dict[str, Ruleset]] = {
         TransactionsGroup,
         RemoteGroup,
         BackoffGroup,
+        TransactionFlowGroup,
+        AuthorizationGroup,
+        ChargingGroup,
     ),
 }
 

@@ -50,6 +50,11 @@ class DeviceModel:
                     return None
         return None
 
+    def setting(self, component: str, variable: str) -> str | None:
+        """The value of a variable of another controller (TxCtrlr, AuthCtrlr, ...), as reported
+        without an instance; None while unknown."""
+        return self.values.get((component, variable, None))
+
     def grant(self, variable: str, value: object) -> None:
         """An OCPPCommCtrlr value granted by other means than the variable (BootNotification)."""
         self.values[(COMM, variable, None)] = str(value)
@@ -220,6 +225,7 @@ class Transaction:
     started_at: float = 0.0
     reported_gaps: set[tuple[int, int]] = field(default_factory=set)
     status_conflict_reported: bool = False
+    out_of_order_noted: bool = False
 
 
 @dataclass(slots=True)

@@ -307,5 +307,5 @@ def test_late_response_finding_carries_the_action_of_its_call():
 
     findings = run(wire.events)
 
-    assert rule_severities(findings) == [("RPC-008", W), ("RPC-006", W)]
-    assert [finding.action for finding in findings] == ["Heartbeat", "Heartbeat"]
+    assert rule_severities(findings) == [("RPC-008", W), ("RPC-006", W), ("HB-003", W)]
+    assert [finding.action for finding in findings] == ["Heartbeat"] * 3

@@ -172,3 +172,26 @@ def test_triggered_heartbeat_does_not_count():
     wire.wait(0.1).heartbeat()
     wire.wait(275).heartbeat()
     assert run(wire.events) == []
+
+
+# ---- HB-003: the CSMS answers a Heartbeat with its time -----------------------------------------
+
+
+def test_valid_heartbeat_answered_with_callerror():
+    wire = Wire().boot(interval=300).wait(300)
+    wire.call("Heartbeat", {}).error("InternalError", description="clock service down")
+    findings = run(wire.events)
+    assert [(f.rule_id, f.severity) for f in findings] == [("HB-003", Severity.WARNING)]
+    assert "InternalError" in findings[0].message
+
+
+def test_heartbeat_before_registration_refused_with_security_error_is_fine():
+    """A station not yet Accepted gets SecurityError (BOOT-001 judges the station)."""
+    wire = Wire().boot(status="Pending", interval=300).wait(10)
+    wire.call("Heartbeat", {}).error("SecurityError")
+    assert "HB-003" not in rule_ids(run(wire.events))
+
+
+def test_heartbeat_answered_with_its_time_is_fine():
+    wire = Wire().boot(interval=300).wait(300).heartbeat()
+    assert run(wire.events) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.ocppj.wire import Wire, rule_ids, run
 
 TX_ID = "9a4d6c1e-27b3-4f80-b5e2-c3a1f7d09e64"
@@ -143,4 +145,46 @@ def test_trigger_status_naming_evse_and_connector():
     wire = Wire().boot()
     trigger_status(wire.wait(5), id=1, connectorId=1)
     status(wire.wait(0.1), "Available")
+    assert run(wire.events) == []
+
+
+# ---- STAT-003: the other connectors of a multi-connector EVSE -----------------------------------
+
+
+def twin_evse(wire: Wire) -> Wire:
+    """EVSE 1 with a Type 2 socket (connector 1) and a CCS cable (connector 2), both free."""
+    status(wire.wait(1), "Available", connector=1)
+    return status(wire.wait(0.2), "Available", connector=2)
+
+
+@pytest.mark.parametrize("reported", ["Unavailable", "Occupied"])
+def test_other_connector_reported_when_one_is_plugged_in(reported):
+    wire = twin_evse(Wire().boot())
+    status(wire.wait(20), "Occupied", connector=2)
+    status(wire.wait(0.3), reported, connector=1)
+    findings = run(wire.events)
+    assert rule_ids(findings) == ["STAT-003"]
+    assert findings[0].severity.value == "info"
+
+
+def test_plug_in_on_a_multi_connector_evse_reports_only_that_connector():
+    wire = twin_evse(Wire().boot())
+    status(wire.wait(20), "Occupied", connector=2)
+    status(wire.wait(25), "Available", connector=2)
+    assert run(wire.events) == []
+
+
+def test_other_connector_faulted_is_reported():
+    wire = twin_evse(Wire().boot())
+    status(wire.wait(20), "Occupied", connector=2)
+    status(wire.wait(0.3), "Faulted", connector=1)
+    assert run(wire.events) == []
+
+
+def test_other_evse_plugged_in_at_the_same_time_is_fine():
+    wire = Wire().boot()
+    status(wire.wait(1), "Available", evse=1)
+    status(wire.wait(0.2), "Available", evse=2)
+    status(wire.wait(20), "Occupied", evse=1)
+    status(wire.wait(0.5), "Occupied", evse=2)
     assert run(wire.events) == []

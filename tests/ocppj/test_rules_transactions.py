@@ -12,7 +12,7 @@ import pytest
 
 from proxy.ocppj.findings import Finding, Severity
 from proxy.ocppj.session import Monitor
-from tests.ocppj.wire import Wire, rule_ids, run, without_verdicts
+from tests.ocppj.wire import Wire, rule_ids, rule_severities, run, without_verdicts
 
 TX = "4f0c2b9e-7d31-4a8e-b6c5-1e9a7f2d3c80"
 NEXT_TX = "a81d55e2-0c4b-4f7e-9d2a-6b3e8c1f4a95"
@@ -315,7 +315,7 @@ def test_tx001_backfilled_started_after_queued_ended_is_not_reuse() -> None:
         charging_state="Charging",
     )
 
-    assert run(w.events) == []
+    assert rule_severities(run(w.events)) == [("TX-004", Severity.INFO)]  # noted, allowed
 
 
 # ---- TX-002: Started, Updated*, one Ended in seqNo order --------------------------------------
@@ -372,7 +372,7 @@ def test_tx002_ended_numbered_before_an_earlier_delivered_event() -> None:
     tx(w, "Ended", 2, "EVDeparted", at=-10, stopped_reason="EVDisconnected", charging_state="Idle")
 
     findings = run(w.events)
-    assert rule_ids(findings) == ["TX-002"]
+    assert rule_ids(findings) == ["TX-002", "TX-004"]
     assert "seqNo 3 is numbered after it" in findings[0].message
 
 
@@ -404,7 +404,7 @@ def test_tx002_queued_events_delivered_out_of_order_are_fine() -> None:
     tx(w.wait(1), "Started", 0, "Authorized", at=-100, offline=True, evse=EVSE, id_token=RFID)
     periodic(w.wait(5), 2, 12990.0)
 
-    assert run(w.events) == []
+    assert rule_severities(run(w.events)) == [("TX-004", Severity.INFO)]
 
 
 # ---- TX-003: seqNo numbering -------------------------------------------------------------
@@ -515,7 +515,7 @@ def test_tx003_offline_backfill_within_grace_closes_gap_tc_e_31() -> None:
     )
     idle(w, 3)
 
-    assert run(w.events) == []
+    assert rule_severities(run(w.events)) == [("TX-004", Severity.INFO)]
 
 
 def test_tx003_backfill_after_grace_comes_too_late() -> None:
@@ -533,7 +533,7 @@ def test_tx003_backfill_after_grace_comes_too_late() -> None:
     tx(w, "Updated", 3, "ChargingStateChanged", at=lost + 30 - w.now, offline=True)
 
     during, at_finish = feed_all(w.events)
-    assert [f.rule_id for _, f in during] == ["TX-003"]
+    assert [f.rule_id for _, f in during] == ["TX-003", "TX-004"]
     assert during[0][1].timestamp == pytest.approx(ended_at + 30)
     assert during[0][1].message.endswith("2 messages lost (seqNo 2-3)")
     assert at_finish == []
@@ -940,7 +940,7 @@ def test_tx013_falls_between_out_of_order_neighbours() -> None:
     periodic(w.wait(1), 3, 13300.0, at=-50, offline=True)
 
     findings = run(w.events)
-    assert rule_ids(findings) == ["TX-013"]
+    assert rule_ids(findings) == ["TX-004", "TX-013"]
 
 
 def test_tx013_wh_then_kwh_is_fine() -> None:
@@ -996,5 +996,207 @@ def test_tx014_small_clock_skew_and_queued_order_are_fine() -> None:
     w = started(Wire())
     periodic(w.wait(15), 1, 12600.0, at=3)  # within the 4 s tolerance
     periodic(w.wait(15), 2, 12700.0, at=-2)
+
+    assert run(w.events) == []
+
+
+# ---- TX-004: delivery out of seqNo order is noted ------------------------------------------------
+
+
+def test_tx004_back_filled_event_is_noted_once() -> None:
+    w = _outage_during_transaction(Wire())
+    periodic(w.wait(1), 5, 12800.0, at=-20, offline=True)
+    periodic(w.wait(1), 4, 12700.0, at=-50, offline=True)
+    periodic(w.wait(1), 3, 12600.0, at=-80, offline=True)
+
+    findings = run(w.events)
+    assert rule_severities(findings) == [("TX-004", Severity.INFO)]
+    assert "seqNo 4" in findings[0].message and "(offline)" in findings[0].message
+
+
+# ---- TX-008: what an event names ----------------------------------------------------------------
+
+
+def test_tx008_cable_plugged_in_without_connector() -> None:
+    w = plugged_in(Wire())
+    tx(w.wait(1), "Started", 0, "CablePluggedIn", evse={"id": 1}, charging_state="EVConnected")
+
+    findings = run(w.events)
+    assert rule_severities(findings) == [("TX-008", Severity.WARNING)]
+    assert "evse.connectorId" in findings[0].message
+
+
+def test_tx008_authorized_without_id_token() -> None:
+    w = plugged_in(Wire())
+    tx(w.wait(1), "Started", 0, "Authorized", evse=EVSE, charging_state="EVConnected")
+
+    assert rule_ids(run(w.events)) == ["TX-008"]
+
+
+def test_tx008_cable_plugged_in_with_evse_and_authorized_with_token() -> None:
+    w = plugged_in(Wire())
+    tx(w.wait(1), "Started", 0, "CablePluggedIn", evse=EVSE, charging_state="EVConnected")
+    tx(w.wait(4), "Updated", 1, "Authorized", id_token=RFID, charging_state="Charging")
+
+    assert run(w.events) == []
+
+
+# ---- TX-011, TX-012: TxStartPoint, TxStopPoint ---------------------------------------------------
+
+
+def tx_ctrlr(w: Wire, **values: str) -> Wire:
+    """GetVariables(TxCtrlr.<name>) answered with each value."""
+    queries = [{"component": {"name": "TxCtrlr"}, "variable": {"name": name}} for name in values]
+    w.call("GetVariables", {"getVariableData": queries}, sender="csms")
+    answers = [
+        {"attributeStatus": "Accepted", "attributeValue": value, **query}
+        for query, value in zip(queries, values.values(), strict=True)
+    ]
+    return w.result({"getVariableResult": answers}, sender="charger", after=0.2)
+
+
+def _refused_token(w: Wire, stop_point: str) -> Wire:
+    """The card is accepted locally (cache) and the transaction starts; the CSMS says Blocked."""
+    tx_ctrlr(plugged_in(w), TxStopPoint=stop_point)
+    payload = tx_event(
+        w, "Started", 0, "Authorized", evse=EVSE, id_token=RFID, charging_state="Charging"
+    )
+    w.wait(1).call("TransactionEvent", payload)
+    return w.result({"idTokenInfo": {"status": "Blocked"}})
+
+
+def test_tx011_refused_token_does_not_end_the_transaction() -> None:
+    w = Wire()
+    _refused_token(w, "Authorized,EVConnected")
+    idle(w, 2)
+
+    findings = run(w.events)
+    assert rule_severities(findings) == [("TX-011", Severity.WARNING)]
+    assert "Blocked" in findings[0].message
+
+
+def test_tx011_refused_token_ends_the_transaction() -> None:
+    w = Wire()
+    _refused_token(w, "Authorized")
+    tx(w.wait(2), "Updated", 1, "Deauthorized", charging_state="EVConnected")
+    tx(
+        w.wait(1),
+        "Ended",
+        2,
+        "Deauthorized",
+        stopped_reason="DeAuthorized",
+        charging_state="EVConnected",
+    )
+    idle(w, 2)
+
+    assert run(w.events) == []
+
+
+def test_tx011_not_judged_when_the_stop_point_is_the_cable() -> None:
+    w = Wire()
+    _refused_token(w, "EVConnected")
+    idle(w, 2)
+
+    assert run(w.events) == []
+
+
+def test_tx012_started_by_a_condition_that_is_no_start_point() -> None:
+    w = Wire()
+    tx_ctrlr(plugged_in(w), TxStartPoint="Authorized")
+    tx(w.wait(1), "Started", 0, "CablePluggedIn", evse=EVSE, charging_state="EVConnected")
+
+    findings = run(w.events)
+    assert rule_severities(findings) == [("TX-012", Severity.INFO)]
+    assert "TxStartPoint Authorized" in findings[0].message
+
+
+def test_tx012_started_by_one_of_the_start_points() -> None:
+    w = Wire()
+    tx_ctrlr(plugged_in(w), TxStartPoint="EVConnected,Authorized")
+    tx(w.wait(1), "Started", 0, "CablePluggedIn", evse=EVSE, charging_state="EVConnected")
+
+    assert run(w.events) == []
+
+
+def test_tx012_ended_while_still_charging() -> None:
+    w = started(Wire())
+    tx(
+        w.wait(20),
+        "Ended",
+        1,
+        "StopAuthorized",
+        id_token=RFID,
+        stopped_reason="Local",
+        charging_state="Charging",
+    )
+
+    findings = run(w.events)
+    assert rule_severities(findings) == [("TX-012", Severity.WARNING)]
+    assert "final meter values" in findings[0].message
+
+
+# ---- TX-015: GetTransactionStatus ----------------------------------------------------------------
+
+
+def transaction_status(w: Wire, answer: dict[str, bool], transaction_id: str | None = TX) -> Wire:
+    request = {} if transaction_id is None else {"transactionId": transaction_id}
+    w.call("GetTransactionStatus", request, sender="csms")
+    return w.result(answer, sender="charger", after=0.2)
+
+
+def test_tx015_ended_transaction_said_to_be_ongoing() -> None:
+    w = started(Wire())
+    ended(w.wait(20), 1, 13240.0)
+    transaction_status(w.wait(5), {"ongoingIndicator": True, "messagesInQueue": False})
+
+    findings = run(w.events)
+    assert rule_severities(findings) == [("TX-015", Severity.ERROR)]
+    assert "E14.FR.03" in findings[0].message
+
+
+def test_tx015_ongoing_indicator_without_transaction_id() -> None:
+    w = started(Wire())
+    transaction_status(w.wait(5), {"ongoingIndicator": True, "messagesInQueue": False}, None)
+
+    assert rule_severities(run(w.events)) == [("TX-015", Severity.ERROR)]
+
+
+def test_tx015_no_ongoing_indicator_for_a_named_transaction() -> None:
+    w = started(Wire())
+    transaction_status(w.wait(5), {"messagesInQueue": False})
+
+    assert rule_severities(run(w.events)) == [("TX-015", Severity.ERROR)]
+
+
+def test_tx015_said_over_with_nothing_queued_but_no_ended_follows() -> None:
+    w = started(Wire())
+    transaction_status(w.wait(5), {"ongoingIndicator": False, "messagesInQueue": False})
+    idle(w, 2)
+
+    findings = run(w.events)
+    assert rule_severities(findings) == [("TX-015", Severity.WARNING)]
+
+
+@pytest.mark.parametrize(
+    ("transaction_id", "answer"),
+    [
+        (TX, {"ongoingIndicator": True, "messagesInQueue": False}),  # TC_E_30_CS
+        (NEXT_TX, {"ongoingIndicator": False, "messagesInQueue": False}),  # TC_E_28_CS
+        (None, {"messagesInQueue": False}),  # TC_E_34_CS
+    ],
+)
+def test_tx015_compliant_answers(transaction_id: str | None, answer: dict[str, bool]) -> None:
+    w = started(Wire())
+    transaction_status(w.wait(5), answer, transaction_id)
+    periodic(w.wait(10), 1, 12990.0)
+
+    assert run(w.events) == []
+
+
+def test_tx015_ended_transaction_said_over() -> None:
+    """TC_E_32_CS: ended, nothing queued."""
+    w = started(Wire())
+    ended(w.wait(20), 1, 13240.0)
+    transaction_status(w.wait(5), {"ongoingIndicator": False, "messagesInQueue": False})
 
     assert run(w.events) == []

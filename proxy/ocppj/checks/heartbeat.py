@@ -1,4 +1,9 @@
-"""HB group: silence against the granted HeartbeatInterval (Part 2 Appendices, OCPPCommCtrlr)."""
+"""HB group: silence against the granted HeartbeatInterval (Part 2 Appendices, OCPPCommCtrlr) and
+the CSMS's answer to a Heartbeat.
+
+HB-003 judges what the schema and other rules leave: a HeartbeatResponse without currentTime is
+SCH-001's, one whose time is off BOOT-009's, a triggered Heartbeat that never came REM-004's.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,12 @@ from proxy.ocppj.actions import Direction
 from proxy.ocppj.checks.boot import BootGroup
 from proxy.ocppj.checks.device_model import DeviceModelGroup
 from proxy.ocppj.checks.remote import RemoteGroup
-from proxy.ocppj.routing import RuleGroup, on_call, on_close, on_frame
+from proxy.ocppj.routing import RuleGroup, on_call, on_close, on_error, on_frame
 
 if TYPE_CHECKING:
     from proxy.ocppj.events import ConnectionClosed
-    from proxy.ocppj.messages import Call, Parsed
-    from proxy.ocppj.rpc import Connection
+    from proxy.ocppj.messages import Call, CallError, Parsed
+    from proxy.ocppj.rpc import Connection, PendingCall
     from proxy.ocppj.session import Session
 
 MIN_SLACK = 5.0
@@ -90,4 +95,17 @@ class HeartbeatGroup(RuleGroup):
                 "HB-002",
                 f"Heartbeat {session.now - previous:.0f} s after the previous "
                 f"one while HeartbeatInterval is {interval:g} s",
+            )
+
+    @on_error("Heartbeat")
+    def heartbeat_refused(self, pending: PendingCall, error: CallError) -> None:
+        if (
+            pending.direction is Direction.CHARGER_TO_CSMS
+            and pending.valid
+            and not pending.forbidden  # SecurityError is the right answer then
+        ):
+            self.session.flag(
+                "HB-003",
+                f"CSMS answered a valid Heartbeat with CALLERROR {error.error_code}; the "
+                "HeartbeatResponse carries the currentTime the station keeps its clock by (G02)",
             )

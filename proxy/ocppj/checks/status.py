@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from proxy.ocppj.session import Session
     from proxy.ocppj.state import Transaction
 
+PLUG_IN_WINDOW = 5.0
+"""Seconds after a connector reported Occupied in which a report of another connector of its EVSE
+counts as caused by that plug-in (STAT-003)."""
+UNUSABLE = ("Occupied", "Unavailable")
+
 
 class StatusGroup(RuleGroup):
     """Owns the connector statuses reported, which transactions are checked against."""
@@ -57,4 +62,31 @@ class StatusGroup(RuleGroup):
             )
         status = payload.get("connectorStatus")
         if type(evse_id) is int and type(connector_id) is int and isinstance(status, str):
+            self._check_other_connectors(evse_id, connector_id, status)
             self.connector_status[evse_id, connector_id] = (status, session.now)
+
+    def _check_other_connectors(self, evse_id: int, connector_id: int, status: str) -> None:
+        """STAT-003: a plug-in makes the EVSE's other connectors unusable without a report of
+        theirs (G01.FR.08 as the 2023-12 errata words it)."""
+        session = self.session
+        previous = self.connector_status.get((evse_id, connector_id))
+        if status not in UNUSABLE or previous is None or previous[0] != "Available":
+            return
+        plugged = next(
+            (
+                other
+                for (evse, other), (other_status, at) in self.connector_status.items()
+                if evse == evse_id
+                and other != connector_id
+                and other_status == "Occupied"
+                and session.now - at <= PLUG_IN_WINDOW
+            ),
+            None,
+        )
+        if plugged is not None:
+            session.flag(
+                "STAT-003",
+                f"StatusNotification {status} for connector {connector_id} of EVSE {evse_id} "
+                f"right after connector {plugged} was plugged in; the other connectors of a "
+                "multi-connector EVSE should not be reported then (G01.FR.08)",
+            )

@@ -182,6 +182,14 @@ def _check_neighbours(session: Session, transaction: Transaction, seq: int, even
     else:
         before = sorted((s, e) for s, e in events.items() if s < seq)[-1:]
         after = sorted((s, e) for s, e in events.items() if s > seq)[:1]
+        if after and not transaction.out_of_order_noted:
+            transaction.out_of_order_noted = True
+            session.flag(
+                "TX-004",
+                f"seqNo {seq} of transaction {transaction.transaction_id} arrived after seqNo "
+                f"{transaction.max_seq}{' (offline)' if event.offline else ''}: delivery out "
+                "of order is allowed, ordering is judged by seqNo",
+            )
     transaction.max_seq = max(transaction.max_seq, seq)
     tx_id = transaction.transaction_id
     for (first_seq, first), (second_seq, second) in [
