@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 STARTED: Final = frozenset({"Accepted", "AcceptedCanceled"})
 """UpdateFirmware answers after which the station works on the new update."""
 FINAL: Final = frozenset(
-    {"Installed", "InstallationFailed", "DownloadFailed", "InstallVerificationFailed", "InvalidSignature"}
+    {
+        "Installed",
+        "InstallationFailed",
+        "DownloadFailed",
+        "InstallVerificationFailed",
+        "InvalidSignature",
+    }
 )
 """Firmware statuses that end an update."""
 

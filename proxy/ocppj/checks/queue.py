@@ -11,6 +11,7 @@ nothing is reported for it.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from proxy.ocppj.actions import Direction
@@ -97,7 +98,7 @@ class QueueGroup(RuleGroup):
             session.at(
                 ("queue-open", transaction_id),
                 session.now + session.config.transaction_grace,
-                lambda transaction_id=transaction_id: self._review(transaction_id),
+                partial(self._review, transaction_id),
             )
 
     def _review(self, transaction_id: str) -> None:

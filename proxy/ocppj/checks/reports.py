@@ -100,11 +100,14 @@ class Stream:
 
 
 def _variables(call: Call) -> set[tuple[str, str, str | None]]:
-    found = set()
+    found: set[tuple[str, str, str | None]] = set()
     for item in objects((call.payload or {}).get("reportData")):
         component, variable = item.get("component"), item.get("variable")
         if isinstance(component, dict) and isinstance(variable, dict):
-            found.add((component.get("name"), variable.get("name"), variable.get("instance")))
+            names = component.get("name"), variable.get("name"), variable.get("instance")
+            if isinstance(names[0], str) and isinstance(names[1], str):
+                instance = names[2] if isinstance(names[2], str) else None
+                found.add((names[0], names[1], instance))
     return found
 
 
@@ -178,23 +181,20 @@ class ReportsGroup(RuleGroup):
                     "CSMS request that asked for them",
                 )
             return
-        if stream.status is None or stream.status != "Accepted":
-            if not stream.reported_stray:
-                stream.reported_stray = True
-                answer = "not answered yet" if stream.status is None else f"answered {stream.status}"
-                session.flag(
-                    "DM-003",
-                    f"{what} sent while its {stream.request} was {answer}; a report "
-                    "follows an Accepted response",
-                )
+        if stream.status != "Accepted" and not stream.reported_stray:
+            stream.reported_stray = True
+            answer = "not answered yet" if stream.status is None else f"answered {stream.status}"
+            session.flag(
+                "DM-003",
+                f"{what} sent while its {stream.request} was {answer}; a report "
+                "follows an Accepted response",
+            )
         tbc = payload.get("tbc") is True
         if type(seq) is int:
             text = json.dumps(payload, sort_keys=True)
             if seq in stream.seen:
                 if stream.seen[seq] != text:
-                    session.flag(
-                        "DM-003", f"{what} seqNo {seq} sent again with different content"
-                    )
+                    session.flag("DM-003", f"{what} seqNo {seq} sent again with different content")
                 return  # a retransmission
             stream.seen[seq] = text
             if stream.ended:
