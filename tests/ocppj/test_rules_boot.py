@@ -543,3 +543,10 @@ def test_boot007_power_up_after_a_lost_connection_may_be_a_power_cut():
     wire = Wire().boot().wait(30).heartbeat()
     wire.wait(5).close(1006).wait(10).boot(reason="PowerUp")
     assert run(wire.events) == []
+
+
+def test_boot007_station_not_yet_accepted_boots_again_on_a_reconnect():
+    """Pending, the CSMS drops the connection: the station must register again."""
+    wire = Wire().boot(status="Pending", interval=20)
+    wire.wait(5).close(1000, closed_by="csms").wait(20).boot(reason="Unknown")
+    assert run(wire.events) == []

@@ -82,8 +82,8 @@ class BootGroup(RuleGroup):
             )
 
     def _unchanged_reboot(self, call: Call) -> None:
-        """BOOT-007 (info): a BootNotification on a reconnect after a lost connection, with the
-        content of the previous one, no restart asked for, and no restart of its own claimed
+        """BOOT-007 (info): a BootNotification of an accepted station on a reconnect after a lost
+        connection, with the content of the previous one, no restart asked for, none claimed
         (reason Unknown, or a requested restart nobody requested): a station that only
         reconnected should not send one."""
         session = self.session
@@ -92,6 +92,7 @@ class BootGroup(RuleGroup):
         here = session.connection.connection_id if session.connection else None
         if (
             payload.get("reason") not in OWN_RESTARTS | {"Triggered"}
+            and self.registration.status == "Accepted"
             and self.last_boot is not None
             and here != self.last_boot_on
             and self.since_boot == "lost"
