@@ -33,6 +33,8 @@ UNIT_MODULES = frozenset(
         "tests/ocppj/test_rules_boot.py",
         "tests/ocppj/test_rules_catalogue.py",
         "tests/ocppj/test_rules_charging.py",
+        "tests/ocppj/test_rules_provisioning.py",
+        "tests/ocppj/test_rules_queue.py",
         "tests/ocppj/test_rules_heartbeat.py",
         "tests/ocppj/test_rules_remote.py",
         "tests/ocppj/test_rules_rpc.py",

@@ -37,6 +37,17 @@ NEEDS_BOTH_SIDES: dict[str, str] = {
     "REM-002": "needs the CSMS's request, the station's Accepted and the station's follow-up",
     "REM-003": "needs the CSMS's request, the station's Accepted and the station's follow-up",
     "REM-004": "needs the CSMS's request, the station's Accepted and the station's follow-up",
+    "BOOT-004": "needs the CSMS's request and the station's answer while Pending",
+    "BOOT-006": "an accepted boot is known from the BootNotificationResponse to a seen CALL",
+    "BOOT-008": "OfflineThreshold is learned from the station's answers to the CSMS",
+    "QUEUE-003": "the registration status comes from the BootNotificationResponse to a seen CALL",
+    "DM-001": "pairs each request item with the station's result",
+    "DM-002": "the limits are learned from the station's answers to the CSMS",
+    "DM-003": "follows the CSMS's report request to the station's reports",
+    "DM-004": "a full inventory is known from the CSMS's GetBaseReport",
+    "DM-005": "needs the CSMS's SetVariables and the station's answer",
+    "DM-006": "needs the CSMS's UpdateFirmware and the station's answer and reports",
+    "DM-007": "compares the CSMS's request with what the station reported",
 }
 """Rule id -> why a one-sided observation cannot judge it."""
 

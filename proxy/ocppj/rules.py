@@ -1,10 +1,10 @@
 """The rule catalogue: every check the engine makes, as data.
 
 The ids are this project's: a group prefix (WS transport, RPC framework, SCH schemas, BOOT,
-HB heartbeat, STAT status, TX transactions, REM remote control, AUTH authorization, SC smart
-charging, BACKOFF reconnects) and a number, each rule with its severities and the OCPP section it
-checks (`reference`); `ocppscope rules` prints the table and docs/engine.md says which ids are
-checked and which are not yet. Numbers left free are checks planned, not made. BACKOFF-007 is the
+HB heartbeat, STAT status, TX transactions, AUTH authorization, REM remote control, SC smart
+charging, DM device model, BACKOFF reconnects, QUEUE offline queue) and a number, each rule with
+its severities and the OCPP section it checks (`reference`); `ocppscope rules` prints the table,
+and with it the catalogue entries not checked and why (`unchecked.py`). BACKOFF-007 is the
 back-off analyser's verdict on a reconnect episode, summarising what BACKOFF-002/003 and TX-003/007
 judge one by one; RPC-020 judges the receiver's answer to an unknown action (RPC-009 judges its
 sender). RPC-016 is a warning, not info, although libraries map violations to codes differently:
@@ -191,10 +191,34 @@ _CATALOGUE = (
         "OCPP 2.0.1 B03.FR.06 (Errata 2023-12 §2.3.2)",
     ),
     Rule(
+        "BOOT-004",
+        (W,),
+        "While Pending the station answers the CSMS's requests; remote start/stop Rejected",
+        "OCPP 2.0.1 B02.FR.01, B02.FR.05; Part 6 TC_B_02_CS",
+    ),
+    Rule(
         "BOOT-005",
         (W,),
         "TriggerMessage(BootNotification) is Rejected once Accepted",
         "OCPP 2.0.1 F06.FR.17; Part 6 TC_F_26_CS",
+    ),
+    Rule(
+        "BOOT-006",
+        (W,),
+        "After an accepted boot the station reports the status of every connector",
+        "OCPP 2.0.1 Part 6 reusable state Booted, TC_B_01_CS",
+    ),
+    Rule(
+        "BOOT-007",
+        (N,),
+        "No BootNotification on a mere reconnect with unchanged content",
+        "OCPP-J 2.0.1 §5.3",
+    ),
+    Rule(
+        "BOOT-008",
+        (W,),
+        "Back after more than OfflineThreshold, the station reports every connector",
+        "OCPP 2.0.1 B04.FR.01; Part 2 Appendix OfflineThreshold; Part 6 TC_B_51_CS",
     ),
     Rule(
         "BOOT-009",
@@ -447,10 +471,78 @@ _CATALOGUE = (
         "OCPP-J 2.0.1 §5.3, §8.1; Part 6 TC_B_57_CS",
     ),
     Rule(
+        "BACKOFF-004",
+        (N,),
+        "A late first attempt that continues the previous outage's back-off (not reset)",
+        "OCPP-J 2.0.1 §5.3 (inferred; libocpp resets on connect)",
+    ),
+    Rule(
+        "BACKOFF-005",
+        (N,),
+        "A late first attempt that fits attempts the observer could not see",
+        "OCPP-J 2.0.1 §5.3, §8 (inferred)",
+    ),
+    Rule(
         "BACKOFF-007",
         (N, E, W),
         "Reconnect episode: the analyser's verdict",
         "OCPP-J 2.0.1 §5.3, §8; Part 6 TC_B_57_CS",
+    ),
+    # Provisioning and device model
+    Rule(
+        "DM-001",
+        (E,),
+        "One result per Get/SetVariables or SetVariableMonitoring item, naming that item",
+        "OCPP 2.0.1 B05.FR.01/02/12, B06.FR.01/02/11, N04.FR.01/02",
+    ),
+    Rule(
+        "DM-002",
+        (W,),
+        "CSMS requests within the station's ItemsPerMessage / BytesPerMessage",
+        "OCPP 2.0.1 B06.FR.05, N06.FR.04; Part 2 Appendix DeviceDataCtrlr, MonitoringCtrlr",
+    ),
+    Rule(
+        "DM-003",
+        (W,),
+        "Reports follow an accepted request: its requestId, seqNo 0, 1, ..., tbc until the last",
+        "OCPP 2.0.1 B07, B08.FR.03; Part 6 TC_B_12_CS, TC_B_13_CS",
+    ),
+    Rule(
+        "DM-004",
+        (N,),
+        "A FullInventory report names the core components and variables",
+        "OCPP 2.0.1 Part 6 TC_B_53_CS",
+    ),
+    Rule(
+        "DM-005",
+        (W,),
+        "A negative WebSocketPingInterval is Rejected",
+        "OCPP-J 2.0.1 §8.4",
+    ),
+    Rule(
+        "DM-006",
+        (W,),
+        "Firmware statuses carry the update's requestId; InstallRebooting before restarting",
+        "OCPP 2.0.1 L01.FR.01, L01.FR.15; Part 6 §2.1",
+    ),
+    Rule(
+        "DM-007",
+        (W, N),
+        "CSMS requests agree with the station: certificate hashes, display message transactions",
+        "OCPP 2.0.1 M04.FR.07, O01.FR.04",
+    ),
+    # Offline queueing
+    Rule(
+        "QUEUE-001",
+        (W,),
+        "A transaction open when the link was lost is ended from the queue",
+        "OCPP 2.0.1 E04 (offline transactions); Part 6 TC_E_40_CS",
+    ),
+    Rule(
+        "QUEUE-003",
+        (E,),
+        "Queued TransactionEvents wait until the station is Accepted",
+        "OCPP 2.0.1 B02.FR.09, B03.FR.07 (libocpp holds its queue until Accepted)",
     ),
 )
 

@@ -15,10 +15,16 @@ from proxy.ocppj.checks.authorization import AuthorizationGroup
 from proxy.ocppj.checks.backoff import BackoffGroup
 from proxy.ocppj.checks.boot import BootGroup
 from proxy.ocppj.checks.charging import ChargingGroup
+from proxy.ocppj.checks.connectors import ConnectorReportsGroup
+from proxy.ocppj.checks.csms_requests import CsmsRequestsGroup
 from proxy.ocppj.checks.device_model import DeviceModelGroup
+from proxy.ocppj.checks.firmware import FirmwareGroup
 from proxy.ocppj.checks.heartbeat import HeartbeatGroup
 from proxy.ocppj.checks.payload import PayloadGroup
+from proxy.ocppj.checks.provisioning import ProvisioningGroup
+from proxy.ocppj.checks.queue import QueueGroup
 from proxy.ocppj.checks.remote import RemoteGroup
+from proxy.ocppj.checks.reports import ReportsGroup
 from proxy.ocppj.checks.status import StatusGroup
 from proxy.ocppj.checks.transaction_flow import TransactionFlowGroup
 from proxy.ocppj.checks.transactions import TransactionsGroup
@@ -44,6 +50,12 @@ RULESETS: Final[dict[str, Ruleset]] = {
         TransactionFlowGroup,
         AuthorizationGroup,
         ChargingGroup,
+        ConnectorReportsGroup,
+        QueueGroup,
+        ProvisioningGroup,
+        ReportsGroup,
+        FirmwareGroup,
+        CsmsRequestsGroup,
     ),
 }
 

@@ -55,6 +55,17 @@ class DeviceModel:
         without an instance; None while unknown."""
         return self.values.get((component, variable, None))
 
+    def integer(self, component: str, variable: str, instance: str | None = None) -> int | None:
+        """A whole-number value of any component's variable (an instance, else the plain one)."""
+        for candidate in dict.fromkeys((instance, None)):
+            raw = self.values.get((component, variable, candidate))
+            if raw is not None:
+                try:
+                    return int(raw)
+                except ValueError:
+                    return None
+        return None
+
     def grant(self, variable: str, value: object) -> None:
         """An OCPPCommCtrlr value granted by other means than the variable (BootNotification)."""
         self.values[(COMM, variable, None)] = str(value)

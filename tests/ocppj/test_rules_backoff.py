@@ -666,7 +666,8 @@ def test_backoff007_usual_jitter_is_not_mentioned() -> None:
 
 
 def short_charging_outage(offline: bool) -> Wire:
-    """Charging; the link drops for 3 s (back at the first attempt, 2 s late: BACKOFF-002), and
+    """Charging; the link drops for 3 s (back at the first attempt seen, 2 s late: BACKOFF-002,
+    or after one unseen attempt: BACKOFF-005), and
     the meter sample taken 1.5 s into the outage is delivered after the reconnect."""
     w = started(Wire())
     periodic(w.wait(15), 1, 12600.0)
@@ -679,18 +680,75 @@ def short_charging_outage(offline: bool) -> Wire:
 
 def test_backoff007_three_second_outage_event_delivered_with_the_flag() -> None:
     findings = run(short_charging_outage(offline=True).events, SEED, verdicts=True)
-    assert rule_ids(findings) == ["BACKOFF-002", "BACKOFF-007", "BACKOFF-007"]
-    assert findings[2].message == (
+    assert rule_ids(findings) == ["BACKOFF-002", "BACKOFF-005", "BACKOFF-007", "BACKOFF-007"]
+    assert findings[3].message == (
         "1 offline TransactionEvent delivered with offline=true, no seqNo gap"
     )
-    assert findings[2].severity is Severity.INFO
+    assert findings[3].severity is Severity.INFO
 
 
 def test_backoff007_three_second_outage_event_delivered_without_the_flag() -> None:
     findings = run(short_charging_outage(offline=False).events, SEED, verdicts=True)
-    assert rule_ids(findings) == ["BACKOFF-002", "BACKOFF-007", "TX-007", "BACKOFF-007"]
-    assert findings[3].message == (
+    assert rule_ids(findings) == [
+        "BACKOFF-002",
+        "BACKOFF-005",
+        "BACKOFF-007",
+        "TX-007",
+        "BACKOFF-007",
+    ]
+    assert findings[4].message == (
         "1 TransactionEvent from the offline period delivered, 1 without offline=true "
         f"(seqNo 2 of {TX}), no seqNo gap"
     )
-    assert findings[3].severity is Severity.WARNING
+    assert findings[4].severity is Severity.WARNING
+
+
+# ---- BACKOFF-004 / BACKOFF-005: why a first attempt came late (info) ------------------------
+
+
+def test_backoff004_back_off_continued_from_the_previous_outage() -> None:
+    """RetryBackOffWaitMinimum 10 s: after an outage with two attempts (10, 20 s) the next
+    outage's first wait is 40 s, attempt 3 of a continued back-off, instead of 10 s again.
+    (40 s fits no run of unseen attempts either: 10 + 20 = 30, 10 + 20 + 40 = 70.)"""
+    config = Config(backoff=Backoff(10, 0, 4))
+    w = outage(online(), [10, 30])
+    w.wait(20)
+    outage(w, [40])
+
+    findings = run(w.events, config)
+    assert rule_severities(findings) == [
+        ("BACKOFF-002", Severity.WARNING),
+        ("BACKOFF-004", Severity.INFO),
+    ]
+    assert "fits attempt 3 of a back-off continued from the previous outage (2 attempts)" in (
+        findings[1].message
+    )
+
+
+def test_backoff004_not_raised_when_the_wait_fits_no_continued_back_off() -> None:
+    """Late, but 40 s fits neither attempt 6 (16 s) nor unseen attempts exactly: BACKOFF-002 alone."""
+    w = outage(online(), SEED_ATTEMPTS)
+    w.wait(20)
+    outage(w, [40])
+
+    assert rule_ids(run(w.events, SEED)) == ["BACKOFF-002"]
+
+
+def test_backoff005_late_reconnect_fits_attempts_the_observer_did_not_see() -> None:
+    """Back after 7 s with no refusal seen: attempts at 1 and 3 s never reached the observer."""
+    w = outage(online(), [7])
+
+    findings = run(w.events, SEED)
+    assert rule_severities(findings) == [
+        ("BACKOFF-002", Severity.WARNING),
+        ("BACKOFF-005", Severity.INFO),
+    ]
+    assert "fit 3 attempts (7-7 s): 2 may have failed" in findings[1].message
+    assert findings[1].details == {"unseen_attempts": 2}
+
+
+def test_backoff005_not_raised_when_the_refused_attempts_were_seen() -> None:
+    """The observer saw the station's refused attempts: nothing is left to explain."""
+    w = outage(online(), [1, 3, 7, 30, 46])
+
+    assert rule_ids(run(w.events, SEED)) == ["BACKOFF-003"]

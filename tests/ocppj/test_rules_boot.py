@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from proxy.ocppj.findings import Finding, Severity
 from tests.ocppj.wire import Wire, rule_ids, run
 
@@ -350,4 +352,201 @@ def test_current_time_with_a_utc_offset_is_compared_as_the_same_instant():
     wire.wait(30).call("Heartbeat", {})
     # 09:00:30.050+01:00 is 08:00:30.050Z, the observer's time of the response.
     wire.result({"currentTime": "2026-02-01T09:00:30.050+01:00"})
+    assert run(wire.events) == []
+
+
+# ---- BOOT-004: a Pending station answers the CSMS ------------------------------------------
+
+REMOTE_START = {
+    "idToken": {"idToken": "7C3F21A9", "type": "Central"},
+    "remoteStartId": 4711,
+    "evseId": 1,
+}
+GET_HEARTBEAT_INTERVAL = {
+    "getVariableData": [
+        {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+    ]
+}
+HEARTBEAT_INTERVAL_RESULT = {
+    "getVariableResult": [
+        {
+            "attributeStatus": "Accepted",
+            "attributeValue": "300",
+            "component": {"name": "OCPPCommCtrlr"},
+            "variable": {"name": "HeartbeatInterval"},
+        }
+    ]
+}
+
+
+def test_pending_station_accepting_a_remote_start():
+    wire = Wire().boot(status="Pending", interval=60)
+    wire.wait(5).call("RequestStartTransaction", REMOTE_START, sender="csms")
+    answer(wire, {"status": "Accepted"})
+    findings = run(wire.events)
+    assert graded(findings) == [("BOOT-004", W)]
+    assert "RequestStartTransaction with Accepted while its registration is Pending" in (
+        findings[0].message
+    )
+
+
+def test_pending_station_refusing_get_variables_with_security_error():
+    wire = Wire().boot(status="Pending", interval=60)
+    wire.wait(5).call("GetVariables", GET_HEARTBEAT_INTERVAL, sender="csms")
+    wire.error("SecurityError", sender="charger", after=0.2)
+    assert graded(run(wire.events)) == [("BOOT-004", W)]
+
+
+def test_pending_station_answers_get_variables_and_rejects_remote_start():
+    wire = Wire().boot(status="Pending", interval=60)
+    wire.wait(5).call("GetVariables", GET_HEARTBEAT_INTERVAL, sender="csms")
+    answer(wire, HEARTBEAT_INTERVAL_RESULT)
+    wire.wait(2).call("RequestStartTransaction", REMOTE_START, sender="csms")
+    answer(wire, {"status": "Rejected"})
+    wire.wait(55).boot_again()
+    assert run(wire.events) == []
+
+
+def test_accepted_station_may_accept_a_remote_start():
+    wire = Wire().boot()
+    wire.wait(5).call("RequestStartTransaction", REMOTE_START, sender="csms")
+    answer(wire, {"status": "Accepted"})
+    assert "BOOT-004" not in rule_ids(run(wire.events))
+
+
+# ---- BOOT-006 / BOOT-008: every connector reported after a boot or a long outage ------------
+
+
+def two_evses_known() -> Wire:
+    """A two-EVSE station boots and reports both connectors; the CSMS sets OfflineThreshold."""
+    wire = Wire().boot()
+    status_notification(wire.wait(1), evse=1).result({})
+    status_notification(wire.wait(0.2), evse=2).result({})
+    set_variables = {
+        "setVariableData": [
+            {
+                "attributeValue": "60",
+                "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "OfflineThreshold"},
+            }
+        ]
+    }
+    wire.wait(5).call("SetVariables", set_variables, sender="csms")
+    result = {key: value for key, value in set_variables["setVariableData"][0].items()}
+    del result["attributeValue"]
+    answer(wire, {"setVariableResult": [{"attributeStatus": "Accepted", **result}]})
+    return wire.wait(20).heartbeat()
+
+
+def heartbeats(wire: Wire, seconds: float) -> Wire:
+    """Quiet time with a Heartbeat every 25 s (HeartbeatInterval 30 s)."""
+    for _ in range(int(seconds // 25) + 1):
+        wire.wait(25).heartbeat()
+    return wire
+
+
+def availability_event(wire: Wire, evse: int) -> Wire:
+    """The connector's status as a NotifyEvent of Connector.AvailabilityState."""
+    payload = {
+        "generatedAt": wire.time(),
+        "seqNo": 0,
+        "eventData": [
+            {
+                "eventId": 1,
+                "timestamp": wire.time(),
+                "trigger": "Delta",
+                "actualValue": "Available",
+                "component": {"name": "Connector", "evse": {"id": evse, "connectorId": 1}},
+                "variable": {"name": "AvailabilityState"},
+                "eventNotificationType": "HardWiredNotification",
+            }
+        ],
+    }
+    return wire.call("NotifyEvent", payload).result({})
+
+
+def test_boot006_connector_left_out_after_a_reboot():
+    wire = two_evses_known()
+    wire.wait(10).close(1006).wait(25).boot(reason="PowerUp")  # a power cut
+    status_notification(wire.wait(0.5), evse=1).result({})
+    heartbeats(wire, 60)
+    findings = run(wire.events)
+    assert graded(findings) == [("BOOT-006", W)]
+    assert findings[0].message.startswith("no status for EVSE 2 connector 1 within 60 s after")
+
+
+def test_boot006_every_connector_reported_after_a_reboot():
+    wire = two_evses_known()
+    wire.wait(10).close(1006).wait(25).boot(reason="PowerUp")
+    status_notification(wire.wait(0.5), evse=1).result({})
+    availability_event(wire.wait(0.2), evse=2)
+    heartbeats(wire, 60)
+    assert run(wire.events) == []
+
+
+def test_boot006_triggered_boot_needs_no_status():
+    wire = two_evses_known()
+    trigger(wire.wait(5), "BootNotification")
+    answer(wire, {"status": "Rejected"})
+    wire.wait(1).boot_again(reason="Triggered")
+    heartbeats(wire, 60)
+    assert "BOOT-006" not in rule_ids(run(wire.events))
+
+
+def test_boot008_long_outage_reports_one_connector_of_two():
+    wire = two_evses_known()
+    wire.wait(10).close(1006).wait(90).open()  # 90 s offline, OfflineThreshold 60 s
+    wire.wait(0.5).heartbeat()
+    status_notification(wire.wait(0.5), evse=2).result({})
+    findings = run(heartbeats(wire, 60).events)
+    assert graded(findings) == [("BOOT-008", W)]
+    assert "EVSE 1 connector 1" in findings[0].message
+    assert "reconnecting from 90 s offline (OfflineThreshold 60 s)" in findings[0].message
+
+
+def test_boot008_short_outage_needs_no_status():
+    wire = two_evses_known()
+    wire.wait(10).close(1006).wait(30).open()  # back within OfflineThreshold
+    assert run(heartbeats(wire.wait(0.5).heartbeat(), 60).events) == []
+
+
+def test_boot008_long_outage_with_every_connector_reported():
+    wire = two_evses_known()
+    wire.wait(10).close(1006).wait(90).open()
+    status_notification(wire.wait(0.5), evse=1).result({})
+    status_notification(wire.wait(0.2), evse=2).result({})
+    assert run(heartbeats(wire, 60).events) == []
+
+
+# ---- BOOT-007: no BootNotification on a mere reconnect ----------------------------------------
+
+
+@pytest.mark.parametrize("reason", ["Unknown", "RemoteReset"])
+def test_boot007_unchanged_boot_on_a_reconnect(reason: str):
+    """Lost connection, back 10 s later with the same BootNotification; no reset was asked for."""
+    wire = Wire().boot().wait(30).heartbeat()
+    wire.wait(5).close(1006).wait(10).boot(reason=reason)
+    findings = run(wire.events)
+    assert graded(findings) == [("BOOT-007", Severity.INFO)]
+    assert f"(reason {reason}) on a reconnect after a lost connection" in findings[0].message
+
+
+def test_boot007_boot_after_a_requested_reset_is_fine():
+    wire = Wire().boot().wait(30).heartbeat()
+    wire.wait(5).call("Reset", {"type": "Immediate"}, sender="csms")
+    answer(wire, {"status": "Accepted"})
+    wire.wait(1).close(1006).wait(20).boot(reason="RemoteReset")
+    assert run(wire.events) == []
+
+
+def test_boot007_power_up_after_a_lost_connection_may_be_a_power_cut():
+    wire = Wire().boot().wait(30).heartbeat()
+    wire.wait(5).close(1006).wait(10).boot(reason="PowerUp")
+    assert run(wire.events) == []
+
+
+def test_boot007_station_not_yet_accepted_boots_again_on_a_reconnect():
+    """Pending, the CSMS drops the connection: the station must register again."""
+    wire = Wire().boot(status="Pending", interval=20)
+    wire.wait(5).close(1000, closed_by="csms").wait(20).boot(reason="Unknown")
     assert run(wire.events) == []

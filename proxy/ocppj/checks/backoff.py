@@ -1,6 +1,7 @@
 """BACKOFF group: reconnect attempts after a lost connection against RetryBackOff* (OCPP-J §5.3, §8).
 
-BACKOFF-001..003 judge each attempt as it happens. BACKOFF-007 is the back-off analyser's verdict
+BACKOFF-001..003 judge each attempt as it happens; BACKOFF-004 and 005 (info) name the likely
+cause of a late first attempt. BACKOFF-007 is the back-off analyser's verdict
 on a whole episode, from the loss to the accepted reconnect, and then on the offline
 TransactionEvents delivered after it; the episode is also kept as data (`BackoffGroup.reconnects.episodes`).
 """
@@ -39,6 +40,8 @@ LISTED = 8
 SEVERITY: dict[Timing, Severity] = {"early": Severity.ERROR, "late": Severity.WARNING}
 """Early breaks a SHALL (the CSMS is flooded); late only delays the station's own return."""
 UNKNOWN = "not judged: RetryBackOff* unknown (give --retry-backoff)"
+MAX_UNSEEN = 32
+"""Unseen failed attempts BACKOFF-005 considers: past them the waits no longer grow."""
 
 
 def wait_bounds(
@@ -195,6 +198,41 @@ class BackoffGroup(RuleGroup):
             f"{limit} ({_settings(backoff)})",
             SEVERITY[timing],
         )
+        if attempt == 1 and timing == "late":
+            self._explain_late(wait, backoff, refused)
+
+    def _explain_late(self, wait: float, backoff: Backoff, refused: bool) -> None:
+        """A first attempt later than its bound has two likely causes, each an info finding:
+        the back-off was not reset after the last successful connection (BACKOFF-004), or
+        attempts the observer cannot see failed before it (BACKOFF-005)."""
+        session = self.session
+        episodes = self.reconnects.episodes
+        if episodes and episodes[-1].backoff is not None:
+            before = len(episodes[-1].attempts)
+            if judge_wait(wait, _bounds(backoff, before + 1)) is None:
+                session.flag(
+                    "BACKOFF-004",
+                    f"the {wait:.1f} s wait fits attempt {before + 1} of a back-off continued "
+                    f"from the previous outage ({_counted(before, 'attempt')}): the station "
+                    "seems not to reset its back-off after a successful connection",
+                )
+        if refused:
+            return
+        lower = upper = 0.0
+        for attempts in range(1, MAX_UNSEEN + 2):
+            low, high = _bounds(backoff, attempts)
+            lower, upper = lower + low, upper + high
+            if lower > wait:
+                return
+            if attempts > 1 and judge_wait(wait, (lower, upper)) is None:
+                session.flag(
+                    "BACKOFF-005",
+                    f"no failed attempt was seen, but the {wait:.1f} s until this one fit "
+                    f"{attempts} attempts ({lower:g}-{upper:g} s): {attempts - 1} may have "
+                    "failed where the observer cannot see them (before reaching it)",
+                    details={"unseen_attempts": attempts - 1},
+                )
+                return
 
     def _conclude(self, event: ConnectionOpened) -> None:
         """BACKOFF-007 at the accepted reconnect: the episode judged with the per-attempt bounds."""

@@ -1,4 +1,8 @@
-"""BOOT group: BootNotification first, the Pending/Rejected gate, retry intervals, clocks (B01-B03)."""
+"""BOOT group: BootNotification first, the Pending/Rejected gate, retry intervals, clocks (B01-B03),
+the station's answers while Pending (B02), and BootNotifications on a mere reconnect (OCPP-J §5.3).
+
+Queued TransactionEvents sent through the gate are judged as QUEUE-003 rather than BOOT-001/002:
+one defect, named by its cause."""
 
 from __future__ import annotations
 
@@ -6,18 +10,31 @@ from typing import TYPE_CHECKING
 
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.checks.device_model import DeviceModelGroup
+from proxy.ocppj.checks.queue import queued
 from proxy.ocppj.checks.remote import RemoteGroup
 from proxy.ocppj.findings import Severity
-from proxy.ocppj.routing import RuleGroup, on_call, on_error, on_result
+from proxy.ocppj.routing import RuleGroup, on_call, on_close, on_error, on_result
 from proxy.ocppj.state import Registration
 from proxy.ocppj.timefmt import format_datetime, parse_datetime
 
 if TYPE_CHECKING:
+    from proxy.ocppj.events import ConnectionClosed
     from proxy.ocppj.messages import Call, CallError, CallResult
     from proxy.ocppj.rpc import PendingCall
     from proxy.ocppj.session import Session
 
 ALLOWED_WHILE_PENDING = frozenset({"BootNotification", "NotifyReport"})
+ANSWERED_WHILE_PENDING = frozenset(
+    {"GetVariables", "SetVariables", "GetBaseReport", "GetReport", "TriggerMessage"}
+)
+"""CSMS requests a Pending station handles as usual (B02.FR.01)."""
+REJECTED_WHILE_PENDING = frozenset({"RequestStartTransaction", "RequestStopTransaction"})
+"""CSMS requests a Pending station answers Rejected (B02.FR.05)."""
+RESTARTS = frozenset({"Accepted", "Scheduled", "AcceptedCanceled"})
+"""Reset and UpdateFirmware answers after which the station restarts."""
+OWN_RESTARTS = frozenset({"PowerUp", "Watchdog", "LocalReset", "ApplicationReset"})
+"""BootNotification reasons that claim a restart nobody asked for: after a lost connection the
+observer cannot tell one (a power cut also drops the connection) from a mere reconnect."""
 
 
 class BootGroup(RuleGroup):
@@ -28,6 +45,18 @@ class BootGroup(RuleGroup):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.registration = Registration()
+        self.asked_while_pending: set[str] = set()
+        """MessageIds of the CSMS's requests of B02.FR.01/05 sent while Pending, unanswered."""
+        self.last_boot: object = None
+        """The chargingStation of the latest BootNotification, to compare the next one with."""
+        self.last_boot_on: str | None = None
+        self.since_boot: str | None = None
+        """How the latest connection ended since that BootNotification: 'lost' (the network or
+        the CSMS ended it) or 'station'; None while no connection ended."""
+        self.restart_asked = False
+        """The CSMS asked for a restart (Reset, UpdateFirmware) since that BootNotification."""
+        self.queue_reported_on: str | None = None
+        """The connection on which queued TransactionEvents before Accepted were reported."""
 
     @on_call("BootNotification")
     def boot_requested(self, call: Call) -> None:
@@ -38,6 +67,7 @@ class BootGroup(RuleGroup):
             registration.requested_on = (
                 session.connection.connection_id if session.connection else None
             )
+            self._unchanged_reboot(call)
         if registration.status not in ("Pending", "Rejected") or registration.interval <= 0:
             return
         if (call.payload or {}).get("reason") == "Triggered":
@@ -49,6 +79,72 @@ class BootGroup(RuleGroup):
                 f"BootNotification {waited:.1f} s after the CSMS answered "
                 f"{registration.status} with interval {registration.interval} s; the station "
                 "must wait the interval first",
+            )
+
+    def _unchanged_reboot(self, call: Call) -> None:
+        """BOOT-007 (info): a BootNotification of an accepted station on a reconnect after a lost
+        connection, with the content of the previous one, no restart asked for, none claimed
+        (reason Unknown, or a requested restart nobody requested): a station that only
+        reconnected should not send one."""
+        session = self.session
+        payload = call.payload or {}
+        station = payload.get("chargingStation")
+        here = session.connection.connection_id if session.connection else None
+        if (
+            payload.get("reason") not in OWN_RESTARTS | {"Triggered"}
+            and self.registration.status == "Accepted"
+            and self.last_boot is not None
+            and here != self.last_boot_on
+            and self.since_boot == "lost"
+            and not self.restart_asked
+            and station == self.last_boot
+        ):
+            session.flag(
+                "BOOT-007",
+                f"BootNotification (reason {payload.get('reason')}) on a reconnect after a lost "
+                "connection, with the same content as the previous one and no restart "
+                "requested; a station that only reconnects sends none",
+            )
+        self.last_boot, self.last_boot_on = station, here
+        self.since_boot, self.restart_asked = None, False
+
+    @on_close
+    def connection_ended(self, event: ConnectionClosed) -> None:
+        self.since_boot = "station" if event.closed_by == "charger" else "lost"
+        self.asked_while_pending.clear()
+
+    @on_result("Reset", "UpdateFirmware")
+    def restart_accepted(self, pending: PendingCall, result: CallResult) -> None:
+        if (result.payload or {}).get("status") in RESTARTS:
+            self.restart_asked = True
+
+    @on_result(*ANSWERED_WHILE_PENDING, *REJECTED_WHILE_PENDING)
+    def answered_while_pending(self, pending: PendingCall, result: CallResult) -> None:
+        """BOOT-004: remote start and stop are Rejected while Pending (B02.FR.05)."""
+        if pending.call.message_id not in self.asked_while_pending:
+            return
+        self.asked_while_pending.discard(pending.call.message_id)
+        status = (result.payload or {}).get("status")
+        if pending.action in REJECTED_WHILE_PENDING and status != "Rejected":
+            self.session.flag(
+                "BOOT-004",
+                f"station answered {pending.action} with {status} while its registration "
+                "is Pending; it must answer Rejected until it is accepted",
+            )
+
+    @on_error(*ANSWERED_WHILE_PENDING, *REJECTED_WHILE_PENDING)
+    def refused_while_pending(self, pending: PendingCall, error: CallError) -> None:
+        """BOOT-004: a Pending station handles the CSMS's requests (B02.FR.01), not as a
+        registration gate of its own."""
+        if pending.call.message_id not in self.asked_while_pending:
+            return
+        self.asked_while_pending.discard(pending.call.message_id)
+        if error.error_code == "SecurityError":
+            expected = "Rejected" if pending.action in REJECTED_WHILE_PENDING else "its result"
+            self.session.flag(
+                "BOOT-004",
+                f"station refused {pending.action} with SecurityError while its registration "
+                f"is Pending; the CSMS may ask it while Pending, the answer is {expected}",
             )
 
     @on_result("BootNotification")
@@ -102,6 +198,10 @@ class BootGroup(RuleGroup):
         session = self.session
         status = self.registration.status
         if session.direction is Direction.CSMS_TO_CHARGER:
+            if status == "Pending" and call.action in (
+                ANSWERED_WHILE_PENDING | REJECTED_WHILE_PENDING
+            ):
+                self.asked_while_pending.add(call.message_id)
             if status == "Rejected":
                 session.flag(
                     "BOOT-002",
@@ -112,6 +212,10 @@ class BootGroup(RuleGroup):
         if status == "Accepted" or call.action == "BootNotification":
             return
         pending = session.current_call
+        if call.action == "TransactionEvent" and self._queued_too_soon(call):
+            if pending is not None:
+                pending.forbidden = True
+            return
         if status is None:
             self._unregistered(call)
             return
@@ -142,6 +246,28 @@ class BootGroup(RuleGroup):
                 )
         if pending is not None:
             pending.forbidden = True
+
+    def _queued_too_soon(self, call: Call) -> bool:
+        """QUEUE-003: a queued TransactionEvent waits until the station is Accepted (once per
+        connection: a station flushing its queue too soon sends many)."""
+        session = self.session
+        registration = self.registration
+        waiting = registration.status in ("Pending", "Rejected") or (
+            registration.status is None and registration.requested_at is not None
+        )
+        if not (waiting and queued(session, call.payload or {})):
+            return False
+        here = session.connection.connection_id if session.connection else None
+        if self.queue_reported_on != here:
+            self.queue_reported_on = here
+            state = registration.status or "not yet answered"
+            session.flag(
+                "QUEUE-003",
+                f"queued TransactionEvent sent while the registration is {state}; queued "
+                "transaction messages wait until the CSMS accepts the station",
+                details={"registration": registration.status or "unanswered"},
+            )
+        return True
 
     def _unregistered(self, call: Call) -> None:
         """A station CALL before any BootNotificationResponse: was a BootNotification sent?"""
