@@ -17,6 +17,7 @@ from proxy.ocppj.checks.device_model import DeviceModelGroup
 from proxy.ocppj.checks.heartbeat import HeartbeatGroup
 from proxy.ocppj.checks.payload import PayloadGroup
 from proxy.ocppj.checks.remote import RemoteGroup
+from proxy.ocppj.checks.security import SecurityGroup
 from proxy.ocppj.checks.status import StatusGroup
 from proxy.ocppj.checks.transactions import TransactionsGroup
 from proxy.ocppj.checks.transport import TransportGroup
@@ -38,6 +39,7 @@ RULESETS: Final[dict[str, Ruleset]] = {
         TransactionsGroup,
         RemoteGroup,
         BackoffGroup,
+        SecurityGroup,
     ),
 }
 
