@@ -1,9 +1,10 @@
 """The rule catalogue: every check the engine makes, as data.
 
 The ids are this project's: a group prefix (WS transport, RPC framework, SCH schemas, BOOT,
-HB heartbeat, STAT status, TX transactions, REM remote control, BACKOFF reconnects, SEC security profiles) and a number,
-each rule with its severities and the OCPP section it checks (`reference`); `ocppscope rules`
-prints the table and docs/engine.md says which ids are checked and which are not yet. Numbers
+HB heartbeat, STAT status, TX transactions, REM remote control, BACKOFF reconnects, SEC security
+profiles) and a number, each rule with its severities and the OCPP section it checks
+(`reference`); `ocppscope rules` prints the table and docs/engine.md says which ids are checked
+and which are not yet. Numbers
 left free are checks planned, not made. BACKOFF-007 is the back-off analyser's verdict on a
 reconnect episode, summarising what BACKOFF-002/003 and TX-003/007 judge one by one; RPC-020
 judges the receiver's answer to an unknown action (RPC-009 judges its sender). RPC-016 is a

@@ -55,9 +55,11 @@ class Wire:
         response_headers: dict[str, str] | None = None,
         tls: bool | None = None,
         tls_version: str | None = None,
+        client_certificate: bool = False,
         client_certificate_cn: str | None = None,
     ) -> Wire:
-        """`client_certificate_cn`: the station presents a client certificate with this CN."""
+        """With `tls`, whether the station presents a client certificate (it does if given a
+        `client_certificate_cn`); without, the TLS facts are unknown, as in older captures."""
         self.connection = f"{self.station}#{next(self._connections)}"
         self.events.append(
             ConnectionOpened(
@@ -71,7 +73,9 @@ class Wire:
                 response_headers or {},
                 tls=tls,
                 tls_version=tls_version,
-                client_certificate=None if tls is None else client_certificate_cn is not None,
+                client_certificate=None
+                if tls is None
+                else client_certificate or client_certificate_cn is not None,
                 client_certificate_cn=client_certificate_cn,
             )
         )
