@@ -75,6 +75,11 @@ class Conformance(RefusedHandshakes):
         station = station_from_path(flow.request.path)
         client = flow.client_conn
         certificates = client.certificate_list if client.tls_established else ()
+        presented: bool | None = bool(certificates)
+        # mitmproxy's TLS addon declares request_client_cert (off unless set): a station that was
+        # not asked for a certificate may still have one, so whether it has is unknown.
+        if client.tls_established and not getattr(ctx.options, "request_client_cert", False):
+            presented = presented or None
         outcome = self.monitor.feed(
             events.ConnectionOpened(
                 timestamp=flow.response.timestamp_end or time.time(),
@@ -87,7 +92,7 @@ class Conformance(RefusedHandshakes):
                 response_headers={k.lower(): v for k, v in flow.response.headers.items()},
                 tls=client.tls_established,
                 tls_version=client.tls_version if client.tls_established else None,
-                client_certificate=bool(certificates),
+                client_certificate=presented,
                 client_certificate_cn=certificates[0].cn if certificates else None,
             )
         )

@@ -55,6 +55,14 @@ def test_station_dropping_basic_credentials_on_reconnect_is_sec_001():
     assert rule_severities(run(wire.events)) == [("SEC-001", E)]
 
 
+def test_tls_without_basic_when_nobody_asked_for_a_certificate_is_not_judged():
+    """Behind a proxy that asks for no client certificate, profile 3 looks like this."""
+    wire = profile_2(Wire(STATION)).boot_again()
+    reconnect(wire).open(tls=True, tls_version="TLSv1.3", client_certificate=None).boot_again()
+
+    assert run(wire.events) == []
+
+
 @pytest.mark.parametrize(
     "header",
     ["Basic", "Basic QUxGLUFDRTAwMTIzNDU=", "Basic ***not base64***"],

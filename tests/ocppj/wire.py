@@ -55,11 +55,12 @@ class Wire:
         response_headers: dict[str, str] | None = None,
         tls: bool | None = None,
         tls_version: str | None = None,
-        client_certificate: bool = False,
+        client_certificate: bool | None = False,
         client_certificate_cn: str | None = None,
     ) -> Wire:
         """With `tls`, whether the station presents a client certificate (it does if given a
-        `client_certificate_cn`); without, the TLS facts are unknown, as in older captures."""
+        `client_certificate_cn`; None: nobody asked for one); without, the TLS facts are
+        unknown, as in older captures."""
         self.connection = f"{self.station}#{next(self._connections)}"
         self.events.append(
             ConnectionOpened(
@@ -75,7 +76,7 @@ class Wire:
                 tls_version=tls_version,
                 client_certificate=None
                 if tls is None
-                else client_certificate or client_certificate_cn is not None,
+                else client_certificate_cn is not None or client_certificate,
                 client_certificate_cn=client_certificate_cn,
             )
         )

@@ -137,6 +137,8 @@ def _profile(event: ConnectionOpened, basic: bool) -> int | None:
         return None
     if basic:
         return 2 if event.tls else 1
+    if event.tls and event.client_certificate is None:
+        return None  # profile 3 with a certificate nobody asked for, or none
     return 0
 
 
@@ -200,7 +202,7 @@ class SecurityGroup(RuleGroup):
         if event.client_certificate:
             self._certificate(event, credentials is not None)
         if credentials is None and not malformed:
-            if self.basic_seen and not event.client_certificate:
+            if self.basic_seen and event.client_certificate is False:
                 session.flag(
                     "SEC-001",
                     "connection without HTTP Basic credentials from a station that sent them "
