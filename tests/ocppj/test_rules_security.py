@@ -265,6 +265,19 @@ def test_reset_or_reboot_after_boot_is_fine():
     assert run(wire.events, until=wire.now + 120) == []
 
 
+@pytest.mark.parametrize("reported", [True, False])
+def test_startup_event_queued_over_a_lost_connection_is_awaited_on_the_next(reported):
+    wire = boot_without_security_event(Wire(STATION)).wait(10).close(1006).wait(90).open()
+    if reported:
+        wire.wait(1).call(
+            "SecurityEventNotification", {"type": "StartupOfTheDevice", "timestamp": wire.time()}
+        )
+        wire.result({})
+
+    findings = rule_severities(run(wire.events, until=wire.now + 61))
+    assert findings == ([] if reported else [("SEC-010", W)])
+
+
 def test_triggered_boot_needs_no_startup_event():
     wire = Wire(STATION).boot().wait(10)
     wire.call("TriggerMessage", {"requestedMessage": "BootNotification"}, sender="csms")

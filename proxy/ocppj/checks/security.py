@@ -24,10 +24,10 @@ from proxy.ocppj.actions import Direction
 from proxy.ocppj.checks.device_model import objects
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.messages import CallError
-from proxy.ocppj.routing import RuleGroup, on_call, on_frame, on_open, on_result
+from proxy.ocppj.routing import RuleGroup, on_call, on_close, on_frame, on_open, on_result
 
 if TYPE_CHECKING:
-    from proxy.ocppj.events import ConnectionOpened
+    from proxy.ocppj.events import ConnectionClosed, ConnectionOpened
     from proxy.ocppj.messages import Call, CallResult, Parsed
     from proxy.ocppj.rpc import PendingCall
     from proxy.ocppj.session import Session
@@ -64,6 +64,8 @@ SECURITY_EVENTS = frozenset(
 )
 """The security events of Part 2 Appendix 1 (v1.3)."""
 STARTUP_EVENTS = frozenset({"StartupOfTheDevice", "ResetOrReboot"})
+STARTUP = ("SEC-010", "startup")
+"""The timer key of the awaited startup event."""
 INVALID_MESSAGE_CODES = frozenset(
     {
         "FormatViolation",
@@ -176,6 +178,9 @@ class SecurityGroup(RuleGroup):
         self.certificate_cn: str | None = None
         """The CN of the current connection's client certificate."""
         self.startup_reported = False
+        self.startup_due = False
+        """The connection closed while StartupOfTheDevice was awaited: queued, it comes on the
+        next one (a critical event raised offline is sent after reconnecting)."""
         self.profile_1_reported = False
 
     @on_open
@@ -193,6 +198,9 @@ class SecurityGroup(RuleGroup):
                 "Authorization header is not Basic base64(<identity>:<password>)",
             )
         self.certificate_cn = event.client_certificate_cn if event.client_certificate else None
+        if self.startup_due:
+            self.startup_due = False
+            self._expect_startup()
         if event.tls and event.tls_version in OLD_TLS:
             session.flag(
                 "SEC-005",
@@ -327,14 +335,22 @@ class SecurityGroup(RuleGroup):
             or self.startup_reported
         ):
             return
+        self._expect_startup()
+
+    def _expect_startup(self) -> None:
         timeout = self.session.config.followup_timeout
         self.session.expect(
-            ("SEC-010", "startup"),
+            STARTUP,
             timeout,
             "SEC-010",
             f"no SecurityEventNotification StartupOfTheDevice or ResetOrReboot within "
-            f"{timeout:g} s of the accepted boot; Appendix 1 marks both critical",
+            f"{timeout:g} s of the accepted boot while connected; Appendix 1 marks both critical",
         )
+
+    @on_close
+    def closed(self, event: ConnectionClosed) -> None:
+        if self.session.cancel(STARTUP):
+            self.startup_due = True
 
     @on_call("SecurityEventNotification")
     def security_event(self, call: Call) -> None:
@@ -344,7 +360,7 @@ class SecurityGroup(RuleGroup):
             return
         if kind in STARTUP_EVENTS:
             self.startup_reported = True
-            session.fulfil(("SEC-010", "startup"))
+            session.fulfil(STARTUP)
         if kind == "InvalidMessages":
             session.fulfil(("SEC-011", "invalid"))
         if kind in SECURITY_EVENTS:
