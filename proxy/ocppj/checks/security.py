@@ -209,18 +209,17 @@ class SecurityGroup(RuleGroup):
             )
         if event.client_certificate:
             self._certificate(event, credentials is not None)
-        if credentials is None and not malformed:
-            if self.basic_seen and event.client_certificate is False:
-                session.flag(
-                    "SEC-001",
-                    "connection without HTTP Basic credentials from a station that sent them "
-                    "before: profiles 1 and 2 send them with every connection",
-                )
-                self._downgrade(event, basic=False, judged=True)
-                return
-        elif credentials is not None:
+        judged = malformed
+        if credentials is not None:
             self._credentials(event, *credentials)
-        self._downgrade(event, basic=credentials is not None, judged=malformed)
+        elif not malformed and self.basic_seen and event.client_certificate is False:
+            judged = True
+            session.flag(
+                "SEC-001",
+                "connection without HTTP Basic credentials from a station that sent them "
+                "before: profiles 1 and 2 send them with every connection",
+            )
+        self._downgrade(event, basic=credentials is not None, judged=judged)
 
     def _credentials(self, event: ConnectionOpened, username: str, password: Password) -> None:
         session = self.session
