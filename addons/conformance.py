@@ -73,6 +73,13 @@ class Conformance(RefusedHandshakes):
     def websocket_start(self, flow: http.HTTPFlow) -> None:
         assert flow.response is not None
         station = station_from_path(flow.request.path)
+        client = flow.client_conn
+        certificates = client.certificate_list if client.tls_established else ()
+        presented: bool | None = bool(certificates)
+        # mitmproxy's TLS addon declares request_client_cert (off unless set): a station that was
+        # not asked for a certificate may still have one, so whether it has is unknown.
+        if client.tls_established and not getattr(ctx.options, "request_client_cert", False):
+            presented = presented or None
         outcome = self.monitor.feed(
             events.ConnectionOpened(
                 timestamp=flow.response.timestamp_end or time.time(),
@@ -83,6 +90,10 @@ class Conformance(RefusedHandshakes):
                 selected_subprotocol=flow.response.headers.get("sec-websocket-protocol"),
                 request_headers={k.lower(): v for k, v in flow.request.headers.items()},
                 response_headers={k.lower(): v for k, v in flow.response.headers.items()},
+                tls=client.tls_established,
+                tls_version=client.tls_version if client.tls_established else None,
+                client_certificate=presented,
+                client_certificate_cn=certificates[0].cn if certificates else None,
             )
         )
         episodes = self.monitor.session(station).group(BackoffGroup).reconnects.episodes

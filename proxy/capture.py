@@ -4,7 +4,8 @@ One object per line, in time order; `ts` is RFC 3339 or epoch seconds:
 
     {"type": "open",    "ts": ..., "station": "CS01", "connection": "c1", "path": "/ocpp/CS01",
      "subprotocols": ["ocpp2.0.1"], "selected": "ocpp2.0.1", "headers": {...},
-     "response_headers": {...}}
+     "response_headers": {...}, "tls": true, "tls_version": "TLSv1.2",
+     "client_cert": true, "client_cert_cn": "ACE0012345"}
     {"type": "frame",   "ts": ..., "station": "CS01", "connection": "c1",
      "direction": "charger_to_csms", "text": "[2,\"1\",\"Heartbeat\",{}]"}     # or "binary": base64
     {"type": "close",   "ts": ..., "station": "CS01", "connection": "c1", "code": 1006,
@@ -13,8 +14,10 @@ One object per line, in time order; `ts` is RFC 3339 or epoch seconds:
 
 `station` may be left out of an `open` line that has a `path`; `connection` may be left out
 everywhere (frames then belong to the station's latest connection). Blank lines and lines
-starting with `#` are skipped. A timestamp more than `CLOCK_JITTER` before an earlier line's is an
-error: the engine's timers would judge such a capture wrongly.
+starting with `#` are skipped. The TLS fields of an `open` line say how the station connected
+(the security-profile rules judge them); left out, they are unknown, as in older captures. A
+timestamp more than `CLOCK_JITTER` before an earlier line's is an error: the engine's timers
+would judge such a capture wrongly.
 """
 
 from __future__ import annotations
@@ -130,6 +133,10 @@ def _event(
             _headers(record, "headers"),
             _headers(record, "response_headers"),
             line,
+            _optional_bool(record, "tls"),
+            _optional_str(record, "tls_version"),
+            _optional_bool(record, "client_cert"),
+            _optional_str(record, "client_cert_cn"),
         )
     station = _required_str(record, "station")
     if kind == "refused":
@@ -188,6 +195,13 @@ def _optional_str(record: dict[str, Any], name: str) -> str | None:
     value = record.get(name)
     if value is not None and not isinstance(value, str):
         raise ValueError(f"{name!r} must be a string")
+    return value
+
+
+def _optional_bool(record: dict[str, Any], name: str) -> bool | None:
+    value = record.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"{name!r} must be true, false or null")
     return value
 
 

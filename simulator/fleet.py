@@ -8,7 +8,7 @@ max_power_kw = 100
 evses = 1             # one connector each
 vendor = "EMART"
 model = "Simulator"
-password = "secret"   # HTTP Basic auth (security profile 1); optional
+password = "k7Qw2ZpR9xLm4TnB"  # HTTP Basic auth (profile 1: 16-40 characters); optional
 profile = "compliant" # or one of PROFILES
 ```
 or in YAML (`.yaml`/`.yml`) the same fields under `station:`, a list.

@@ -194,8 +194,16 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
             await self.clock.sleep(answer.interval or 10)
 
     async def _announce(self) -> None:
+        """After each boot: every EVSE's status, then the boot as the security event
+        StartupOfTheDevice, critical in Part 2 Appendix 1 and so pushed to the CSMS."""
         for number in self.evses:
             await self.status(number)
+        if self.behaviour.boots:
+            await self._call(
+                call.SecurityEventNotification(
+                    type="StartupOfTheDevice", timestamp=iso(self.clock.now())
+                )
+            )
 
     async def status(self, evse: int = 1, connector_status: str | None = None) -> None:
         """StatusNotification of one EVSE's connector (1), as it is now unless given."""

@@ -71,6 +71,27 @@ def test_reads_every_event_type_with_its_line_number(tmp_path: Path) -> None:
     assert refused == HandshakeRefused(EPOCH + 3, "CS01", 503, 5)
 
 
+def test_open_line_carries_how_the_station_connected(tmp_path: Path) -> None:
+    tls = {"tls": True, "tls_version": "TLSv1.2", "client_cert": True, "client_cert_cn": "ACE01"}
+    line = {"type": "open", "ts": EPOCH, "path": "/ocpp/CS01"}
+    (opened, older) = read_capture(write(tmp_path, {**line, **tls}, line))
+    assert (
+        opened.tls,
+        opened.tls_version,
+        opened.client_certificate,
+        opened.client_certificate_cn,
+    ) == (True, "TLSv1.2", True, "ACE01")
+    assert (older.tls, older.tls_version, older.client_certificate) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("tls", "yes"), ("client_cert", 1), ("tls_version", 1.2)]
+)
+def test_tls_fields_of_the_wrong_type_are_refused(tmp_path: Path, field: str, value: Any) -> None:
+    line = {"type": "open", "ts": EPOCH, "path": "/ocpp/CS01", field: value}
+    assert error_of(write(tmp_path, line)).line == 1
+
+
 @pytest.mark.parametrize(
     ("ts", "expected"),
     [

@@ -28,33 +28,33 @@ T0 = 1_795_500_000.0  # 2026-11-24T06:00:00Z
 # (rule, capture line) of every violation seeded into tests/data/seeded-violations.jsonl; the
 # `# seeded:` comment above each of those lines says what is wrong with it.
 SEEDED_FINDINGS = [
-    ("SCH-001", 9),  # StatusNotification with the 1.6 status "Charging"
-    ("BOOT-001", 15),  # StatusNotification while Pending
-    ("STAT-001", 18),  # evseId 0 / connectorId 0
-    ("WS-001", 29),  # upgrade without Sec-WebSocket-Protocol
-    ("WS-002", 31),  # OCPP traffic with no subprotocol negotiated
-    ("BOOT-003", 34),  # BootNotification 3 s into a 10 s Pending interval
-    ("RPC-001", 43),  # truncated JSON
-    ("REM-001", 46),  # RequestStartTransaction with a TxDefaultProfile
-    ("RPC-004", 53),  # 45-character MessageId ...
-    ("BACKOFF-002", 58),  # first reconnect attempt after 0.3 s (minimum 1 s)
-    ("RPC-009", 62),  # unknown action "HeartBeat"
-    ("RPC-007", 68),  # second CALL while Authorize is outstanding
-    ("RPC-006", 72),  # second CALLRESULT to the same CALL
-    ("BACKOFF-003", 74),  # second attempt after 10 s (2 s expected)
-    ("TX-013", 76),  # energy register falls
-    ("WS-008", 79),  # binary frame
-    ("TX-007", 87),  # event from the offline period without offline=true
-    ("TX-003", 90),  # seqNo repeated with other content
-    ("SCH-002", 98),  # HeartbeatResponse with an extra property
-    ("REM-003", 101),  # accepted RequestStopTransaction, no RemoteStop event
-    ("HB-001", 119),  # 50 s of silence
+    ("SCH-001", 11),  # StatusNotification with the 1.6 status "Charging"
+    ("BOOT-001", 17),  # StatusNotification while Pending
+    ("STAT-001", 22),  # evseId 0 / connectorId 0
+    ("WS-001", 35),  # upgrade without Sec-WebSocket-Protocol
+    ("WS-002", 37),  # OCPP traffic with no subprotocol negotiated
+    ("BOOT-003", 42),  # BootNotification 3 s into a 10 s Pending interval
+    ("RPC-001", 53),  # truncated JSON
+    ("REM-001", 56),  # RequestStartTransaction with a TxDefaultProfile
+    ("RPC-004", 63),  # 45-character MessageId ...
+    ("BACKOFF-002", 68),  # first reconnect attempt after 0.3 s (minimum 1 s)
+    ("RPC-009", 72),  # unknown action "HeartBeat"
+    ("RPC-007", 78),  # second CALL while Authorize is outstanding
+    ("RPC-006", 82),  # second CALLRESULT to the same CALL
+    ("BACKOFF-003", 84),  # second attempt after 10 s (2 s expected)
+    ("TX-013", 86),  # energy register falls
+    ("WS-008", 89),  # binary frame
+    ("TX-007", 99),  # event from the offline period without offline=true
+    ("TX-003", 102),  # seqNo repeated with other content
+    ("SCH-002", 110),  # HeartbeatResponse with an extra property
+    ("REM-003", 113),  # accepted RequestStopTransaction, no RemoteStop event
+    ("HB-001", 131),  # 50 s of silence
 ]
 SEEDED_STATIONS = ["CP-BOOT", "CP-NET", "CP-RPC", "CP-TX", "CP-WS"]
 VERDICT = "BACKOFF-007"
 """The back-off analyser's verdicts summarise the seeded defects; they are no defect of their own."""
-# CP-NET reconnects on line 81: its episode (early, then late), then the offline delivery (TX-007)
-SEEDED_VERDICTS = [(81, "error"), (81, "warning")]
+# CP-NET reconnects on line 91: its episode (early, then late), then the offline delivery (TX-007)
+SEEDED_VERDICTS = [(91, "error"), (91, "warning")]
 
 # What `make demo` shows: the defects seeded into the bundled sample capture.
 SAMPLE_FINDINGS = {
@@ -195,7 +195,7 @@ def test_check_reports_exactly_the_seeded_violations() -> None:
 def test_backoff_is_only_judged_with_known_retry_settings() -> None:
     _, report = check_json(SEEDED)
     assert pairs(report) == [pair for pair in SEEDED_FINDINGS if not pair[0].startswith("BACKOFF")]
-    assert verdicts(report) == [(81, "info"), (81, "warning")]  # the delivery is still judged
+    assert verdicts(report) == [(91, "info"), (91, "warning")]  # the delivery is still judged
     episode = verdicts(report, "message")[0][1]
     assert episode.endswith("not judged: RetryBackOff* unknown (give --retry-backoff)")
 
@@ -203,14 +203,14 @@ def test_backoff_is_only_judged_with_known_retry_settings() -> None:
 def test_json_findings_carry_station_severity_and_reference() -> None:
     _, report = seeded_report()
     by_line = {(f["rule"], f["line"]): f for f in report["findings"]}
-    hb = by_line[("HB-001", 119)]
+    hb = by_line[("HB-001", 131)]
     assert hb["station"] == "CP-RPC"
     assert hb["severity"] == "warning"
     assert hb["reference"] == RULES["HB-001"].reference
     assert hb["connection"] == "CP-RPC#1"
     assert hb["time"].startswith("2026-11-24T06:")
-    assert by_line[("RPC-004", 53)]["message_id"].startswith("cs-0123456789abcdef")
-    repeated = by_line[("RPC-006", 72)]  # a second CALLRESULT: named by the CALL it answers
+    assert by_line[("RPC-004", 63)]["message_id"].startswith("cs-0123456789abcdef")
+    repeated = by_line[("RPC-006", 82)]  # a second CALLRESULT: named by the CALL it answers
     assert (repeated["action"], repeated["direction"]) == ("StatusNotification", "csms_to_charger")
     assert hb["details"] == {}
     for finding in report["findings"]:

@@ -89,6 +89,14 @@ def _station_traffic(index: int, minutes: int) -> Iterator[tuple[float, int, Eve
             },
             {},
         )
+    now += 0.2
+    yield from call(
+        now,
+        UP,
+        "SecurityEventNotification",
+        {"type": "StartupOfTheDevice", "timestamp": format_datetime(now)},
+        {},
+    )
     next_beat, next_poll, tx_number = now + HEARTBEAT, now + POLL_PERIOD, 0
     next_session = now + 60 + (index % 7) * 20
     while next_beat < end:

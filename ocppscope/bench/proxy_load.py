@@ -62,6 +62,7 @@ class Station:
         self.ws = await connect(f"ws://{HOST}:{port}/ocpp/{self.name}", **_CONNECT_OPTIONS)
         await self.call(self.traffic.boot())
         await self.call(self.traffic.status("Available"))
+        await self.call(self.traffic.startup())
 
     async def call(self, call: tuple[str, str]) -> float:
         """Send one CALL, wait for its CALLRESULT; the round trip in seconds."""

@@ -64,6 +64,12 @@ class StationTraffic:
             },
         )
 
+    def startup(self) -> tuple[str, str]:
+        """The boot as the security event a station reports after it (SEC-010)."""
+        return self._call(
+            "SecurityEventNotification", {"type": "StartupOfTheDevice", "timestamp": now_text()}
+        )
+
     def status(self, connector_status: str) -> tuple[str, str]:
         return self._call(
             "StatusNotification",

@@ -29,6 +29,14 @@ class ConnectionOpened:
     """Header names in lower case."""
     response_headers: Mapping[str, str] = field(default_factory=dict)
     ref: object = None
+    tls: bool | None = None
+    """Whether the station's side of the connection was TLS (wss://); None when not recorded."""
+    tls_version: str | None = None
+    """The negotiated TLS version as OpenSSL names it ("TLSv1.2", "TLSv1.3"), when TLS."""
+    client_certificate: bool | None = None
+    """Whether the station presented a client certificate; None when not recorded."""
+    client_certificate_cn: str | None = None
+    """The subject CN of the station's client certificate, when it presented one with a CN."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ NEEDS_BOTH_SIDES: dict[str, str] = {
     "RPC-006": "pairs each response with the peer's CALL of the same MessageId",
     "RPC-007": "counts a CALL outstanding until its response is seen",
     "RPC-008": "needs the responses to see that each CALL was answered in time",
+    "RPC-017": "counts a CALL as being processed until its response is seen",
     "RPC-013": "tells a response to the peer's CALL from one to the sender's own CALL",
     "RPC-010": "needs the CALL and the CALLRESULT that accepted it",
     "RPC-014": "needs the rejected message and the CALLERROR answering it",

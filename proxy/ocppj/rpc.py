@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from proxy.ocppj import signed
 from proxy.ocppj.actions import ACTIONS, Direction, may_send
 from proxy.ocppj.errors import ERROR_CODES, LEGACY_ERROR_CODES
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.messages import Call, CallError, CallResult, Parsed
 from proxy.ocppj.schemas import validate
+from proxy.ocppj.signed import signed_action
 
 if TYPE_CHECKING:
     from proxy.ocppj.session import Session
@@ -38,6 +40,9 @@ class PendingCall:
     violations: tuple[str, ...] = ()
     """The schema keywords its payload breaks (`Required`, `Type`, ...; "" when unnamed): what
     the receiver should have refused, and with which code (RPC-010, RPC-016)."""
+    duplicates: int = 0
+    """CALLs repeating its MessageId while it was outstanding (RPC-017) whose answer, a refusal
+    or a second result, is still to come: such an answer is no second response (RPC-006)."""
 
     @property
     def action(self) -> str:
@@ -88,21 +93,29 @@ class Rpc:
         session = self.session
         direction = session.direction
         assert direction is not None
+        outstanding = connection.pending[direction]
+        duplicate = outstanding.get(call.message_id)
+        if duplicate is not None and "RPC-017" not in session.skipped:
+            return self._duplicate(call, duplicate)
+        signs = signed_action(call.action)
+        action = signs or call.action
         known = call.action in ACTIONS
-        if not known:
+        if signs is None and not known:
             session.flag(
                 "RPC-009",
                 f"unknown action '{call.action}' (actions are case-sensitive "
                 "2.0.1 message names without 'Request')",
             )
-        elif not may_send(call.action, direction):
+        elif not may_send(action, direction):
             session.flag(
                 "RPC-009",
-                f"{call.action} is initiated by the "
+                f"{action} is initiated by the "
                 f"{direction.reverse.sender}, not by the {direction.sender}",
             )
+        if signs is not None:
+            for problem in signed.problems(signs, call.payload):
+                session.flag("RPC-018", f"{call.action}: {problem}")
         self._check_id_reuse(call, compact, direction)
-        outstanding = connection.pending[direction]
         if outstanding:
             earlier = next(iter(outstanding.values()))
             session.flag(
@@ -126,6 +139,22 @@ class Rpc:
             pending.violations = tuple(violation.kind or "" for violation in violations)
             session.report(violations)
         return pending
+
+    def _duplicate(self, call: Call, earlier: PendingCall) -> PendingCall:
+        """RPC-017 rather than RPC-005 and RPC-007: the receiver is still processing the CALL
+        whose MessageId this one repeats; it may refuse it with RpcFrameworkError (Part 4
+        §4.2.3) or answer both, and either answer is expected."""
+        session = self.session
+        earlier.duplicates += 1
+        same = call.action == earlier.action and call.payload == earlier.call.payload
+        session.flag(
+            "RPC-017",
+            f"{earlier.direction.sender} repeated the MessageId '{call.message_id}' of its "
+            f"{earlier.action} CALL sent {session.now - earlier.timestamp:.1f} s earlier and "
+            f"still unanswered{' (same CALL)' if same else ' for another CALL'}; the receiver "
+            "may refuse it with RpcFrameworkError",
+        )
+        return earlier
 
     def _check_id_reuse(self, call: Call, compact: str, direction: Direction) -> None:
         """RPC-005; CALLs are compared without whitespace, so a re-serialised retry is identical."""
@@ -265,7 +294,9 @@ class Rpc:
             return late
         repeated = self._answered[asker].get(message.message_id)
         rejected = connection.rejected_frame
-        if repeated is not None:
+        if repeated is not None and repeated.duplicates:
+            repeated.duplicates -= 1  # the answer to the repeated CALL (RPC-017)
+        elif repeated is not None:
             session.action = repeated.action
             session.flag(
                 "RPC-006",

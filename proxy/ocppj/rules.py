@@ -2,13 +2,16 @@
 
 The ids are this project's: a group prefix (WS transport, RPC framework, SCH schemas, BOOT,
 HB heartbeat, STAT status, TX transactions, AUTH authorization, REM remote control, SC smart
-charging, DM device model, BACKOFF reconnects, QUEUE offline queue) and a number, each rule with
-its severities and the OCPP section it checks (`reference`); `ocppscope rules` prints the table,
-and with it the catalogue entries not checked and why (`unchecked.py`). BACKOFF-007 is the
-back-off analyser's verdict on a reconnect episode, summarising what BACKOFF-002/003 and TX-003/007
-judge one by one; RPC-020 judges the receiver's answer to an unknown action (RPC-009 judges its
-sender). RPC-016 is a warning, not info, although libraries map violations to codes differently:
-it judges the code against Table 8's meanings only where they are unambiguous.
+charging, DM device model, BACKOFF reconnects, QUEUE offline queue, SEC security profiles) and a
+number, each rule with its severities and the OCPP section it checks (`reference`); `ocppscope
+rules` prints the table, and with it the catalogue entries not checked and why (`unchecked.py`).
+BACKOFF-007 is the back-off analyser's verdict on a reconnect episode, summarising what
+BACKOFF-002/003 and TX-003/007 judge one by one; RPC-020 judges the receiver's answer to an
+unknown action (RPC-009 judges its sender). RPC-016 is a warning, not info, although libraries map
+violations to codes differently: it judges the code against Table 8's meanings only where they
+are unambiguous. SEC-010 warns about a misspelt Appendix 1 event name and only notes another
+unknown one: Appendix 1 is not exhaustive, and a proprietary event is allowed for what none of
+its events describes.
 """
 
 from __future__ import annotations
@@ -58,11 +61,23 @@ _CATALOGUE = (
         "Station identity: at most 48 characters of identifierString, no colon",
         "OCPP-J 2.0.1 §3.1.1; Errata 2023-12 §2.17.3",
     ),
+    Rule(
+        "WS-005",
+        (N,),
+        "A CSMS refusing the upgrade for an unknown identity answers 404",
+        "OCPP-J 2.0.1 §3.2",
+    ),
     Rule("WS-006", (N,), "OCPP version not part of the endpoint URL", "Errata 2023-12 §4.1"),
     Rule("WS-007", (W,), "Station keeps the WebSocket open", "OCPP-J 2.0.1 §3.1"),
     Rule("WS-008", (W,), "OCPP messages travel in text frames", "OCPP-J 2.0.1 §4.1.2 (inferred)"),
     Rule("WS-010", (W,), "No empty text messages", "ocpp-rpc compatibility note"),
     Rule("WS-011", (W,), "CSMS accepts permessage-deflate when offered", "OCPP-J 2.0.1 §3.3"),
+    Rule(
+        "WS-014",
+        (W,),
+        "CSMS messages stay within the station's learned BytesPerMessage",
+        "Part 2 Appendices DeviceDataCtrlr/LocalAuthListCtrlr.BytesPerMessage",
+    ),
     Rule("WS-015", (W,), "One connection per station at a time", "OCPP-J 2.0.1 §3 (inferred)"),
     # RPC framework
     Rule("RPC-001", (E,), "Message is valid UTF-8 JSON", "OCPP-J 2.0.1 §4.1.2"),
@@ -145,6 +160,18 @@ _CATALOGUE = (
         (W,),
         "The CALLERROR code names the schema violation of the CALL it answers",
         "OCPP-J 2.0.1 §4.3 Table 8",
+    ),
+    Rule(
+        "RPC-017",
+        (W,),
+        "No CALL repeats the MessageId of the sender's CALL still being processed",
+        "OCPP-J 2.0.1 §4.2.3",
+    ),
+    Rule(
+        "RPC-018",
+        (N,),
+        "A -Signed CALL carries a flattened JWS naming its action and message type",
+        "OCPP-J 2.0.1 §7.1, §7.3",
     ),
     Rule(
         "RPC-020",
@@ -543,6 +570,66 @@ _CATALOGUE = (
         (E,),
         "Queued TransactionEvents wait until the station is Accepted",
         "OCPP 2.0.1 B02.FR.09, B03.FR.07 (libocpp holds its queue until Accepted)",
+    # Security profiles and security events
+    Rule(
+        "SEC-001",
+        (E,),
+        "Once HTTP Basic was seen, every upgrade carries a well-formed Basic header",
+        "OCPP 2.0.1 Part 2 A00.FR.202-205, A00.FR.301-304; Part 6 TC_A_01_CS",
+    ),
+    Rule(
+        "SEC-002",
+        (E,),
+        "The Basic-auth username is the station identity of the URL",
+        "OCPP 2.0.1 Part 2 A00 (Basic username); Part 6 TC_A_01_CS",
+    ),
+    Rule(
+        "SEC-003",
+        (E,),
+        "BasicAuthPassword: 16 to 40 alphanumerics or identifierString specials",
+        "Part 2 Appendices SecurityCtrlr.BasicAuthPassword; Errata 2023-12 §2.17.3",
+    ),
+    Rule(
+        "SEC-004",
+        (W,),
+        "Profile 1 (Basic over ws://) only on trusted networks",
+        "OCPP 2.0.1 Part 2 A00 security profile 1",
+    ),
+    Rule(
+        "SEC-005",
+        (E,),
+        "TLS 1.2 or later on a TLS connection",
+        "OCPP 2.0.1 Part 2 A00.FR.313, A00.FR.416",
+    ),
+    Rule(
+        "SEC-007",
+        (E, W),
+        "Profile 3: a client certificate whose CN holds the serial number, no Basic",
+        "OCPP 2.0.1 Part 2 A00.FR.405, B01.FR.12; Part 6 TC_A_04_CS",
+    ),
+    Rule(
+        "SEC-008",
+        (W,),
+        "A station does not fall back to a lower security profile",
+        "OCPP 2.0.1 Part 2 A05.FR.04; Part 6 TC_A_22_CS (inferred)",
+    ),
+    Rule(
+        "SEC-009",
+        (E,),
+        "After accepting a new BasicAuthPassword the station connects with it",
+        "OCPP 2.0.1 Part 2 A01; Part 6 TC_A_09_CS",
+    ),
+    Rule(
+        "SEC-010",
+        (W, N),
+        "Security events use Appendix 1 names; StartupOfTheDevice after each boot",
+        "Part 2 Appendices Appendix 1; Part 6 Reusable State Booted",
+    ),
+    Rule(
+        "SEC-011",
+        (N,),
+        "A station refusing invalid OCPP may report InvalidMessages",
+        "Part 2 Appendices Appendix 1 InvalidMessages",
     ),
 )
 

@@ -25,6 +25,7 @@ from proxy.ocppj.checks.provisioning import ProvisioningGroup
 from proxy.ocppj.checks.queue import QueueGroup
 from proxy.ocppj.checks.remote import RemoteGroup
 from proxy.ocppj.checks.reports import ReportsGroup
+from proxy.ocppj.checks.security import SecurityGroup
 from proxy.ocppj.checks.status import StatusGroup
 from proxy.ocppj.checks.transaction_flow import TransactionFlowGroup
 from proxy.ocppj.checks.transactions import TransactionsGroup
@@ -56,6 +57,7 @@ RULESETS: Final[dict[str, Ruleset]] = {
         ReportsGroup,
         FirmwareGroup,
         CsmsRequestsGroup,
+        SecurityGroup,
     ),
 }
 

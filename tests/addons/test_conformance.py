@@ -82,6 +82,29 @@ def test_who_closed(code: int, by_client: bool, closed_by: str | None) -> None:
     assert (closed.code, closed.closed_by) == (code, closed_by)
 
 
+@pytest.mark.parametrize(
+    ("tls", "version", "rules"),
+    [(False, None, []), (True, "TLSv1.3", []), (True, "TLSv1.1", ["SEC-005"])],
+)
+def test_how_the_station_connected_reaches_the_engine(
+    tls: bool, version: str | None, rules: list[str]
+) -> None:
+    addon, recorder = Conformance(), Recorder()
+    with taddons.context(addon, recorder):
+        seen = EventLog(addon)
+        flow = ws_flow()
+        flow.client_conn.timestamp_tls_setup = time.time() if tls else None
+        flow.client_conn.tls_version = version  # type: ignore[assignment]
+        flow.client_conn.certificate_list = []
+        addon.websocket_start(flow)
+    (opened,) = seen.events
+    assert isinstance(opened, events.ConnectionOpened)
+    not_asked = None if tls else False  # the proxy asks for no client certificate by default
+    assert (opened.tls, opened.tls_version, opened.client_certificate) == (tls, version, not_asked)
+    assert opened.client_certificate_cn is None
+    assert recorder.rules() == rules
+
+
 def test_upgrade_findings_are_published() -> None:
     addon, recorder = Conformance(), Recorder()
     with taddons.context(addon, recorder):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from typing import Any
@@ -577,6 +578,79 @@ def test_message_type_not_supported_quoting_the_readable_id_is_not_rpc_014(frame
     wire.raw(json.dumps(frame)).error("MessageTypeNotSupported", message_id=uid(5))
 
     assert rule_severities(run(wire.events)) == [(first, E)]
+
+
+# ---- RPC-017: no CALL repeats the MessageId of the sender's CALL still being processed ----------
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [("RpcFrameworkError", "result"), ("result", "result"), ("result",)],
+    ids=["duplicate-refused", "both-answered", "answered-once"],
+)
+def test_repeating_an_unanswered_calls_message_id_is_rpc_017_only(answers):
+    wire = booted()
+    frame = json.dumps([2, uid(1), "MeterValues", meter_values(wire, 18234.51)])
+    wire.raw(frame).wait(1.5).raw(frame)
+    for answer in answers:
+        if answer == "result":
+            wire.result({}, message_id=uid(1))
+        else:
+            wire.error(answer, description="Already processing this call", message_id=uid(1))
+    wire.wait(5).heartbeat()
+
+    assert rule_severities(run(wire.events, until=wire.now + 120)) == [("RPC-017", W)]
+
+
+def test_answered_call_then_a_new_id_is_not_rpc_017():
+    wire = booted()
+    wire.call("MeterValues", meter_values(wire, 18234.51), message_id=uid(1)).result({})
+    wire.wait(1.5).call("MeterValues", meter_values(wire, 18234.62), message_id=uid(2))
+    wire.result({})
+
+    assert run(wire.events) == []
+
+
+# ---- RPC-018: a -Signed CALL carries a flattened JWS naming its action ------------------------
+
+
+def b64url(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def jws(payload: dict[str, Any], **header: Any) -> dict[str, str]:
+    protected = {"alg": "ES256", "OCPPAction": "MeterValues", "OCPPMessageTypedId": 2, **header}
+    signature = base64.urlsafe_b64encode(bytes(range(64))).decode().rstrip("=")
+    return {"protected": b64url(protected), "payload": b64url(payload), "signature": signature}
+
+
+def test_signed_meter_values_with_a_well_formed_jws_is_fine():
+    wire = booted()
+    wire.call("MeterValues-Signed", jws(meter_values(wire, 18234.51))).result({})
+
+    assert run(wire.events) == []
+
+
+def test_signed_call_with_a_foreign_algorithm_and_action_is_rpc_018_info():
+    wire = booted()
+    signed = jws(meter_values(wire, 18234.51), alg="HS256", OCPPAction="TransactionEvent")
+    wire.call("MeterValues-Signed", signed).result({})
+
+    assert rule_severities(run(wire.events)) == [("RPC-018", N), ("RPC-018", N)]
+
+
+def test_signed_call_whose_payload_is_no_jws_is_rpc_018_info():
+    wire = booted()
+    wire.call("MeterValues-Signed", meter_values(wire, 18234.51)).result({})
+
+    assert rule_severities(run(wire.events)) == [("RPC-018", N)]
+
+
+def test_signed_form_of_an_unknown_action_is_still_rpc_009():
+    wire = booted()
+    wire.call("MeterReading-Signed", jws({"evseId": 1})).error("NotImplemented")
+
+    assert rule_severities(run(wire.events)) == [("RPC-009", E)]
 
 
 # ---- SCH-001: payloads conform to the schema of their action -----------------------------------

@@ -154,6 +154,22 @@ def test_identifier_string_identity_is_fine(path):
     assert run(wire.events) == []
 
 
+# ---- WS-005: a CSMS refusing an unknown identity answers 404 ----------------------------------
+
+
+def test_upgrade_refused_with_403_is_ws_005_info():
+    wire = Wire("ALF-ACE0099999").refused(403)
+
+    assert rule_severities(run(wire.events)) == [("WS-005", Severity.INFO)]
+
+
+@pytest.mark.parametrize("status", [404, 503, None], ids=["not-found", "csms-down", "tcp"])
+def test_upgrade_refused_with_404_or_by_a_failing_csms_is_not_ws_005(status):
+    wire = Wire("ALF-ACE0099999").refused(status)
+
+    assert run(wire.events) == []
+
+
 # ---- WS-006: OCPP version not in the endpoint URL ---------------------------------------------
 
 
@@ -276,6 +292,64 @@ def test_csms_declining_offered_compression_is_ws_011():
 )
 def test_compression_accepted_or_not_offered_is_fine(request_headers, response_headers):
     wire = Wire().open(request_headers=request_headers, response_headers=response_headers)
+
+    assert run(wire.events) == []
+
+
+# ---- WS-014: CSMS messages within the station's BytesPerMessage ----------------------------------
+
+
+def bytes_per_message(wire: Wire, limit: int) -> Wire:
+    """The CSMS reads DeviceDataCtrlr.BytesPerMessage[SetVariables]; the station answers `limit`."""
+    variable = {"name": "BytesPerMessage", "instance": "SetVariables"}
+    component = {"name": "DeviceDataCtrlr"}
+    wire.call(
+        "GetVariables",
+        {"getVariableData": [{"component": component, "variable": variable}]},
+        sender="csms",
+    )
+    answer = {"attributeStatus": "Accepted", "component": component, "variable": variable}
+    return wire.result(
+        {"getVariableResult": [{**answer, "attributeValue": str(limit)}]}, sender="charger"
+    )
+
+
+def set_variables(count: int) -> dict[str, object]:
+    return {
+        "setVariableData": [
+            {
+                "component": {"name": "TxCtrlr"},
+                "variable": {"name": "EVConnectionTimeOut"},
+                "attributeValue": str(60 + n),
+            }
+            for n in range(count)
+        ]
+    }
+
+
+SET_ACCEPTED = {
+    "setVariableResult": [
+        {
+            "attributeStatus": "Accepted",
+            "component": {"name": "TxCtrlr"},
+            "variable": {"name": "EVConnectionTimeOut"},
+        }
+    ]
+}
+
+
+def test_set_variables_larger_than_bytes_per_message_is_ws_014():
+    wire = bytes_per_message(Wire().boot().wait(2), 400)
+    wire.wait(1).call("SetVariables", set_variables(6), sender="csms")
+    wire.error("OccurrenceConstraintViolation", sender="charger")
+
+    assert rule_severities(run(wire.events)) == [("WS-014", Severity.WARNING)]
+
+
+def test_set_variables_within_bytes_per_message_is_fine():
+    wire = bytes_per_message(Wire().boot().wait(2), 400)
+    wire.wait(1).call("SetVariables", set_variables(1), sender="csms")
+    wire.result(SET_ACCEPTED, sender="charger")
 
     assert run(wire.events) == []
 

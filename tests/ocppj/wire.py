@@ -53,7 +53,14 @@ class Wire:
         path: str | None = None,
         request_headers: dict[str, str] | None = None,
         response_headers: dict[str, str] | None = None,
+        tls: bool | None = None,
+        tls_version: str | None = None,
+        client_certificate: bool | None = False,
+        client_certificate_cn: str | None = None,
     ) -> Wire:
+        """With `tls`, whether the station presents a client certificate (it does if given a
+        `client_certificate_cn`; None: nobody asked for one); without, the TLS facts are
+        unknown, as in older captures."""
         self.connection = f"{self.station}#{next(self._connections)}"
         self.events.append(
             ConnectionOpened(
@@ -65,6 +72,12 @@ class Wire:
                 selected,
                 request_headers or {},
                 response_headers or {},
+                tls=tls,
+                tls_version=tls_version,
+                client_certificate=None
+                if tls is None
+                else client_certificate_cn is not None or client_certificate,
+                client_certificate_cn=client_certificate_cn,
             )
         )
         return self
@@ -128,8 +141,17 @@ class Wire:
     def boot_again(
         self, status: str = "Accepted", interval: int = 30, reason: str = "PowerUp"
     ) -> Wire:
+        """An accepted boot that is no TriggerMessage's is followed by the critical security
+        event StartupOfTheDevice, as a compliant station sends it."""
         self.call("BootNotification", {**BOOT_REQUEST, "reason": reason})
-        return self.result({"currentTime": self.time(0.05), "interval": interval, "status": status})
+        self.result({"currentTime": self.time(0.05), "interval": interval, "status": status})
+        if status == "Accepted" and reason != "Triggered":
+            self.call(
+                "SecurityEventNotification",
+                {"type": "StartupOfTheDevice", "timestamp": self.time()},
+            )
+            self.result({})
+        return self
 
     def heartbeat(self) -> Wire:
         return self.call("Heartbeat", {}).result({"currentTime": self.time(0.05)})

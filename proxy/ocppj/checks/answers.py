@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from proxy.ocppj.actions import ACTIONS, Direction
+from proxy.ocppj.actions import Direction
 from proxy.ocppj.errors import LEGACY_ERROR_CODES
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.routing import RuleGroup, on_close, on_error, on_result
+from proxy.ocppj.signed import is_known
 
 if TYPE_CHECKING:
     from proxy.ocppj.events import ConnectionClosed
@@ -83,7 +84,7 @@ class AnswersGroup(RuleGroup):
     def accepted(self, pending: PendingCall, result: CallResult) -> None:
         session = self.session
         receiver = pending.direction.reverse.sender
-        if pending.action not in ACTIONS:
+        if not is_known(pending.action):
             session.flag(
                 "RPC-020",
                 f"the {receiver} answered the unknown action '{pending.action}' with a "
@@ -108,7 +109,7 @@ class AnswersGroup(RuleGroup):
     def refused(self, pending: PendingCall, error: CallError) -> None:
         session = self.session
         got = LEGACY_ERROR_CODES.get(error.error_code, error.error_code)
-        if pending.action not in ACTIONS:
+        if not is_known(pending.action):
             if got != "NotImplemented":
                 session.flag(
                     "RPC-020",
@@ -144,7 +145,7 @@ class AnswersGroup(RuleGroup):
             if direction.reverse.side != event.closed_by:
                 continue
             for pending in connection.pending[direction].values():
-                if pending.action in ACTIONS:
+                if is_known(pending.action):
                     continue
                 receiver = direction.reverse.sender
                 self.session.flag(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from proxy.ocppj.actions import Direction
+from proxy.ocppj.checks.device_model import DeviceModelGroup
+from proxy.ocppj.events import Frame
 from proxy.ocppj.findings import Severity
-from proxy.ocppj.routing import RuleGroup, on_finish, on_frame, on_open
+from proxy.ocppj.routing import RuleGroup, on_call, on_finish, on_frame, on_open, on_refused
 
 if TYPE_CHECKING:
-    from proxy.ocppj.events import ConnectionOpened
-    from proxy.ocppj.messages import Parsed
+    from proxy.ocppj.events import ConnectionOpened, HandshakeRefused
+    from proxy.ocppj.messages import Call, Parsed
     from proxy.ocppj.session import Session
 
 OCPP201 = "ocpp2.0.1"
@@ -65,8 +68,20 @@ def _compression(session: Session, event: ConnectionOpened) -> None:
         )
 
 
+SIZE_LIMITS = {
+    "GetReport": ("DeviceDataCtrlr", "GetReport"),
+    "GetVariables": ("DeviceDataCtrlr", "GetVariables"),
+    "SetVariables": ("DeviceDataCtrlr", "SetVariables"),
+    "SendLocalList": ("LocalAuthListCtrlr", None),
+}
+"""CSMS requests whose size the station bounds by a BytesPerMessage variable: its component and
+instance (Part 2 Appendices DeviceDataCtrlr, LocalAuthListCtrlr)."""
+
+
 class TransportGroup(RuleGroup):
     """Judges each handshake and the connection's life; keeps no state of its own."""
+
+    needs = (DeviceModelGroup,)
 
     @on_open
     def handshake(self, event: ConnectionOpened) -> None:
@@ -99,6 +114,38 @@ class TransportGroup(RuleGroup):
                 "WS-015",
                 f"second connection while connection {other.connection_id} "
                 f"(opened {session.now - other.opened_at:.0f} s earlier) is still open",
+            )
+
+    @on_refused
+    def refused(self, event: HandshakeRefused) -> None:
+        """WS-005: a 4xx other than 404 may refuse for other reasons (401 for credentials), so
+        it is only noted; 5xx and lost connections say the CSMS failed, not that it refused."""
+        status = event.status
+        if status is not None and 400 <= status < 500 and status != 404:
+            self.session.flag(
+                "WS-005",
+                f"CSMS refused the upgrade with HTTP {status}; one that does not know the "
+                "station identity should answer 404",
+            )
+
+    @on_call(*SIZE_LIMITS)
+    def message_size(self, call: Call) -> None:
+        session = self.session
+        event = session.event
+        if session.direction is not Direction.CSMS_TO_CHARGER or not isinstance(event, Frame):
+            return
+        component, instance = SIZE_LIMITS[call.action]
+        limit = session.group(DeviceModelGroup).model.values.get(
+            (component, "BytesPerMessage", instance)
+        )
+        if limit is None or not limit.isdigit():
+            return
+        size = len(event.data.encode("utf-8")) if isinstance(event.data, str) else len(event.data)
+        if size > int(limit):
+            session.flag(
+                "WS-014",
+                f"{call.action} of {size} bytes exceeds the station's {component}."
+                f"BytesPerMessage{f'[{instance}]' if instance else ''} of {limit}",
             )
 
     @on_frame
