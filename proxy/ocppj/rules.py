@@ -570,6 +570,7 @@ _CATALOGUE = (
         (E,),
         "Queued TransactionEvents wait until the station is Accepted",
         "OCPP 2.0.1 B02.FR.09, B03.FR.07 (libocpp holds its queue until Accepted)",
+    ),
     # Security profiles and security events
     Rule(
         "SEC-001",
