@@ -22,6 +22,48 @@ class Unchecked:
 
 _UNCHECKED: Final[tuple[Unchecked, ...]] = (
     Unchecked(
+        "WS-009",
+        "Fragmented messages are reassembled before parsing; fragmentation is legal",
+        "RFC 6455 §5.4",
+        "mitmproxy reassembles fragments inside its WebSocket layer before any addon hook, so "
+        "the engine only ever sees whole messages (which is the reassembly the check asks for)",
+    ),
+    Unchecked(
+        "WS-012",
+        "Every Ping answered by a Pong with its data; station pings at WebSocketPingInterval",
+        "RFC 6455 §5.5.2-5.5.3; Part 2 Appendices OCPPCommCtrlr.WebSocketPingInterval",
+        "mitmproxy forwards Ping and Pong frames within its WebSocket layer and only logs them: "
+        "no addon hook sees control frames, so their cadence and payloads cannot be judged",
+    ),
+    Unchecked(
+        "WS-013",
+        "Control frames are under 126 bytes and never fragmented",
+        "RFC 6455 §5.5",
+        "the WebSocket library under mitmproxy (wsproto) rejects such frames before any addon "
+        "hook, closing the connection: the proxy enforces the rule rather than reporting it",
+    ),
+    Unchecked(
+        "WS-016",
+        "A Local Controller relays everything and its own CALL ids never collide with the CSMS's",
+        "OCPP-J 2.0.1 §6",
+        "a Local Controller's CALLs cannot be told from the CSMS's on the wire; colliding "
+        "MessageIds are reported as RPC-005 or RPC-017 whoever sent them",
+    ),
+    Unchecked(
+        "RPC-019",
+        "SEND (MessageTypeId 6) is never answered",
+        "OCPP-J 2.1 §4.2.4",
+        "SEND exists in OCPP 2.1 only; on ocpp2.0.1 a type-6 frame is WS-003 for its sender and "
+        "RPC-015 for the receiver's answer, so nothing is left to judge until 2.1 is supported",
+    ),
+    Unchecked(
+        "SEC-006",
+        "The CSMS supports the required cipher suites; no TLS compression",
+        "OCPP 2.0.1 Part 2 A00.FR.318, A00.FR.321",
+        "the proxy terminates TLS on both legs, so the suites and compression it negotiates are "
+        "its own, not the station's or the CSMS's; the station's offered suites are not recorded",
+    ),
+    Unchecked(
         "AUTH-001",
         "AuthorizeResponse carries idTokenInfo with its status",
         "OCPP 2.0.1 Part 2 C01; AuthorizeResponse schema",

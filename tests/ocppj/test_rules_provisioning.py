@@ -139,7 +139,7 @@ def test_dm002_more_items_than_items_per_message():
     )
 
 
-def test_dm002_more_bytes_than_bytes_per_message():
+def test_more_bytes_than_bytes_per_message_is_ws_014_not_dm_002():
     wire = learn_limits(Wire().boot(), items=20, size=200)
     data = [
         item(name, attributeValue="600")
@@ -148,8 +148,8 @@ def test_dm002_more_bytes_than_bytes_per_message():
     ask(wire, "SetVariables", {"setVariableData": data})
     answer(wire, {"setVariableResult": [echo(d) for d in data]})
     findings = run(wire.events)
-    assert rule_ids(findings) == ["DM-002"]
-    assert "BytesPerMessage[SetVariables] is 200" in findings[0].message
+    assert rule_ids(findings) == ["WS-014"]
+    assert "DeviceDataCtrlr.BytesPerMessage[SetVariables] of 200" in findings[0].message
 
 
 def test_dm002_requests_within_the_limits_are_fine():

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.checks.device_model import DeviceModelGroup, objects
-from proxy.ocppj.events import Frame
 from proxy.ocppj.routing import RuleGroup, on_call, on_result
 
 if TYPE_CHECKING:
@@ -119,7 +118,7 @@ class ProvisioningGroup(RuleGroup):
 
     @on_call(*LIMITED)
     def within_station_limits(self, call: Call) -> None:
-        """DM-002: no more items or bytes than ItemsPerMessage / BytesPerMessage of the request."""
+        """DM-002: no more items than ItemsPerMessage of the request (WS-014 judges the bytes)."""
         session = self.session
         if session.direction is not Direction.CSMS_TO_CHARGER:
             return
@@ -135,17 +134,6 @@ class ProvisioningGroup(RuleGroup):
                 f"{component}.ItemsPerMessage[{call.action}] is {most}",
                 details={"items": count, "limit": most},
             )
-        event = session.event
-        largest = model.integer(component, "BytesPerMessage", call.action)
-        if largest is not None and largest > 0 and isinstance(event, Frame):
-            size = len(event.data.encode() if isinstance(event.data, str) else event.data)
-            if size > largest:
-                session.flag(
-                    "DM-002",
-                    f"{call.action} of {size} bytes; the station's "
-                    f"{component}.BytesPerMessage[{call.action}] is {largest}",
-                    details={"bytes": size, "limit": largest},
-                )
 
     @on_result("SetVariables")
     def negative_ping_interval(self, pending: PendingCall, result: CallResult) -> None:

@@ -72,10 +72,13 @@ SIZE_LIMITS = {
     "GetReport": ("DeviceDataCtrlr", "GetReport"),
     "GetVariables": ("DeviceDataCtrlr", "GetVariables"),
     "SetVariables": ("DeviceDataCtrlr", "SetVariables"),
+    "SetVariableMonitoring": ("MonitoringCtrlr", "SetVariableMonitoring"),
+    "ClearVariableMonitoring": ("MonitoringCtrlr", "ClearVariableMonitoring"),
     "SendLocalList": ("LocalAuthListCtrlr", None),
 }
 """CSMS requests whose size the station bounds by a BytesPerMessage variable: its component and
-instance (Part 2 Appendices DeviceDataCtrlr, LocalAuthListCtrlr)."""
+instance (Part 2 Appendices DeviceDataCtrlr, MonitoringCtrlr, LocalAuthListCtrlr); DM-002 judges
+the item counts."""
 
 
 class TransportGroup(RuleGroup):
@@ -135,13 +138,13 @@ class TransportGroup(RuleGroup):
         if session.direction is not Direction.CSMS_TO_CHARGER or not isinstance(event, Frame):
             return
         component, instance = SIZE_LIMITS[call.action]
-        limit = session.group(DeviceModelGroup).model.values.get(
-            (component, "BytesPerMessage", instance)
+        limit = session.group(DeviceModelGroup).model.integer(
+            component, "BytesPerMessage", instance
         )
-        if limit is None or not limit.isdigit():
+        if limit is None or limit <= 0:
             return
         size = len(event.data.encode("utf-8")) if isinstance(event.data, str) else len(event.data)
-        if size > int(limit):
+        if size > limit:
             session.flag(
                 "WS-014",
                 f"{call.action} of {size} bytes exceeds the station's {component}."
