@@ -1,5 +1,6 @@
-"""Forwarding: the upgrade reaches the CSMS as the charger sent it, plus X-Forwarded-For; an
-unreachable CSMS is reported once per outage, not once per charger attempt."""
+"""Forwarding: the upgrade reaches the CSMS as the charger sent it, plus X-Forwarded-For; a link
+lost on one side is lost on the other too (1006, no Close frame); an unreachable CSMS is reported
+once per outage, not once per charger attempt."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from mitmproxy import http
 from mitmproxy.proxy import server_hooks
 
 from addons._ocpp import is_websocket_upgrade
+from proxy.connections import relay_lost_connections
 
 log = logging.getLogger("ocppscope.forwarding")
 
@@ -17,6 +19,9 @@ class Forwarding:
     def __init__(self) -> None:
         self.upstream_down = False
         self.failed_attempts = 0
+
+    def load(self, loader: object) -> None:
+        relay_lost_connections()
 
     def request(self, flow: http.HTTPFlow) -> None:
         peer = flow.client_conn.peername[0] if flow.client_conn.peername else None

@@ -1,5 +1,6 @@
 """Acting on live connections of the running proxy where mitmproxy 11.0.2 has no public API:
-closing a WebSocket with a code on both sides, or resetting a charger's TCP connection. The
+closing a WebSocket with a code on both sides, resetting a charger's TCP connection, relaying a
+lost connection as lost. The
 version is pinned; tests/test_runtime.py and the fault tests exercise each."""
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import struct
 from typing import Any
 
 import wsproto.events
+import wsproto.frame_protocol
 from mitmproxy.master import Master
+from mitmproxy.proxy import commands
 from mitmproxy.proxy import events as proxy_events
 from mitmproxy.proxy.layers import websocket as websocket_layer
 
@@ -67,3 +70,26 @@ def reset_connection(master: Master, client_id: str) -> bool:
     for connection in list(handler.transports):
         handler.close_connection(connection)
     return True
+
+
+_send_close = websocket_layer.WebsocketConnection.send2
+
+
+def relay_lost_connections() -> None:
+    """Relay a connection that died without a close frame as lost, not as closed.
+
+    mitmproxy forwards the 1006 wsproto reports for such a link as a Close frame, which wsproto
+    turns into 1000 (1006 may not be sent): the CSMS would believe the charger left cleanly.
+    Send no Close frame instead; the layer then closes the TCP connection, which the other side
+    reports as 1006, as it would a direct link that died.
+    """
+    websocket_layer.WebsocketConnection.send2 = _send2  # type: ignore[method-assign]
+
+
+def _send2(connection: websocket_layer.WebsocketConnection, event: wsproto.events.Event) -> Any:
+    if (
+        isinstance(event, wsproto.events.CloseConnection)
+        and event.code == wsproto.frame_protocol.CloseReason.ABNORMAL_CLOSURE
+    ):
+        return commands.SendData(connection.conn, b"")
+    return _send_close(connection, event)

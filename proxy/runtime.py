@@ -31,7 +31,8 @@ from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 
 from proxy.admin import HttpServer, admin_app
 from proxy.connections import close_websocket
-from proxy.heap import tune_garbage_collector
+from proxy.frame import FRAME_KEY
+from proxy.heap import return_big_blocks_to_the_system, tune_garbage_collector
 from proxy.metrics import StoreMetrics, metrics_router
 from proxy.options import PROXY_OPTIONS
 from proxy.settings import ProxySettings
@@ -48,11 +49,13 @@ class CertificateError(ValueError):
 
 class TrimMessages:
     """Last in the chain: mitmproxy keeps every message of a flow until it closes (~330 B each);
-    chargers stay connected for months, so drop them once every addon has seen them."""
+    chargers stay connected for months, so drop them once every addon has seen them, and the
+    message's Frame with them (a station's last 16 MiB frame would stay as long as it does)."""
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         assert flow.websocket is not None
         flow.websocket.messages.clear()
+        flow.metadata.pop(FRAME_KEY, None)
 
 
 class _FastMessageDispatch(addonmanager.AddonManager):
@@ -255,6 +258,7 @@ class RunningProxy:
 
 async def start_proxy(settings: ProxySettings, addons: list[Any]) -> RunningProxy:
     """Start listening with `addons` in hook order; raises OSError when the port cannot be had."""
+    return_big_blocks_to_the_system()
     apply_limits(settings.idle_timeout, settings.max_message_size)
     settings.confdir.mkdir(parents=True, exist_ok=True)
     opts = options.Options()

@@ -43,6 +43,8 @@ T = TypeVar("T")
 STEP = 5.0
 """Seconds any single await may take."""
 SUBPROTOCOL = "ocpp2.0.1"
+LOSE_CONNECTION = "LoseConnection"
+"""The CALL action on which the tiny CSMS drops its TCP connection without a close frame."""
 
 
 def run(coroutine: Awaitable[T], timeout: float = 30.0) -> T:
@@ -66,7 +68,9 @@ class Csms:
                 assert isinstance(raw, str)
                 self.received.append(raw)
                 message = json.loads(raw)
-                if message[0] == 2:
+                if message[0] == 2 and message[2] == LOSE_CONNECTION:
+                    ws.transport.abort()  # the link dies: no close frame, no FIN
+                elif message[0] == 2:
                     await ws.send(json.dumps([3, message[1], {"size": len(raw)}]))
         except ConnectionClosed:
             pass
@@ -377,6 +381,30 @@ def test_message_over_the_size_limit_closes_with_1009(tmp_path: Path) -> None:
                     assert code == 1009
                 async with charger(settings) as ws:  # a new connection starts from zero
                     await call(ws, "fresh", {"data": "z" * (limit // 2)})
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("lost_by", ["charger", "csms"])
+def test_a_lost_connection_is_relayed_as_lost(tmp_path: Path, lost_by: str) -> None:
+    """A link that dies without a close frame reaches the other side as lost (1006), not as a
+    clean 1000 close: a CSMS must not believe a charger left on purpose, nor the reverse."""
+
+    async def scenario() -> None:
+        async with csms() as upstream:
+            settings = settings_for(tmp_path, upstream)
+            hooks = Hooks()
+            async with running_proxy(settings, hooks), charger(settings) as ws:
+                await call(ws, "before")
+                if lost_by == "charger":
+                    ws.transport.abort()
+                    code, _ = await asyncio.wait_for(upstream.closes.get(), STEP)
+                else:
+                    await ws.send(json.dumps([2, "lose", LOSE_CONNECTION, {}]))
+                    code, _ = await closed(ws)
+                assert code == 1006
+                ended = await asyncio.wait_for(hooks.ended.get(), STEP)
+                assert ended[0] == 1006
 
     run(scenario())
 

@@ -77,6 +77,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/simulator/test_profiles.py",
         "tests/simulator/test_reconnect.py",
         "tests/simulator/test_runner.py",
+        "tests/bench/test_memory.py",
         "tests/bench/test_soak.py",
         "tests/simulator/test_station.py",
         "tests/store/test_migrations.py",
