@@ -39,6 +39,7 @@ COLUMNS: dict[Table, tuple[str, ...]] = {
         "action",
         "message_id",
         "payload",
+        "raw",
         "status",
         "rtt_ms",
         "finding_ids",
@@ -130,6 +131,7 @@ class RowMaker:
         findings = frame.findings
         rtt = frame.rtt
         data = frame.data
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
         return (
             timestamp(frame.received_at),
             text(frame.station),
@@ -138,10 +140,11 @@ class RowMaker:
             text(frame.action),
             text(frame.message_id),
             payload_json(frame),
+            raw,
             frame.fault.status if frame.fault else "sent",
             rtt * 1000.0 if rtt is not None else None,
             [f.rule_id for f in findings] if findings else None,
-            len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data),
+            len(raw),
             frame.connection_id,
             self.instance,
             self.run,
