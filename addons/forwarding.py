@@ -1,5 +1,6 @@
 """Forwarding: the upgrade reaches the CSMS as the charger sent it, plus X-Forwarded-For; a link
-lost on one side is lost on the other too (1006, no Close frame); an unreachable CSMS is reported
+lost on one side is lost on the other too (1006, no Close frame); a station id too long to store
+is refused (414) rather than forwarded unrecorded; an unreachable CSMS is reported
 once per outage, not once per charger attempt."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from mitmproxy.proxy import server_hooks
 
 from addons._ocpp import is_websocket_upgrade
 from proxy.connections import relay_lost_connections
+from proxy.ocppj.events import station_from_path
+from proxy.store.records import STATION_ID_BYTES
 
 log = logging.getLogger("ocppscope.forwarding")
 
@@ -24,6 +27,11 @@ class Forwarding:
         relay_lost_connections()
 
     def request(self, flow: http.HTTPFlow) -> None:
+        if is_websocket_upgrade(flow) and _too_long(station_from_path(flow.request.path)):
+            flow.response = http.Response.make(
+                414, f"station id longer than {STATION_ID_BYTES} bytes\n"
+            )
+            return
         peer = flow.client_conn.peername[0] if flow.client_conn.peername else None
         if peer:
             earlier = flow.request.headers.get("X-Forwarded-For")
@@ -50,6 +58,10 @@ class Forwarding:
         if self.upstream_down and flow.response and flow.response.status_code == 101:
             log.warning("upstream back after %d failed charger attempt(s)", self.failed_attempts)
             self.upstream_down, self.failed_attempts = False, 0
+
+
+def _too_long(station: str) -> bool:
+    return len(station.encode("utf-8", "surrogatepass")) > STATION_ID_BYTES
 
 
 def _address(data: server_hooks.ServerConnectionHookData) -> str:

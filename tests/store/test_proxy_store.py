@@ -212,6 +212,45 @@ def test_frames_connections_and_findings_are_stored(tmp_path: Path, database_url
     asyncio.run(asyncio.wait_for(scenario(), 90))
 
 
+def test_a_station_id_too_long_to_store_is_refused_and_recorded(
+    tmp_path: Path, database_url: str
+) -> None:
+    """PostgreSQL's btree indexes on charger_id refuse ids past 2,704 bytes: such a station was
+    forwarded but never stored. Its handshake is refused (414) and the refusal recorded."""
+    from websockets.asyncio.client import connect  # noqa: PLC0415
+    from websockets.exceptions import InvalidStatus  # noqa: PLC0415
+
+    station = "LONG-" + "x" * 3000
+
+    async def scenario() -> None:
+        async with (
+            answering_csms() as (csms_port, counts),
+            proxy(tmp_path, csms_port, "--database-url", database_url) as running,
+        ):
+            with pytest.raises(InvalidStatus) as refused:
+                await connect(
+                    f"{running.url}/ocpp/{station}",
+                    subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
+                    open_timeout=5,
+                )
+            assert refused.value.response.status_code == 414
+
+            async def written() -> bool:
+                store = (await running.health())["store"]
+                return store["queue_depth"] == 0 and store["written"]["proxy_connection_log"] >= 1
+
+            await wait_for(written, 15, "the store to write the refusal")
+            assert (await running.health())["store"]["rejected"] == 0
+            assert counts.received == set()
+
+        rows = await fetch(database_url, "SELECT * FROM proxy_connection_log")
+        assert [(r["event"], r["http_status"]) for r in rows] == [("refused", 414)]
+        assert rows[0]["path"] == f"/ocpp/{station}"
+        assert station.startswith(rows[0]["charger_id"]) and len(rows[0]["charger_id"]) == 1024
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
 def test_an_outage_of_postgresql_delays_no_frame_and_loses_none(
     tmp_path: Path, private_postgres: PrivatePostgres
 ) -> None:
