@@ -32,6 +32,7 @@ from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 from proxy.admin import HttpServer, admin_app
 from proxy.connections import close_websocket
 from proxy.frame import FRAME_KEY
+from proxy.handshakes import HeaderTimeout
 from proxy.heap import return_big_blocks_to_the_system, tune_garbage_collector
 from proxy.metrics import StoreMetrics, metrics_router
 from proxy.options import PROXY_OPTIONS
@@ -97,7 +98,7 @@ class _FastMessageDispatch(addonmanager.AddonManager):
 
 
 class OcppMaster(Master):
-    def __init__(self, opts: options.Options, addons: list[Any]) -> None:
+    def __init__(self, opts: options.Options, addons: list[Any], header_timeout: float) -> None:
         super().__init__(opts)
         self.addons = _FastMessageDispatch(self)
         self.addons.add(
@@ -105,6 +106,7 @@ class OcppMaster(Master):
             proxyserver.Proxyserver(),
             next_layer.NextLayer(),
             tlsconfig.TlsConfig(),
+            HeaderTimeout(header_timeout),
             *addons,
             TrimMessages(),
         )
@@ -262,7 +264,7 @@ async def start_proxy(settings: ProxySettings, addons: list[Any]) -> RunningProx
     apply_limits(settings.idle_timeout, settings.max_message_size)
     settings.confdir.mkdir(parents=True, exist_ok=True)
     opts = options.Options()
-    master = OcppMaster(opts, addons)
+    master = OcppMaster(opts, addons, settings.header_timeout)
     opts.update(**mitmproxy_options(settings))
     ready = asyncio.Event()
 

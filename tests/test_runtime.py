@@ -409,6 +409,29 @@ def test_a_lost_connection_is_relayed_as_lost(tmp_path: Path, lost_by: str) -> N
     run(scenario())
 
 
+def test_a_client_that_never_finishes_its_upgrade_is_dropped(tmp_path: Path) -> None:
+    """Headers that never end held a socket for the idle timeout (7,200 s); an upgraded
+    connection that stays quiet is not what this timeout is for."""
+
+    async def scenario() -> None:
+        async with csms() as upstream:
+            settings = settings_for(tmp_path, upstream, header_timeout=1)
+            async with running_proxy(settings, Hooks()), charger(settings) as ws:
+                reader, writer = await asyncio.open_connection(
+                    settings.listen.host, settings.listen.port
+                )
+                writer.write(
+                    b"GET /ocpp/SLOW HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                )
+                started = time.monotonic()
+                assert await asyncio.wait_for(reader.read(), STEP) == b""
+                assert 0.8 <= time.monotonic() - started < 4
+                writer.close()
+                await call(ws, "quiet-but-upgraded")  # idle past the timeout, still there
+
+    run(scenario())
+
+
 def test_idle_connection_is_cut(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with csms() as upstream:
