@@ -89,14 +89,19 @@ def offered_subprotocols(flow: http.HTTPFlow) -> tuple[str, ...] | None:
     return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
 
 
+CLIENT_LEFT = "Client disconnected."
+"""mitmproxy 11's error for a flow whose client closed (or half-closed) before its response."""
+
+
 def refused_status(flow: http.HTTPFlow) -> int | None:
     """The HTTP status a charger got instead of 101 for its upgrade (502 when the CSMS could not
-    be reached); None when this flow is not a refused WebSocket handshake."""
+    be reached); None when this flow is not a refused WebSocket handshake, which includes a
+    charger that left before the answer: nobody refused it."""
     if not is_websocket_upgrade(flow):
         return None
     if flow.response is not None:
         return flow.response.status_code if flow.response.status_code != 101 else None
-    if flow.websocket is None and flow.error is not None:
+    if flow.websocket is None and flow.error is not None and flow.error.msg != CLIENT_LEFT:
         return 502
     return None
 

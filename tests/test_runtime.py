@@ -28,6 +28,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from addons import default_addons
+from addons._ocpp import RefusedHandshakes
 from proxy import runtime
 from proxy.connections import close_websocket
 from proxy.runtime import (
@@ -428,6 +429,43 @@ def test_a_client_that_never_finishes_its_upgrade_is_dropped(tmp_path: Path) -> 
                 assert 0.8 <= time.monotonic() - started < 4
                 writer.close()
                 await call(ws, "quiet-but-upgraded")  # idle past the timeout, still there
+
+    run(scenario())
+
+
+class Refusals(RefusedHandshakes):
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+
+    def handshake_refused(self, flow: http.HTTPFlow, status: int) -> None:
+        self.statuses.append(status)
+
+
+UPGRADE = (
+    b"GET /ocpp/HALF HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp2.0.1\r\n\r\n"
+)
+
+
+def test_a_charger_leaving_during_its_upgrade_is_no_refusal(tmp_path: Path) -> None:
+    """A charger that half-closes right after its upgrade request has left; the CSMS refused
+    nothing, so no 502 may be recorded (the back-off rules would count a failed attempt)."""
+
+    async def scenario() -> None:
+        async with csms() as upstream:
+            settings = settings_for(tmp_path, upstream)
+            refusals = Refusals()
+            async with running_proxy(settings, refusals):  # type: ignore[arg-type]
+                reader, writer = await asyncio.open_connection(
+                    settings.listen.host, settings.listen.port
+                )
+                writer.write(UPGRADE)
+                writer.write_eof()
+                await asyncio.wait_for(reader.read(), STEP)
+                writer.close()
+                await asyncio.sleep(0.3)
+                assert refusals.statuses == []
 
     run(scenario())
 
