@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from mitmproxy import http
+from mitmproxy import http, tls
 from mitmproxy.proxy import server_hooks
 
 from addons._ocpp import is_websocket_upgrade
@@ -54,6 +54,15 @@ class Forwarding:
             self.failed_attempts += 1
             log.warning("upstream TLS handshake failed: %s", flow.error)
 
+    def tls_failed_client(self, data: tls.TlsData) -> None:
+        """A charger that refuses the proxy's certificate (or speaks no TLS) never sends its
+        upgrade: without this line it would leave no trace."""
+        log.warning(
+            "TLS handshake with the charger at %s failed: %s",
+            _peer(data.conn.peername),
+            data.conn.error,
+        )
+
     def response(self, flow: http.HTTPFlow) -> None:
         if self.upstream_down and flow.response and flow.response.status_code == 101:
             log.warning("upstream back after %d failed charger attempt(s)", self.failed_attempts)
@@ -62,6 +71,10 @@ class Forwarding:
 
 def _too_long(station: str) -> bool:
     return len(station.encode("utf-8", "surrogatepass")) > STATION_ID_BYTES
+
+
+def _peer(peername: tuple[str, int] | None) -> str:
+    return f"{peername[0]}:{peername[1]}" if peername else "?"
 
 
 def _address(data: server_hooks.ServerConnectionHookData) -> str:

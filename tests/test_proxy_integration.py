@@ -7,6 +7,7 @@ import asyncio
 import base64
 import contextlib
 import random
+import ssl
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from addons.latency import Latency
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.checks.backoff import BackoffGroup
 from proxy.ocppj.findings import Severity
+from tests.pg import fetch
 from tests.proxy_harness import (
     STEP,
     Charger,
@@ -155,6 +157,51 @@ def test_wss_in_front(tmp_path: Path) -> None:
             flow = proxy.recorder.flows[0]
             assert flow.client_conn.tls_established
             assert csms.side("CS-TLS").headers["x-forwarded-for"] == "127.0.0.1"
+
+    run(scenario())
+
+
+def test_a_certificate_the_charger_refuses_leaves_a_trace(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A charger that does not trust the proxy's certificate never gets to its upgrade: the
+    failed TLS handshake is logged and stored as a refusal (no status, no station id yet)."""
+    cert, key = self_signed_certificate(tmp_path / "certs")
+    other, _ = self_signed_certificate(tmp_path / "other")
+
+    async def scenario() -> None:
+        async with (
+            running_csms() as csms,
+            running_proxy(
+                tmp_path / "conf",
+                csms.url,
+                cert=cert,
+                key=key,
+                store=True,
+                database_url=database_url,
+            ) as proxy,
+        ):
+            with LogRecords.of("ocppscope.forwarding") as records:
+                with pytest.raises(ssl.SSLError):
+                    async with connect(
+                        proxy.url("/ocpp/CS-DISTRUST", secure=True),
+                        ssl=client_context(other),
+                        open_timeout=STEP,
+                    ):
+                        pass
+                await until(lambda: bool(records.messages), what="the TLS failure logged")
+            assert "TLS handshake with the charger" in records.messages[0]
+            await until(
+                lambda: (
+                    proxy.running.store_stats().get("queue_depth") == 0
+                    and proxy.running.store_stats()["written"].get("proxy_connection_log", 0) >= 1
+                ),
+                what="the refusal stored",
+            )
+        rows = await fetch(database_url, "SELECT * FROM proxy_connection_log")
+        assert [(r["event"], r["http_status"], r["tls"]) for r in rows] == [("refused", None, True)]
+        assert rows[0]["remote_address"].startswith("127.0.0.1:")
+        assert csms.sides == []
 
     run(scenario())
 

@@ -213,8 +213,16 @@ class RowMaker:
         )
 
     def refused(
-        self, at: float, station: str, remote_address: str | None, path: str, status: int, tls: bool
+        self,
+        at: float,
+        station: str,
+        remote_address: str | None,
+        path: str | None,
+        status: int | None,
+        tls: bool,
     ) -> Row:
+        """A refused handshake; no status when TLS failed before the upgrade (nor path, nor
+        station: the charger is known by its address alone)."""
         return (
             timestamp(at),
             charger_id(station),
