@@ -94,6 +94,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/test_packaging.py",
         "tests/test_proxy_cli.py",
         "tests/test_proxy_integration.py",
+        "tests/test_robustness.py",
         "tests/test_runtime.py",
         "tests/test_workers.py",
     }
