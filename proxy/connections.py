@@ -83,7 +83,7 @@ def relay_lost_connections() -> None:
     Send no Close frame instead; the layer then closes the TCP connection, which the other side
     reports as 1006, as it would a direct link that died.
     """
-    websocket_layer.WebsocketConnection.send2 = _send2  # type: ignore[method-assign]
+    websocket_layer.WebsocketConnection.send2 = _send2  # type: ignore[method-assign, assignment]
 
 
 def _send2(connection: websocket_layer.WebsocketConnection, event: wsproto.events.Event) -> Any:
