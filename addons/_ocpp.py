@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from mitmproxy import ctx, exceptions, hooks, http
 from mitmproxy.addonmanager import Loader
 
+from proxy.connections import proxy_close
 from proxy.faults.record import FaultEvent
 from proxy.frame import FRAME_KEY, Frame
 from proxy.ocppj.actions import Direction
@@ -107,11 +108,14 @@ def refused_status(flow: http.HTTPFlow) -> int | None:
 
 
 def close_details(flow: http.HTTPFlow) -> tuple[int | None, str | None]:
-    """The close code and who closed ("charger"/"csms"); who is None when the link was lost."""
+    """The close code and who closed ("charger"/"csms", "proxy" when it refused a message it
+    could not pass on); who is None when the link was lost."""
     assert flow.websocket is not None
     code = flow.websocket.close_code
     if code in (None, 1006):
         return code, None
+    if proxy_close(flow) is not None:
+        return code, "proxy"
     return code, "charger" if flow.websocket.closed_by_client else "csms"
 
 

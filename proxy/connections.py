@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from dataclasses import dataclass
 from typing import Any
 
 import wsproto.events
 import wsproto.frame_protocol
+from mitmproxy import connection as mitmproxy_connection
+from mitmproxy import http
 from mitmproxy.master import Master
 from mitmproxy.proxy import commands
 from mitmproxy.proxy import events as proxy_events
@@ -93,3 +96,35 @@ def _send2(connection: websocket_layer.WebsocketConnection, event: wsproto.event
     ):
         return commands.SendData(connection.conn, b"")
     return _send_close(connection, event)
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyClose:
+    """A close the proxy decided: a message it could not pass on (over the size limit, a text
+    frame that is not UTF-8), refused on the side that sent it."""
+
+    code: int
+    reason: str
+    from_client: bool
+
+
+_proxy_closes: dict[str, ProxyClose] = {}
+"""By the id of the mitmproxy connection the refused message came in on; forgotten when its
+flow ends (`forget_proxy_close`)."""
+
+
+def note_proxy_close(
+    connection: websocket_layer.WebsocketConnection, code: int, reason: str
+) -> None:
+    conn = connection.conn
+    _proxy_closes[conn.id] = ProxyClose(code, reason, isinstance(conn, mitmproxy_connection.Client))
+
+
+def proxy_close(flow: http.HTTPFlow) -> ProxyClose | None:
+    """Whether the proxy closed this flow's WebSocket, and why."""
+    return _proxy_closes.get(flow.client_conn.id) or _proxy_closes.get(flow.server_conn.id)
+
+
+def forget_proxy_close(flow: http.HTTPFlow) -> None:
+    _proxy_closes.pop(flow.client_conn.id, None)
+    _proxy_closes.pop(flow.server_conn.id, None)

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from typing import Any
 
+import wsproto.connection
 import wsproto.events
 from fastapi import APIRouter
 from mitmproxy import addonmanager, exceptions, hooks, http, options
@@ -30,7 +31,7 @@ from mitmproxy.proxy.layers import websocket as websocket_layer
 from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 
 from proxy.admin import HttpServer, admin_app
-from proxy.connections import close_websocket
+from proxy.connections import close_websocket, forget_proxy_close, note_proxy_close
 from proxy.frame import FRAME_KEY
 from proxy.handshakes import HeaderTimeout
 from proxy.heap import return_big_blocks_to_the_system, tune_garbage_collector
@@ -51,12 +52,16 @@ class CertificateError(ValueError):
 class TrimMessages:
     """Last in the chain: mitmproxy keeps every message of a flow until it closes (~330 B each);
     chargers stay connected for months, so drop them once every addon has seen them, and the
-    message's Frame with them (a station's last 16 MiB frame would stay as long as it does)."""
+    message's Frame with them (a station's last 16 MiB frame would stay as long as it does);
+    and, when the flow ends, why the proxy closed it, which every addon has read by then."""
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         assert flow.websocket is not None
         flow.websocket.messages.clear()
         flow.metadata.pop(FRAME_KEY, None)
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        forget_proxy_close(flow)
 
 
 class _FastMessageDispatch(addonmanager.AddonManager):
@@ -182,6 +187,11 @@ def apply_limits(idle_timeout: float, max_message_size: int) -> None:
     _MessageSizeLimit.install(max_message_size)
 
 
+MESSAGE_TOO_BIG = 1009
+TOO_BIG_REASON = "message too big"
+_OPEN = (wsproto.connection.ConnectionState.OPEN, wsproto.connection.ConnectionState.LOCAL_CLOSING)
+
+
 class _MessageSizeLimit:
     """Close both sides with 1009 when a message grows past the limit (mitmproxy would buffer a
     50 MB frame whole); wsproto hands messages over in pieces, so memory stays near the limit."""
@@ -200,6 +210,10 @@ class _MessageSizeLimit:
     @staticmethod
     def _events(connection: Any) -> Generator[wsproto.events.Event, None, None]:
         for event in _MessageSizeLimit._original(connection):
+            if isinstance(event, wsproto.events.CloseConnection) and connection.state in _OPEN:
+                # wsproto refused what it received (a text frame that is not UTF-8: 1007, a
+                # protocol error: 1002); a Close frame received would have changed the state
+                note_proxy_close(connection, event.code, event.reason or "")
             if isinstance(event, wsproto.events.Message):
                 data = event.data
                 size = getattr(connection, "_ocppscope_size", 0) + len(data)
@@ -208,7 +222,10 @@ class _MessageSizeLimit:
                 if size > _MessageSizeLimit.limit:
                     connection._ocppscope_size = 0
                     connection.frame_buf = [b""]
-                    yield wsproto.events.CloseConnection(code=1009, reason="message too big")
+                    note_proxy_close(connection, MESSAGE_TOO_BIG, TOO_BIG_REASON)
+                    yield wsproto.events.CloseConnection(
+                        code=MESSAGE_TOO_BIG, reason=TOO_BIG_REASON
+                    )
                     return
                 connection._ocppscope_size = 0 if event.message_finished else size
             yield event

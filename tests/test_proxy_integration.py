@@ -206,6 +206,56 @@ def test_a_certificate_the_charger_refuses_leaves_a_trace(
     run(scenario())
 
 
+@pytest.mark.parametrize(
+    ("frame", "code", "rule"),
+    [
+        (b'[2,"bad","Heartbeat",{"x":"\xff\xfe"}]', 1007, "RPC-001"),
+        (b'[2,"big","Heartbeat",{"x":"' + b"y" * 70_000 + b'"}]', 1009, "WS-014"),
+    ],
+    ids=["not-utf8", "too-big"],
+)
+def test_a_message_the_proxy_cannot_pass_on_is_a_finding_and_a_proxy_close(
+    tmp_path: Path, database_url: str, frame: bytes, code: int, rule: str
+) -> None:
+    """A text frame that is not UTF-8 or over --max-message-size never becomes a message: it
+    left no row and no finding, and the close was recorded as the charger's."""
+
+    async def scenario() -> None:
+        async with (
+            running_csms() as csms,
+            running_proxy(
+                tmp_path / "conf",
+                csms.url,
+                max_message_size=64 * 1024,
+                store=True,
+                database_url=database_url,
+            ) as proxy,
+        ):
+            async with charger(proxy.url("/ocpp/CS-REFUSED")) as station:
+                await station.boot()
+                await within(station.ws.send(frame, text=True))
+                assert await station.closed() == code
+            await until(lambda: rule in proxy.recorder.rules("CS-REFUSED"), what=rule)
+            (finding,) = [f for f in proxy.recorder.findings if f.rule_id == rule]
+            assert finding.direction is Direction.CHARGER_TO_CSMS
+            await until(
+                lambda: (
+                    proxy.running.store_stats().get("queue_depth") == 0
+                    and proxy.running.store_stats()["written"].get("proxy_connection_log", 0) >= 2
+                ),
+                what="the close stored",
+            )
+        rows = await fetch(
+            database_url,
+            "SELECT close_code, closed_by FROM proxy_connection_log WHERE event = 'close'",
+        )
+        assert [(r["close_code"], r["closed_by"]) for r in rows] == [(code, "proxy")]
+        stored = await fetch(database_url, "SELECT rule_id FROM findings")
+        assert rule in [r["rule_id"] for r in stored]
+
+    run(scenario())
+
+
 @pytest.mark.parametrize("trust", ["insecure", "ca", "default"])
 def test_wss_upstream(tmp_path: Path, trust: str) -> None:
     cert, key = self_signed_certificate(tmp_path / "certs")

@@ -63,6 +63,12 @@ _CATALOGUE = (
     Rule("WS-008", (W,), "OCPP messages travel in text frames", "OCPP-J 2.0.1 §4.1.2 (inferred)"),
     Rule("WS-010", (W,), "No empty text messages", "ocpp-rpc compatibility note"),
     Rule("WS-011", (W,), "CSMS accepts permessage-deflate when offered", "OCPP-J 2.0.1 §3.3"),
+    Rule(
+        "WS-014",
+        (W,),
+        "Messages fit the receiver's size limit (OCPP-J sets none)",
+        "OCPP 2.0.1 Part 2 Appendices DeviceDataCtrlr.BytesPerMessage",
+    ),
     Rule("WS-015", (W,), "One connection per station at a time", "OCPP-J 2.0.1 §3 (inferred)"),
     # RPC framework
     Rule("RPC-001", (E,), "Message is valid UTF-8 JSON", "OCPP-J 2.0.1 §4.1.2"),
