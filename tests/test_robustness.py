@@ -6,7 +6,8 @@ take every row, and the healthy station must not miss a single answer.
 
 The proxy, the CSMS and the healthy station run in an event loop of their own thread; the fuzzing
 client is a blocking `websockets` client in the test's thread, so that hypothesis drives it as
-any other test. `pytest -s` prints the figures.
+any other test. `pytest -s` prints the figures. Slow clients (headers never finished) and a
+half-open one (FIN right after its upgrade) get the same healthy station beside them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tests.proxy_harness import (
     running_csms,
     running_proxy,
     until,
+    within,
 )
 
 EXAMPLES = 1500
@@ -210,3 +212,51 @@ def test_fuzzed_frames_cost_the_proxy_and_a_healthy_station_nothing(
     assert fuzzer.sent >= EXAMPLES * 0.9
     assert live.fuzzed_seen >= fuzzer.sent - fuzzer.connections  # the last before a close
     assert live.store["rejected"] == 0 and live.store["discarded"] == 0
+
+
+SLOW_CLIENTS = 50
+HALF_OPEN = (
+    b"GET /ocpp/HALF-OPEN HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp2.0.1\r\n\r\n"
+)
+
+
+def test_slow_and_half_open_clients_cost_a_healthy_station_nothing(tmp_path: Path) -> None:
+    """Fifty clients that never finish their headers are dropped after the header timeout; one
+    that half-closes after its upgrade reaches the CSMS as lost; a healthy station beside them
+    gets every answer, and is the only connection left."""
+
+    async def scenario() -> None:
+        async with (
+            running_csms(record=False) as csms,
+            running_proxy(tmp_path / "conf", csms.url, header_timeout=1) as proxy,
+            charger(proxy.url(f"/ocpp/{HEALTHY}")) as healthy,
+        ):
+            await healthy.boot()
+            slow = [
+                await within(asyncio.open_connection("127.0.0.1", proxy.port))
+                for _ in range(SLOW_CLIENTS)
+            ]
+            for _, writer in slow:
+                writer.write(b"GET /ocpp/SLOW HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            reader, writer = await within(asyncio.open_connection("127.0.0.1", proxy.port))
+            writer.write(HALF_OPEN)
+            assert (await within(reader.readuntil(b"\r\n\r\n"))).startswith(b"HTTP/1.1 101")
+            writer.write_eof()
+            answered = 0
+            for _ in range(40):  # about two seconds, past the header timeout
+                await healthy.heartbeat()
+                answered += 1
+                await asyncio.sleep(0.05)
+            for slow_reader, slow_writer in slow:
+                assert await within(slow_reader.read()) == b""
+                slow_writer.close()
+            writer.close()
+            half_open = csms.side("HALF-OPEN")
+            await within(half_open.closed.wait())
+            assert half_open.close_code == 1006
+            assert answered == 40
+            await until(lambda: proxy.running.health()["connections"] == 1, what="one left")
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
