@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from mitmproxy import ctx, exceptions, hooks, http
 from mitmproxy.addonmanager import Loader
 
+from proxy.connections import proxy_close
 from proxy.faults.record import FaultEvent
 from proxy.frame import FRAME_KEY, Frame
 from proxy.ocppj.actions import Direction
@@ -89,24 +90,32 @@ def offered_subprotocols(flow: http.HTTPFlow) -> tuple[str, ...] | None:
     return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
 
 
+CLIENT_LEFT = "Client disconnected."
+"""mitmproxy 11's error for a flow whose client closed (or half-closed) before its response."""
+
+
 def refused_status(flow: http.HTTPFlow) -> int | None:
     """The HTTP status a charger got instead of 101 for its upgrade (502 when the CSMS could not
-    be reached); None when this flow is not a refused WebSocket handshake."""
+    be reached); None when this flow is not a refused WebSocket handshake, which includes a
+    charger that left before the answer: nobody refused it."""
     if not is_websocket_upgrade(flow):
         return None
     if flow.response is not None:
         return flow.response.status_code if flow.response.status_code != 101 else None
-    if flow.websocket is None and flow.error is not None:
+    if flow.websocket is None and flow.error is not None and flow.error.msg != CLIENT_LEFT:
         return 502
     return None
 
 
 def close_details(flow: http.HTTPFlow) -> tuple[int | None, str | None]:
-    """The close code and who closed ("charger"/"csms"); who is None when the link was lost."""
+    """The close code and who closed ("charger"/"csms", "proxy" when it refused a message it
+    could not pass on); who is None when the link was lost."""
     assert flow.websocket is not None
     code = flow.websocket.close_code
     if code in (None, 1006):
         return code, None
+    if proxy_close(flow) is not None:
+        return code, "proxy"
     return code, "charger" if flow.websocket.closed_by_client else "csms"
 
 

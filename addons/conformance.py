@@ -20,7 +20,9 @@ from addons._ocpp import (
     declare_options,
     offered_subprotocols,
 )
+from proxy.connections import proxy_close
 from proxy.ocppj import events
+from proxy.ocppj.actions import Direction
 from proxy.ocppj.checks.backoff import BackoffGroup
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
@@ -120,6 +122,7 @@ class Conformance(RefusedHandshakes):
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         assert flow.websocket is not None
         code, closed_by = close_details(flow)
+        refused = proxy_close(flow)
         outcome = self.monitor.feed(
             events.ConnectionClosed(
                 timestamp=flow.websocket.timestamp_end or time.time(),
@@ -127,6 +130,11 @@ class Conformance(RefusedHandshakes):
                 connection_id=flow.id,
                 code=code,
                 closed_by=closed_by,
+                direction=None
+                if refused is None
+                else Direction.CHARGER_TO_CSMS
+                if refused.from_client
+                else Direction.CSMS_TO_CHARGER,
             )
         )
         self._publish(outcome.findings)

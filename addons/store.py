@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import time
 
-from mitmproxy import ctx, http
+from mitmproxy import ctx, http, tls
 from mitmproxy.addonmanager import Loader
 
 from addons._ocpp import (
@@ -111,6 +111,23 @@ class Store(RefusedHandshakes):
                 path=flow.request.path,
                 status=status,
                 tls=flow.client_conn.tls_established,
+            ),
+        )
+
+    def tls_failed_client(self, data: tls.TlsData) -> None:
+        """A charger that refused the proxy's certificate: a refusal before any upgrade, so
+        with no HTTP status, path or station id."""
+        if self.writer is None:
+            return
+        self.writer.submit(
+            Table.CONNECTIONS,
+            self.writer.rows.refused(
+                at=time.time(),
+                station="",
+                remote_address=_address(data.conn.peername),
+                path=None,
+                status=None,
+                tls=True,
             ),
         )
 

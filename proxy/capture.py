@@ -153,7 +153,7 @@ def _event(
             raise ValueError("'code' must be an integer close code or null")
         if closed_by not in CLOSED_BY:
             raise ValueError('\'closed_by\' must be "charger", "csms" or null')
-        return ConnectionClosed(timestamp, station, connection, code, closed_by, line)
+        return ConnectionClosed(timestamp, station, connection, code, closed_by, ref=line)
     raise ValueError(f"'type' must be open, frame, close or refused, not {kind!r}")
 
 

@@ -1,5 +1,6 @@
 """Acting on live connections of the running proxy where mitmproxy 11.0.2 has no public API:
-closing a WebSocket with a code on both sides, or resetting a charger's TCP connection. The
+closing a WebSocket with a code on both sides, resetting a charger's TCP connection, relaying a
+lost connection as lost. The
 version is pinned; tests/test_runtime.py and the fault tests exercise each."""
 
 from __future__ import annotations
@@ -7,10 +8,15 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from dataclasses import dataclass
 from typing import Any
 
 import wsproto.events
+import wsproto.frame_protocol
+from mitmproxy import connection as mitmproxy_connection
+from mitmproxy import http
 from mitmproxy.master import Master
+from mitmproxy.proxy import commands
 from mitmproxy.proxy import events as proxy_events
 from mitmproxy.proxy.layers import websocket as websocket_layer
 
@@ -67,3 +73,58 @@ def reset_connection(master: Master, client_id: str) -> bool:
     for connection in list(handler.transports):
         handler.close_connection(connection)
     return True
+
+
+_send_close = websocket_layer.WebsocketConnection.send2
+
+
+def relay_lost_connections() -> None:
+    """Relay a connection that died without a close frame as lost, not as closed.
+
+    mitmproxy forwards the 1006 wsproto reports for such a link as a Close frame, which wsproto
+    turns into 1000 (1006 may not be sent): the CSMS would believe the charger left cleanly.
+    Send no Close frame instead; the layer then closes the TCP connection, which the other side
+    reports as 1006, as it would a direct link that died.
+    """
+    websocket_layer.WebsocketConnection.send2 = _send2  # type: ignore[method-assign, assignment]
+
+
+def _send2(connection: websocket_layer.WebsocketConnection, event: wsproto.events.Event) -> Any:
+    if (
+        isinstance(event, wsproto.events.CloseConnection)
+        and event.code == wsproto.frame_protocol.CloseReason.ABNORMAL_CLOSURE
+    ):
+        return commands.SendData(connection.conn, b"")
+    return _send_close(connection, event)
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyClose:
+    """A close the proxy decided: a message it could not pass on (over the size limit, a text
+    frame that is not UTF-8), refused on the side that sent it."""
+
+    code: int
+    reason: str
+    from_client: bool
+
+
+_proxy_closes: dict[str, ProxyClose] = {}
+"""By the id of the mitmproxy connection the refused message came in on; forgotten when its
+flow ends (`forget_proxy_close`)."""
+
+
+def note_proxy_close(
+    connection: websocket_layer.WebsocketConnection, code: int, reason: str
+) -> None:
+    conn = connection.conn
+    _proxy_closes[conn.id] = ProxyClose(code, reason, isinstance(conn, mitmproxy_connection.Client))
+
+
+def proxy_close(flow: http.HTTPFlow) -> ProxyClose | None:
+    """Whether the proxy closed this flow's WebSocket, and why."""
+    return _proxy_closes.get(flow.client_conn.id) or _proxy_closes.get(flow.server_conn.id)
+
+
+def forget_proxy_close(flow: http.HTTPFlow) -> None:
+    _proxy_closes.pop(flow.client_conn.id, None)
+    _proxy_closes.pop(flow.server_conn.id, None)

@@ -118,6 +118,14 @@ PROXY_OPTIONS: tuple[ProxyOption, ...] = (
         mitmproxy="ocpp_retry_backoff",
     ),
     ProxyOption(
+        "header_timeout",
+        float,
+        20.0,
+        "Seconds a client has, from connecting, to send its whole WebSocket upgrade request; "
+        "then it is dropped. Upgraded connections are not affected.",
+        min=1,
+    ),
+    ProxyOption(
         "idle_timeout",
         float,
         7200.0,

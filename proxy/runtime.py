@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from typing import Any
 
+import wsproto.connection
 import wsproto.events
 from fastapi import APIRouter
 from mitmproxy import addonmanager, exceptions, hooks, http, options
@@ -30,8 +31,10 @@ from mitmproxy.proxy.layers import websocket as websocket_layer
 from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 
 from proxy.admin import HttpServer, admin_app
-from proxy.connections import close_websocket
-from proxy.heap import tune_garbage_collector
+from proxy.connections import close_websocket, forget_proxy_close, note_proxy_close
+from proxy.frame import FRAME_KEY
+from proxy.handshakes import HeaderTimeout
+from proxy.heap import return_big_blocks_to_the_system, tune_garbage_collector
 from proxy.metrics import StoreMetrics, metrics_router
 from proxy.options import PROXY_OPTIONS
 from proxy.settings import ProxySettings
@@ -48,11 +51,17 @@ class CertificateError(ValueError):
 
 class TrimMessages:
     """Last in the chain: mitmproxy keeps every message of a flow until it closes (~330 B each);
-    chargers stay connected for months, so drop them once every addon has seen them."""
+    chargers stay connected for months, so drop them once every addon has seen them, and the
+    message's Frame with them (a station's last 16 MiB frame would stay as long as it does);
+    and, when the flow ends, why the proxy closed it, which every addon has read by then."""
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         assert flow.websocket is not None
         flow.websocket.messages.clear()
+        flow.metadata.pop(FRAME_KEY, None)
+
+    def websocket_end(self, flow: http.HTTPFlow) -> None:
+        forget_proxy_close(flow)
 
 
 class _FastMessageDispatch(addonmanager.AddonManager):
@@ -94,7 +103,7 @@ class _FastMessageDispatch(addonmanager.AddonManager):
 
 
 class OcppMaster(Master):
-    def __init__(self, opts: options.Options, addons: list[Any]) -> None:
+    def __init__(self, opts: options.Options, addons: list[Any], header_timeout: float) -> None:
         super().__init__(opts)
         self.addons = _FastMessageDispatch(self)
         self.addons.add(
@@ -102,6 +111,7 @@ class OcppMaster(Master):
             proxyserver.Proxyserver(),
             next_layer.NextLayer(),
             tlsconfig.TlsConfig(),
+            HeaderTimeout(header_timeout),
             *addons,
             TrimMessages(),
         )
@@ -177,6 +187,11 @@ def apply_limits(idle_timeout: float, max_message_size: int) -> None:
     _MessageSizeLimit.install(max_message_size)
 
 
+MESSAGE_TOO_BIG = 1009
+TOO_BIG_REASON = "message too big"
+_OPEN = (wsproto.connection.ConnectionState.OPEN, wsproto.connection.ConnectionState.LOCAL_CLOSING)
+
+
 class _MessageSizeLimit:
     """Close both sides with 1009 when a message grows past the limit (mitmproxy would buffer a
     50 MB frame whole); wsproto hands messages over in pieces, so memory stays near the limit."""
@@ -195,6 +210,10 @@ class _MessageSizeLimit:
     @staticmethod
     def _events(connection: Any) -> Generator[wsproto.events.Event, None, None]:
         for event in _MessageSizeLimit._original(connection):
+            if isinstance(event, wsproto.events.CloseConnection) and connection.state in _OPEN:
+                # wsproto refused what it received (a text frame that is not UTF-8: 1007, a
+                # protocol error: 1002); a Close frame received would have changed the state
+                note_proxy_close(connection, event.code, event.reason or "")
             if isinstance(event, wsproto.events.Message):
                 data = event.data
                 size = getattr(connection, "_ocppscope_size", 0) + len(data)
@@ -203,7 +222,10 @@ class _MessageSizeLimit:
                 if size > _MessageSizeLimit.limit:
                     connection._ocppscope_size = 0
                     connection.frame_buf = [b""]
-                    yield wsproto.events.CloseConnection(code=1009, reason="message too big")
+                    note_proxy_close(connection, MESSAGE_TOO_BIG, TOO_BIG_REASON)
+                    yield wsproto.events.CloseConnection(
+                        code=MESSAGE_TOO_BIG, reason=TOO_BIG_REASON
+                    )
                     return
                 connection._ocppscope_size = 0 if event.message_finished else size
             yield event
@@ -255,10 +277,11 @@ class RunningProxy:
 
 async def start_proxy(settings: ProxySettings, addons: list[Any]) -> RunningProxy:
     """Start listening with `addons` in hook order; raises OSError when the port cannot be had."""
+    return_big_blocks_to_the_system()
     apply_limits(settings.idle_timeout, settings.max_message_size)
     settings.confdir.mkdir(parents=True, exist_ok=True)
     opts = options.Options()
-    master = OcppMaster(opts, addons)
+    master = OcppMaster(opts, addons, settings.header_timeout)
     opts.update(**mitmproxy_options(settings))
     ready = asyncio.Event()
 

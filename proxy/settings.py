@@ -90,6 +90,7 @@ class ProxySettings:
     """PEM certificate + key the proxy presents to a CSMS that asks for one (security profile 3)."""
     message_timeout: float = default("message_timeout")
     retry_backoff: str = ""
+    header_timeout: float = default("header_timeout")
     idle_timeout: float = default("idle_timeout")
     max_message_size: int = default("max_message_size")
     quiet: bool = default("quiet")

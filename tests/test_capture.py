@@ -67,7 +67,7 @@ def test_reads_every_event_type_with_its_line_number(tmp_path: Path) -> None:
     assert sent == Frame(EPOCH + 1.25, "CS01", "c1", Direction.CHARGER_TO_CSMS, HEARTBEAT, 2)
     assert answered.direction is Direction.CSMS_TO_CHARGER
     assert answered.ref == 3
-    assert closed == ConnectionClosed(EPOCH + 2, "CS01", "c1", 1006, None, 4)
+    assert closed == ConnectionClosed(EPOCH + 2, "CS01", "c1", 1006, None, ref=4)
     assert refused == HandshakeRefused(EPOCH + 3, "CS01", 503, 5)
 
 

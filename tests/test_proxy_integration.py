@@ -7,6 +7,7 @@ import asyncio
 import base64
 import contextlib
 import random
+import ssl
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from addons.latency import Latency
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.checks.backoff import BackoffGroup
 from proxy.ocppj.findings import Severity
+from tests.pg import fetch
 from tests.proxy_harness import (
     STEP,
     Charger,
@@ -155,6 +157,101 @@ def test_wss_in_front(tmp_path: Path) -> None:
             flow = proxy.recorder.flows[0]
             assert flow.client_conn.tls_established
             assert csms.side("CS-TLS").headers["x-forwarded-for"] == "127.0.0.1"
+
+    run(scenario())
+
+
+def test_a_certificate_the_charger_refuses_leaves_a_trace(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A charger that does not trust the proxy's certificate never gets to its upgrade: the
+    failed TLS handshake is logged and stored as a refusal (no status, no station id yet)."""
+    cert, key = self_signed_certificate(tmp_path / "certs")
+    other, _ = self_signed_certificate(tmp_path / "other")
+
+    async def scenario() -> None:
+        async with (
+            running_csms() as csms,
+            running_proxy(
+                tmp_path / "conf",
+                csms.url,
+                cert=cert,
+                key=key,
+                store=True,
+                database_url=database_url,
+            ) as proxy,
+        ):
+            with LogRecords.of("ocppscope.forwarding") as records:
+                with pytest.raises(ssl.SSLError):
+                    async with connect(
+                        proxy.url("/ocpp/CS-DISTRUST", secure=True),
+                        ssl=client_context(other),
+                        open_timeout=STEP,
+                    ):
+                        pass
+                await until(lambda: bool(records.messages), what="the TLS failure logged")
+            assert "TLS handshake with the charger" in records.messages[0]
+            await until(
+                lambda: (
+                    proxy.running.store_stats().get("queue_depth") == 0
+                    and proxy.running.store_stats()["written"].get("proxy_connection_log", 0) >= 1
+                ),
+                what="the refusal stored",
+            )
+        rows = await fetch(database_url, "SELECT * FROM proxy_connection_log")
+        assert [(r["event"], r["http_status"], r["tls"]) for r in rows] == [("refused", None, True)]
+        assert rows[0]["remote_address"].startswith("127.0.0.1:")
+        assert csms.sides == []
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "rule"),
+    [
+        (b'[2,"bad","Heartbeat",{"x":"\xff\xfe"}]', 1007, "RPC-001"),
+        (b'[2,"big","Heartbeat",{"x":"' + b"y" * 70_000 + b'"}]', 1009, "WS-014"),
+    ],
+    ids=["not-utf8", "too-big"],
+)
+def test_a_message_the_proxy_cannot_pass_on_is_a_finding_and_a_proxy_close(
+    tmp_path: Path, database_url: str, frame: bytes, code: int, rule: str
+) -> None:
+    """A text frame that is not UTF-8 or over --max-message-size never becomes a message: it
+    left no row and no finding, and the close was recorded as the charger's."""
+
+    async def scenario() -> None:
+        async with (
+            running_csms() as csms,
+            running_proxy(
+                tmp_path / "conf",
+                csms.url,
+                max_message_size=64 * 1024,
+                store=True,
+                database_url=database_url,
+            ) as proxy,
+        ):
+            async with charger(proxy.url("/ocpp/CS-REFUSED")) as station:
+                await station.boot()
+                await within(station.ws.send(frame, text=True))
+                assert await station.closed() == code
+            await until(lambda: rule in proxy.recorder.rules("CS-REFUSED"), what=rule)
+            (finding,) = [f for f in proxy.recorder.findings if f.rule_id == rule]
+            assert finding.direction is Direction.CHARGER_TO_CSMS
+            await until(
+                lambda: (
+                    proxy.running.store_stats().get("queue_depth") == 0
+                    and proxy.running.store_stats()["written"].get("proxy_connection_log", 0) >= 2
+                ),
+                what="the close stored",
+            )
+        rows = await fetch(
+            database_url,
+            "SELECT close_code, closed_by FROM proxy_connection_log WHERE event = 'close'",
+        )
+        assert [(r["close_code"], r["closed_by"]) for r in rows] == [(code, "proxy")]
+        stored = await fetch(database_url, "SELECT rule_id FROM findings")
+        assert rule in [r["rule_id"] for r in stored]
 
     run(scenario())
 

@@ -28,6 +28,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from addons import default_addons
+from addons._ocpp import RefusedHandshakes
 from proxy import runtime
 from proxy.connections import close_websocket
 from proxy.runtime import (
@@ -43,6 +44,8 @@ T = TypeVar("T")
 STEP = 5.0
 """Seconds any single await may take."""
 SUBPROTOCOL = "ocpp2.0.1"
+LOSE_CONNECTION = "LoseConnection"
+"""The CALL action on which the tiny CSMS drops its TCP connection without a close frame."""
 
 
 def run(coroutine: Awaitable[T], timeout: float = 30.0) -> T:
@@ -66,7 +69,9 @@ class Csms:
                 assert isinstance(raw, str)
                 self.received.append(raw)
                 message = json.loads(raw)
-                if message[0] == 2:
+                if message[0] == 2 and message[2] == LOSE_CONNECTION:
+                    ws.transport.abort()  # the link dies: no close frame, no FIN
+                elif message[0] == 2:
                     await ws.send(json.dumps([3, message[1], {"size": len(raw)}]))
         except ConnectionClosed:
             pass
@@ -377,6 +382,90 @@ def test_message_over_the_size_limit_closes_with_1009(tmp_path: Path) -> None:
                     assert code == 1009
                 async with charger(settings) as ws:  # a new connection starts from zero
                     await call(ws, "fresh", {"data": "z" * (limit // 2)})
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("lost_by", ["charger", "csms"])
+def test_a_lost_connection_is_relayed_as_lost(tmp_path: Path, lost_by: str) -> None:
+    """A link that dies without a close frame reaches the other side as lost (1006), not as a
+    clean 1000 close: a CSMS must not believe a charger left on purpose, nor the reverse."""
+
+    async def scenario() -> None:
+        async with csms() as upstream:
+            settings = settings_for(tmp_path, upstream)
+            hooks = Hooks()
+            async with running_proxy(settings, hooks), charger(settings) as ws:
+                await call(ws, "before")
+                if lost_by == "charger":
+                    ws.transport.abort()
+                    code, _ = await asyncio.wait_for(upstream.closes.get(), STEP)
+                else:
+                    await ws.send(json.dumps([2, "lose", LOSE_CONNECTION, {}]))
+                    code, _ = await closed(ws)
+                assert code == 1006
+                ended = await asyncio.wait_for(hooks.ended.get(), STEP)
+                assert ended[0] == 1006
+
+    run(scenario())
+
+
+def test_a_client_that_never_finishes_its_upgrade_is_dropped(tmp_path: Path) -> None:
+    """Headers that never end held a socket for the idle timeout (7,200 s); an upgraded
+    connection that stays quiet is not what this timeout is for."""
+
+    async def scenario() -> None:
+        async with csms() as upstream:
+            settings = settings_for(tmp_path, upstream, header_timeout=1)
+            async with running_proxy(settings, Hooks()), charger(settings) as ws:
+                reader, writer = await asyncio.open_connection(
+                    settings.listen.host, settings.listen.port
+                )
+                writer.write(
+                    b"GET /ocpp/SLOW HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                )
+                started = time.monotonic()
+                assert await asyncio.wait_for(reader.read(), STEP) == b""
+                assert 0.8 <= time.monotonic() - started < 4
+                writer.close()
+                await call(ws, "quiet-but-upgraded")  # idle past the timeout, still there
+
+    run(scenario())
+
+
+class Refusals(RefusedHandshakes):
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+
+    def handshake_refused(self, flow: http.HTTPFlow, status: int) -> None:
+        self.statuses.append(status)
+
+
+UPGRADE = (
+    b"GET /ocpp/HALF HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp2.0.1\r\n\r\n"
+)
+
+
+def test_a_charger_leaving_during_its_upgrade_is_no_refusal(tmp_path: Path) -> None:
+    """A charger that half-closes right after its upgrade request has left; the CSMS refused
+    nothing, so no 502 may be recorded (the back-off rules would count a failed attempt)."""
+
+    async def scenario() -> None:
+        async with csms() as upstream:
+            settings = settings_for(tmp_path, upstream)
+            refusals = Refusals()
+            async with running_proxy(settings, refusals):  # type: ignore[arg-type]
+                reader, writer = await asyncio.open_connection(
+                    settings.listen.host, settings.listen.port
+                )
+                writer.write(UPGRADE)
+                writer.write_eof()
+                await asyncio.wait_for(reader.read(), STEP)
+                writer.close()
+                await asyncio.sleep(0.3)
+                assert refusals.statuses == []
 
     run(scenario())
 

@@ -86,6 +86,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/simulator/test_profiles.py",
         "tests/simulator/test_reconnect.py",
         "tests/simulator/test_runner.py",
+        "tests/bench/test_memory.py",
         "tests/bench/test_soak.py",
         "tests/simulator/test_station.py",
         "tests/store/test_migrations.py",
@@ -102,6 +103,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/test_packaging.py",
         "tests/test_proxy_cli.py",
         "tests/test_proxy_integration.py",
+        "tests/test_robustness.py",
         "tests/test_runtime.py",
         "tests/test_workers.py",
     }

@@ -56,6 +56,7 @@ async def run_csms(
         port,
         subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
         ping_interval=None,
+        max_size=None,  # the proxy's --max-message-size decides what is too big
         backlog=1024,
     ):
         for _ in range(int(lifetime)):

@@ -70,7 +70,10 @@ class ConnectionClosed:
     code: int | None = None
     """The close code; None or 1006 when the connection was lost without a Close frame."""
     closed_by: str | None = None
-    """'charger', 'csms', or None when nobody closed it cleanly (a lost connection)."""
+    """'charger', 'csms', 'proxy' (it refused a message it could not pass on), or None when
+    nobody closed it cleanly (a lost connection)."""
+    direction: Direction | None = None
+    """Closed by the proxy: the direction of the message it refused."""
     ref: object = None
 
 

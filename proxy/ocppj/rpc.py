@@ -6,7 +6,7 @@ timed out per sender) that every OCPP-J version shares, and reports the RPC-* ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from proxy.ocppj import signed
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 REMEMBERED_RESPONSES = 64
 """Answered and timed-out CALLs remembered per sender, to name late or repeated responses."""
+REMEMBERED_PAYLOAD_CHARS = 64 * 1024
+"""A timed-out CALL keeps its payload for the rules that judge its late answer up to this size
+(whitespace aside); a bigger one is remembered by its action alone, as answered CALLs are: with
+whole payloads, 64 remembered 16 MiB CALLs held a gigabyte per station."""
 
 
 @dataclass(slots=True)
@@ -43,6 +47,8 @@ class PendingCall:
     duplicates: int = 0
     """CALLs repeating its MessageId while it was outstanding (RPC-017) whose answer, a refusal
     or a second result, is still to come: such an answer is no second response (RPC-006)."""
+    size: int = 0
+    """Characters of the CALL without whitespace."""
 
     @property
     def action(self) -> str:
@@ -130,6 +136,7 @@ class Rpc:
             session.now,
             connection.connection_id,
             session.event.ref if session.event else None,
+            size=len(compact),
         )
         outstanding[call.message_id] = pending
         self._expect_answer(pending)
@@ -190,7 +197,10 @@ class Rpc:
             connection = session.connections.get(pending.connection_id)
             if connection is not None:
                 connection.pending[pending.direction].pop(pending.call.message_id, None)
-            _remember(self._timed_out[pending.direction], pending)
+            _remember(
+                self._timed_out[pending.direction],
+                pending if pending.size <= REMEMBERED_PAYLOAD_CHARS else _without_payload(pending),
+            )
             receiver = pending.direction.reverse.sender
             session.flag(
                 "RPC-008",
@@ -280,7 +290,7 @@ class Rpc:
             self._check_error_code(message.error_code)
         if pending is not None:
             session.cancel(("call", asker, message.message_id))
-            _remember(self._answered[asker], pending)
+            _remember(self._answered[asker], _without_payload(pending))
             return pending
         if late is not None:
             session.flag(
@@ -290,7 +300,7 @@ class Rpc:
                 f"{session.message_timeout:g} s timeout",
                 Severity.WARNING,
             )
-            _remember(self._answered[asker], late)
+            _remember(self._answered[asker], _without_payload(late))
             return late
         repeated = self._answered[asker].get(message.message_id)
         rejected = connection.rejected_frame
@@ -387,6 +397,12 @@ class Rpc:
                 f"errorCode '{code}' is not one of the 12 OCPP 2.0.1 codes",
                 details={"got_code": code},
             )
+
+
+def _without_payload(pending: PendingCall) -> PendingCall:
+    """What an answered CALL is remembered by: its MessageId and action name a repeated answer."""
+    call = pending.call
+    return replace(pending, call=Call(call.message_id, call.action, None), ref=None)
 
 
 def _remember(table: dict[str, PendingCall], pending: PendingCall) -> None:

@@ -75,7 +75,8 @@ _CATALOGUE = (
     Rule(
         "WS-014",
         (W,),
-        "CSMS messages stay within the station's learned BytesPerMessage",
+        "Messages fit the receiver's size limit: the station's learned BytesPerMessage, the "
+        "proxy's --max-message-size (OCPP-J sets none)",
         "Part 2 Appendices DeviceDataCtrlr/LocalAuthListCtrlr.BytesPerMessage",
     ),
     Rule("WS-015", (W,), "One connection per station at a time", "OCPP-J 2.0.1 §3 (inferred)"),

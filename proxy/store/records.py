@@ -39,6 +39,7 @@ COLUMNS: dict[Table, tuple[str, ...]] = {
         "action",
         "message_id",
         "payload",
+        "raw",
         "status",
         "rtt_ms",
         "finding_ids",
@@ -101,6 +102,12 @@ TIME_COLUMN = {table: columns[0] for table, columns in COLUMNS.items()}
 
 Row = tuple[object, ...]
 
+STATION_ID_BYTES = 1024
+"""Longest station id the proxy lets through (OCPP-J 2.0.1 §3.1.1 allows 48 characters): the
+btree indexes on `charger_id` refuse rows past 2,704 bytes, so a longer id would be forwarded and
+never stored. Longer ids get their handshake refused (addons/forwarding.py), recorded with the
+id cut to this length and the whole path."""
+
 
 def timestamp(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
@@ -111,6 +118,14 @@ def text(value: str | None) -> str | None:
     if value is None or (value.isascii() and "\x00" not in value):
         return value
     return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def charger_id(station: str) -> str:
+    """A station id as `charger_id` holds it: valid text, at most STATION_ID_BYTES of UTF-8."""
+    value = text(station) or ""
+    if len(value) <= STATION_ID_BYTES // 4:
+        return value
+    return value.encode()[:STATION_ID_BYTES].decode(errors="ignore")
 
 
 class RowMaker:
@@ -130,18 +145,20 @@ class RowMaker:
         findings = frame.findings
         rtt = frame.rtt
         data = frame.data
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
         return (
             timestamp(frame.received_at),
-            text(frame.station),
+            charger_id(frame.station),
             frame.direction.value,
             frame.message_type,
             text(frame.action),
             text(frame.message_id),
             payload_json(frame),
+            raw,
             frame.fault.status if frame.fault else "sent",
             rtt * 1000.0 if rtt is not None else None,
             [f.rule_id for f in findings] if findings else None,
-            len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data),
+            len(raw),
             frame.connection_id,
             self.instance,
             self.run,
@@ -160,7 +177,7 @@ class RowMaker:
     ) -> Row:
         return (
             timestamp(at),
-            text(station),
+            charger_id(station),
             "open",
             connection_id,
             text(remote_address),
@@ -180,7 +197,7 @@ class RowMaker:
     ) -> Row:
         return (
             timestamp(at),
-            text(station),
+            charger_id(station),
             "close",
             connection_id,
             None,
@@ -196,11 +213,19 @@ class RowMaker:
         )
 
     def refused(
-        self, at: float, station: str, remote_address: str | None, path: str, status: int, tls: bool
+        self,
+        at: float,
+        station: str,
+        remote_address: str | None,
+        path: str | None,
+        status: int | None,
+        tls: bool,
     ) -> Row:
+        """A refused handshake; no status when TLS failed before the upgrade (nor path, nor
+        station: the charger is known by its address alone)."""
         return (
             timestamp(at),
-            text(station),
+            charger_id(station),
             "refused",
             None,
             text(remote_address),
@@ -220,7 +245,7 @@ class RowMaker:
             timestamp(finding.timestamp),
             finding.rule_id,
             finding.severity.value,
-            text(finding.station),
+            charger_id(finding.station),
             text(finding.message),
             finding.reference,
             text(finding.action),

@@ -402,7 +402,7 @@ def closed(draw: st.DrawFn, at: float) -> Event:
         draw(st.sampled_from(CONNECTIONS)),
         draw(st.none() | st.sampled_from([1000, 1001, 1006, 1011, 4000])),
         draw(st.sampled_from(["charger", "csms", None])),
-        "close",
+        ref="close",
     )
 
 

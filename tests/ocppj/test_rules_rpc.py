@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import tracemalloc
 import uuid
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 
 from proxy.ocppj.errors import ERROR_CODES
 from proxy.ocppj.findings import Severity
+from proxy.ocppj.rpc import REMEMBERED_RESPONSES
+from proxy.ocppj.session import Monitor
 from tests.ocppj.wire import Wire, rule_severities, run
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO  # N for notice: info
@@ -901,3 +904,27 @@ def test_nesting_deeper_than_the_json_parsers_recurse_goes_through_every_rule():
         finding.rule_id == "SCH-001" and "TransactionEventRequest" in finding.message
         for finding in findings
     )
+
+
+# ---- memory: what is remembered of answered and timed-out CALLs ---------------------------------
+
+
+@pytest.mark.parametrize("answer", ["in time", "late"])
+def test_remembered_calls_do_not_keep_big_payloads(answer):
+    """64 answered (or timed-out) CALLs per sender are remembered to name repeated and late
+    answers; with 1 MiB payloads each, keeping them whole held 64 MiB per station."""
+    monitor, wire = Monitor(), booted()
+    tracemalloc.start()
+    try:
+        for number in range(REMEMBERED_RESPONSES):
+            data = {"vendorId": "ocppscope", "data": "x" * 1024 * 1024}
+            wire.call("DataTransfer", data, message_id=uid(number))
+            wire.result({"status": "Accepted"}, after=40 if answer == "late" else 0.05)
+            del data
+            for event in wire.events:
+                monitor.feed(event)
+            wire.events.clear()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 4 * 1024 * 1024, f"{held / 2**20:.0f} MiB held"

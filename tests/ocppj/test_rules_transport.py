@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Severity
 from tests.ocppj.wire import Wire, rule_ids, rule_severities, run
@@ -389,3 +390,34 @@ def test_two_stations_connected_at_once_are_fine():
     findings = run(events)
 
     assert rule_ids(findings) == []
+
+
+# ---- messages the proxy could not pass on: not UTF-8 (RPC-001), over its size limit (WS-014) ----
+
+
+@pytest.mark.parametrize("sender", ["charger", "csms"])
+def test_a_text_frame_that_is_not_utf8_is_rpc_001(sender):
+    """Such a frame never reaches the engine as a message: the WebSocket layer refuses it and
+    closes with 1007 (RFC 6455 §8.1); the close tells the engine what it refused."""
+    wire = Wire().boot().close(1007, closed_by="proxy", refused_from=sender)
+
+    findings = run(wire.events)
+    assert rule_severities(findings) == [("RPC-001", Severity.ERROR)]
+    expected = Direction.CHARGER_TO_CSMS if sender == "charger" else Direction.CSMS_TO_CHARGER
+    assert findings[0].direction is expected
+    assert "1007" in findings[0].message
+
+
+def test_a_message_over_the_proxys_limit_is_ws_014_warning():
+    wire = Wire().boot().close(1009, closed_by="proxy", refused_from="charger")
+
+    findings = run(wire.events)
+    assert rule_severities(findings) == [("WS-014", Severity.WARNING)]
+    assert "--max-message-size" in findings[0].message
+
+
+def test_closes_by_a_peer_with_these_codes_are_not_judged_here():
+    wire = Wire().boot().close(1009, closed_by="csms").open().boot_again().close(1007, "charger")
+
+    assert "WS-014" not in rule_ids(run(wire.events))
+    assert "RPC-001" not in rule_ids(run(wire.events))

@@ -123,9 +123,22 @@ class Wire:
         frame = [4, message_id or self.last_id[asker], code, description, {}]
         return self.raw(json.dumps(frame), sender)
 
-    def close(self, code: int | None = 1006, closed_by: str | None = None) -> Wire:
+    def close(
+        self,
+        code: int | None = 1006,
+        closed_by: str | None = None,
+        refused_from: str | None = None,
+    ) -> Wire:
+        """`refused_from`: with closed_by "proxy", whose message made the proxy close."""
+        direction = None
+        if refused_from is not None:
+            direction = (
+                Direction.CHARGER_TO_CSMS
+                if refused_from == "charger"
+                else Direction.CSMS_TO_CHARGER
+            )
         self.events.append(
-            ConnectionClosed(self.now, self.station, self.connection, code, closed_by)
+            ConnectionClosed(self.now, self.station, self.connection, code, closed_by, direction)
         )
         return self
 

@@ -94,6 +94,8 @@ def test_the_shipped_migrations_load_in_order() -> None:
         (3, "csms"),
         (4, "fault_events"),
         (5, "scenario_runs"),
+        (6, "raw_frames"),
+        (7, "proxy_closes"),
     ]
     assert all(len(m.checksum) == 64 for m in migrations)
 
@@ -131,7 +133,7 @@ def test_migrate_applies_each_migration_once(database_url: str) -> None:
         migrations = load_migrations()
         async with pg_connection(database_url) as connection:
             applied = await migrate(connection, migrations)
-            assert [m.version for m in applied] == [1, 2, 3, 4, 5]
+            assert [m.version for m in applied] == [1, 2, 3, 4, 5, 6, 7]
             assert await migrate(connection, migrations) == []
             assert await recorded(connection) == [
                 (m.version, m.name, m.checksum) for m in migrations
@@ -177,12 +179,15 @@ def test_a_migration_edited_after_it_was_applied_is_refused(database_url: str) -
 def test_a_database_migrated_by_a_newer_version_is_refused(database_url: str) -> None:
     async def body() -> None:
         async with pg_connection(database_url) as connection:
-            await migrate(connection, load_migrations())
+            migrations = load_migrations()
+            await migrate(connection, migrations)
+            future = migrations[-1].version + 1
             await connection.execute(
                 "INSERT INTO ocppscope_migrations (version, name, checksum) "
-                "VALUES (7, 'from_the_future', 'x')"
+                "VALUES ($1, 'from_the_future', 'x')",
+                future,
             )
-            with pytest.raises(MigrationError, match="migration 007 that this ocppscope"):
+            with pytest.raises(MigrationError, match=f"migration {future:03d} that this ocppscope"):
                 await migrate(connection, load_migrations())
             await assert_lock_released(database_url)
 

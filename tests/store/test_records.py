@@ -51,6 +51,7 @@ def test_a_call_row_holds_the_frame_and_its_payload() -> None:
         "action": "BootNotification",
         "message_id": wire.last_id["charger"],
         "payload": row["payload"],
+        "raw": str(call.data).encode(),
         "status": "sent",
         "rtt_ms": None,
         "finding_ids": None,

@@ -293,6 +293,40 @@ def test_hostile_frames_are_all_stored(database_url: str) -> None:
     run(body)
 
 
+EXACT_FRAMES: list[str | bytes] = [
+    '[2, "x1", "DataTransfer", {"vendorId": "v", "data": {"b": 1, "a": [1.50, 1e2, -0.0]}}]',
+    '[3,"x2",{"big":123456789012345678901234567890,"inf":1e400,"tiny":1E-400}]',
+    '[2,"x3","DataTransfer",{"vendorId":"v","data":"\\u00e9 \\u0041 \\/","dup":1,"dup":2}]',
+    '\t[2,"x4",\n"Heartbeat" , { } ]  ',
+    '[2,"x5","DataTransfer",{"vendorId":"v","data":"h\u00e9\u20ac\U0001f600"}]',
+    *HOSTILE_FRAMES,
+]
+"""Frames whose exact text jsonb would not give back: key order and duplicates, spacing,
+number spellings, integers beyond 64 bits, 1e400, escapes, NULs, binary frames."""
+
+
+def test_frames_are_stored_byte_for_byte(database_url: str) -> None:
+    maker = RowMaker("writer-test")
+    wire = Wire(start=time.time()).open()
+    for data in EXACT_FRAMES:
+        wire.raw(data)
+    rows = [maker.message(frame) for frame in engine_frames(wire)]
+
+    async def body() -> None:
+        async with started(WriterOptions(database_url), maker) as writer:
+            submit_all(writer, MESSAGES, rows)
+            await wait_until(lambda: drained(writer), "the queue is empty")
+        stored = await fetch(database_url, f"SELECT raw, size_bytes FROM {MESSAGES} ORDER BY seq")
+        sent = [
+            data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+            for data in EXACT_FRAMES
+        ]
+        assert [row["raw"] for row in stored] == sent
+        assert [row["size_bytes"] for row in stored] == [len(data) for data in sent]
+
+    run(body)
+
+
 def test_a_row_the_driver_cannot_encode_costs_only_itself(database_url: str) -> None:
     maker = RowMaker("writer-test")
     poison = list(maker.closed(time.time(), "CP-1", "c#1", 1000, "charger"))

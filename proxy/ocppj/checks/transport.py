@@ -9,15 +9,25 @@ from proxy.ocppj.actions import Direction
 from proxy.ocppj.checks.device_model import DeviceModelGroup
 from proxy.ocppj.events import Frame
 from proxy.ocppj.findings import Severity
-from proxy.ocppj.routing import RuleGroup, on_call, on_finish, on_frame, on_open, on_refused
+from proxy.ocppj.routing import (
+    RuleGroup,
+    on_call,
+    on_close,
+    on_finish,
+    on_frame,
+    on_open,
+    on_refused,
+)
 
 if TYPE_CHECKING:
-    from proxy.ocppj.events import ConnectionOpened, HandshakeRefused
+    from proxy.ocppj.events import ConnectionClosed, ConnectionOpened, HandshakeRefused
     from proxy.ocppj.messages import Call, Parsed
     from proxy.ocppj.session import Session
 
 OCPP201 = "ocpp2.0.1"
 MAX_IDENTITY = 48
+INVALID_PAYLOAD = 1007
+MESSAGE_TOO_BIG = 1009
 _IDENTIFIER = re.compile(r"[a-zA-Z0-9*\-_=+|@.]+")
 _VERSION_SEGMENT = re.compile(r"(?i)(ocpp)?[-_]?v?(1\.6|16|2\.0(\.1)?|20|201|2\.1|21)j?")
 
@@ -163,6 +173,29 @@ class TransportGroup(RuleGroup):
                 "WS-002",
                 "OCPP traffic on a connection where the CSMS selected no "
                 "subprotocol; without an agreed subprotocol it must close the connection",
+            )
+
+    @on_close
+    def refused_by_the_proxy(self, event: ConnectionClosed) -> None:
+        """A message the WebSocket layer could not pass on never reaches the engine as a frame:
+        the proxy closed both sides instead, and says which message it refused."""
+        if event.closed_by != "proxy" or event.direction is None:
+            return
+        sender = event.direction.sender
+        if event.code == INVALID_PAYLOAD:
+            self.session.flag(
+                "RPC-001",
+                f"the {sender} sent a text frame that is not valid UTF-8; the proxy closed the "
+                "connection with 1007 (RFC 6455 §8.1) and the frame reached no one",
+                direction=event.direction,
+            )
+        elif event.code == MESSAGE_TOO_BIG:
+            self.session.flag(
+                "WS-014",
+                f"the {sender} sent a message over the proxy's --max-message-size; the proxy "
+                "closed the connection with 1009 and the message reached no one (OCPP-J sets no "
+                "limit: raise --max-message-size if the receiver should get it)",
+                direction=event.direction,
             )
 
     @on_finish
