@@ -55,6 +55,7 @@ INTEGRATION_MODULES = frozenset(
     {
         "tests/addons/test_stock_mitmdump.py",
         "tests/csms/test_api.py",
+        "tests/csms/test_api_guard.py",
         "tests/csms/test_cli.py",
         "tests/csms/test_conformance.py",
         "tests/csms/test_map.py",

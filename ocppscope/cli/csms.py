@@ -52,6 +52,7 @@ def csms(
 
     from csms.app import CsmsSettings, serve_csms  # noqa: PLC0415
     from csms.station import Policy  # noqa: PLC0415
+    from proxy.apiguard import api_token  # noqa: PLC0415
     from proxy.store.database import DatabaseError, resolved_database  # noqa: PLC0415
 
     try:
@@ -64,7 +65,11 @@ def csms(
         )
         with resolved_database(database_url) as url:
             asyncio.run(
-                serve_csms(CsmsSettings(ocpp_endpoint, http_endpoint, url, policy, command_timeout))
+                serve_csms(
+                    CsmsSettings(
+                        ocpp_endpoint, http_endpoint, url, api_token(), policy, command_timeout
+                    )
+                )
             )
     except (ValueError, OSError, DatabaseError) as exc:
         fail(str(exc))

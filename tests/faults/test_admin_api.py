@@ -203,45 +203,90 @@ def test_bad_requests_are_422_with_a_one_line_detail(tmp_path: Path) -> None:
 # ---- the token ---------------------------------------------------------------------------------
 
 
-def test_with_a_token_faults_need_it_and_healthz_stays_open(tmp_path: Path) -> None:
+def test_with_a_token_changes_need_it_and_reading_stays_open(tmp_path: Path) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with (
+            running_csms() as csms,
+            proxy_with_admin(tmp_path, csms.url, token=TOKEN) as (_running, admin),
+        ):
+            drop = {"kind": "drop"}
+            seen: dict[str, Any] = {
+                "none": await admin("POST", "/faults", drop),
+                "wrong": await admin("POST", "/faults", drop, {"Authorization": "Bearer nope"}),
+                "no scheme": await admin("POST", "/faults", drop, {"Authorization": TOKEN}),
+                "non-ascii": await admin(
+                    "POST", "/faults", drop, {"Authorization": "Bearer s\u00e9cret"}
+                ),
+                "add": await admin("POST", "/faults", drop, {"Authorization": f"bearer {TOKEN}"}),
+                "delete without": await admin("DELETE", "/faults"),
+                "delete one without": await admin("DELETE", "/faults/1"),
+                "list": await admin("GET", "/faults"),
+                "health": await admin("GET", "/healthz"),
+            }
+            try:
+                await asyncio.to_thread(AdminClient(admin.url).each, "POST", "/faults", drop)
+            except AdminError as exc:
+                seen["client without"] = exc
+            seen["client"] = await asyncio.to_thread(
+                AdminClient(admin.url, TOKEN).each, "POST", "/faults", drop
+            )
+            return seen
+
+    seen = run(scenario(), 60)
+    for case in ("none", "wrong", "no scheme", "non-ascii", "delete without", "delete one without"):
+        status, answer = seen[case]
+        assert status == 401, (case, seen[case])
+        assert "Authorization: Bearer" in answer["detail"]
+    assert seen["add"][0] == 201  # the scheme in lower case too
+    assert [r["id"] for r in seen["list"][1]["rules"]] == [1]  # DELETE without a token did nothing
+    assert seen["health"][0] == 200 and seen["health"][1]["status"] == "ok"
+    assert seen["client without"].bad_request
+    assert [r["id"] for r in seen["client"]] == [2]
+
+
+def test_a_foreign_host_big_bodies_and_huge_numbers_are_refused(tmp_path: Path) -> None:
     async def scenario() -> dict[str, Any]:
         async with (
             running_csms() as csms,
             proxy_with_admin(tmp_path, csms.url, token=TOKEN) as (_running, admin),
         ):
             right = {"Authorization": f"Bearer {TOKEN}"}
+            foreign = {**right, "Host": "rebound.example:9464"}
             seen: dict[str, Any] = {
-                "none": await admin("GET", "/faults"),
-                "wrong": await admin("GET", "/faults", headers={"Authorization": "Bearer nope"}),
-                "no scheme": await admin("GET", "/faults", headers={"Authorization": TOKEN}),
-                "non-ascii": await admin(
-                    "GET", "/faults", headers={"Authorization": "Bearer s\u00e9cret"}
-                ),
-                "add without": await admin("POST", "/faults", {"kind": "drop"}),
-                "add": await admin("POST", "/faults", {"kind": "drop"}, headers=right),
-                "delete without": await admin("DELETE", "/faults"),
-                "list": await admin("GET", "/faults", headers=right),
-                "health": await admin("GET", "/healthz"),
+                f"foreign {method} {path}": await admin(method, path, body, foreign)
+                for method, path, body in (
+                    ("GET", "/healthz", None),
+                    ("GET", "/metrics", None),
+                    ("GET", "/faults", None),
+                    ("POST", "/faults", {"kind": "drop"}),
+                    ("DELETE", "/faults", None),
+                )
             }
-            try:
-                await asyncio.to_thread(AdminClient(admin.url).each, "GET", "/faults")
-            except AdminError as exc:
-                seen["client without"] = exc
-            seen["client"] = await asyncio.to_thread(
-                AdminClient(admin.url, TOKEN).each, "GET", "/faults"
+            seen["big"] = await admin("POST", "/faults", raw=b" " * 200_000, headers=right)
+            for field in ("count", "nth", "probability", "for", "delay"):
+                seen[field] = await admin(
+                    "POST",
+                    "/faults",
+                    raw=b'{"kind": "delay", "delay": 1, "%s": 1e309}' % field.encode(),
+                    headers=right,
+                )
+            seen["nan"] = await admin(
+                "POST", "/faults", raw=b'{"kind": "drop", "count": NaN}', headers=right
             )
+            seen["rules"] = (await admin("GET", "/faults", headers={"Host": "localhost:1"}))[1]
             return seen
 
     seen = run(scenario(), 60)
-    for case in ("none", "wrong", "no scheme", "non-ascii", "add without", "delete without"):
+    foreign = [case for case in seen if case.startswith("foreign")]
+    assert len(foreign) == 5
+    for case in foreign:
+        assert seen[case][0] == 421, (case, seen[case])
+    assert seen["big"][0] == 413
+    for case in ("count", "nth", "probability", "for", "delay", "nan"):
         status, answer = seen[case]
-        assert status == 401, (case, seen[case])
-        assert "Authorization: Bearer" in answer["detail"]
-    assert seen["add"][0] == 201
-    assert [r["id"] for r in seen["list"][1]["rules"]] == [1]  # DELETE without a token did nothing
-    assert seen["health"][0] == 200 and seen["health"][1]["status"] == "ok"
-    assert seen["client without"].bad_request
-    assert [r["id"] for r in seen["client"][0]["rules"]] == [1]
+        assert status == 422, (case, answer)
+        assert isinstance(answer["detail"], str), (case, answer)
+    assert seen["rules"]["rules"] == []
 
 
 @pytest.mark.parametrize(
