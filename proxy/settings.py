@@ -50,7 +50,7 @@ def check_admin_exposure(settings: ProxySettings) -> None:
     if admin is not None and admin.host not in LOOPBACK_HOSTS and not settings.admin_token:
         raise ValueError(
             f"--admin {admin.host}:{admin.port} is reachable from other machines: give "
-            "--admin-token (or OCPPSCOPE_ADMIN_TOKEN), or bind it to 127.0.0.1"
+            "--admin-token (or OCPPSCOPE_API_TOKEN), or bind it to 127.0.0.1"
         )
 
 

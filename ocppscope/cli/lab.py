@@ -112,6 +112,7 @@ def where(plan: LabPlan, endpoints: LabEndpoints, logs: Path) -> Panel:
         grid.add_row("upstream CSMS", plan.upstream)
         grid.add_row("metrics", f"{admin}/metrics (proxy)")
     grid.add_row("proxy admin API", f"{admin}/docs  {admin}/healthz")
+    grid.add_row("API token", f"{endpoints.admin_token}  (Authorization: Bearer, for changes)")
     grid.add_row("database", redact(endpoints.database_url))
     if plan.fleet is not None:
         fleet = " ".join(plan.fleet) or "the seed's five chargers"

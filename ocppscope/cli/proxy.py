@@ -9,6 +9,7 @@ import typer
 
 from ocppscope.cli.options import fail, parse_backoff, with_options
 from proxy.options import PROXY_OPTIONS
+from proxy.apiguard import api_token
 from proxy.settings import check_admin_exposure, data_dir, settings_from_options
 
 
@@ -24,6 +25,7 @@ def proxy(**values: Any) -> None:
     try:
         if values["retry_backoff"]:
             parse_backoff(values["retry_backoff"])
+        values["admin_token"] = values["admin_token"] or api_token()
         settings = settings_from_options(values, confdir=data_dir() / "mitmproxy")
         check_admin_exposure(settings)
         if settings.fault_plan is not None:

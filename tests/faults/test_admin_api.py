@@ -22,7 +22,7 @@ from proxy.faults.client import AdminClient, AdminError
 from proxy.runtime import RunningProxy, running_proxy
 from proxy.settings import Endpoint, ProxySettings, check_admin_exposure, parse_upstream
 from tests.proxy_harness import Charger, charger, run, running_csms, until, within
-from tests.support import environment, free_port, ocppscope_executable
+from tests.support import environment, free_port, ocppscope_executable, stop_process
 
 STATION = "CS-ADMIN"
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -324,29 +324,49 @@ def test_no_admin_api_needs_no_token() -> None:
     )
 
 
-def test_the_proxy_command_refuses_an_open_admin_api_without_a_token(tmp_path: Path) -> None:
-    env = environment(tmp_path / "data")
-    env.pop("OCPPSCOPE_ADMIN_TOKEN", None)
+def test_the_proxy_command_makes_a_token_keeps_it_and_requires_it(tmp_path: Path) -> None:
+    """Without OCPPSCOPE_API_TOKEN, `ocppscope proxy` makes one at first start, in the data
+    directory, readable by its owner only; its admin API then refuses changes without it, even
+    when it listens beyond loopback."""
+    data = tmp_path / "data"
+    env = environment(data)
+    env.pop("OCPPSCOPE_API_TOKEN", None)
     port = free_port()
-    finished = subprocess.run(
-        [
-            ocppscope_executable(),
-            "proxy",
-            "--no-store",
-            "--quiet",
-            "--listen",
-            f"127.0.0.1:{free_port()}",
-            "--admin",
-            f"0.0.0.0:{port}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-    assert finished.returncode == 2, finished
-    [line] = finished.stderr.splitlines()
-    assert line.startswith(f"ocppscope: --admin 0.0.0.0:{port} is reachable from other machines")
-    assert "--admin-token" in line
-    assert finished.stdout == ""
+    command = [
+        ocppscope_executable(),
+        *("proxy", "--no-store", "--quiet", "--listen", f"127.0.0.1:{free_port()}"),
+        *("--admin", f"0.0.0.0:{port}"),
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    admin = Admin(port)
+    try:
+
+        async def scenario() -> dict[str, Any]:
+            for _ in range(300):  # 30 s for the proxy to start
+                try:
+                    if (await admin("GET", "/healthz"))[0] == 200:
+                        break
+                except OSError:
+                    await asyncio.sleep(0.1)
+            token = (data / "api-token").read_text().strip()
+            return {
+                "mode": (data / "api-token").stat().st_mode & 0o777,
+                "without": await admin("POST", "/faults", {"kind": "drop"}),
+                "with": await admin(
+                    "POST", "/faults", {"kind": "drop"}, {"Authorization": f"Bearer {token}"}
+                ),
+                "client": await asyncio.to_thread(AdminClient(admin.url).each, "GET", "/faults"),
+                "token": token,
+            }
+
+        with pytest.MonkeyPatch.context() as patch:  # the client reads the same file
+            patch.setenv("OCPPSCOPE_DATA_DIR", str(data))
+            patch.delenv("OCPPSCOPE_API_TOKEN", raising=False)
+            seen = run(scenario(), 60)
+    finally:
+        stop_process(process, 10)
+    assert seen["mode"] == 0o600
+    assert len(seen["token"]) >= 32
+    assert seen["without"][0] == 401
+    assert seen["with"][0] == 201
+    assert [rule["id"] for rule in seen["client"][0]["rules"]] == [1]
