@@ -59,6 +59,8 @@ INTEGRATION_MODULES = frozenset(
         "tests/csms/test_cli.py",
         "tests/csms/test_conformance.py",
         "tests/csms/test_map.py",
+        "tests/csms/test_openapi_fuzz.py",
+        "tests/csms/test_robustness.py",
         "tests/csms/test_metrics.py",
         "tests/csms/test_ocpp.py",
         "tests/csms/test_through_proxy.py",

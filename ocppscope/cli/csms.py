@@ -40,6 +40,14 @@ def csms(
         list[str] | None,
         typer.Option(help="An idToken to answer with Blocked (repeat the option for more)."),
     ] = None,
+    max_stations: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Stations known at most; beyond, an unknown station's BootNotification is "
+            "Rejected (TooManyStations).",
+        ),
+    ] = 100_000,
     command_timeout: Annotated[
         float,
         typer.Option(
@@ -61,6 +69,7 @@ def csms(
             price_per_kwh=price,
             heartbeat_interval=heartbeat_interval,
             accept_unknown=not reject_unknown,
+            max_stations=max_stations,
             denied_tokens=frozenset(deny_token or ()),
         )
         with resolved_database(database_url) as url:
