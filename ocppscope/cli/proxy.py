@@ -8,8 +8,8 @@ from typing import Any
 import typer
 
 from ocppscope.cli.options import fail, parse_backoff, with_options
-from proxy.options import PROXY_OPTIONS
 from proxy.apiguard import api_token
+from proxy.options import PROXY_OPTIONS
 from proxy.settings import check_admin_exposure, data_dir, settings_from_options
 
 
