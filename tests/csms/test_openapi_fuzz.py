@@ -9,6 +9,7 @@ import asyncio
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from hypothesis.strategies import SearchStrategy
 from schemathesis import GenerationMode
 
@@ -60,7 +61,10 @@ def send_all(
         seen.append((label, response.status_code))
         assert response.status_code < 500, (label, case.body, response.text[:300])
 
-    send()
+    try:
+        send()
+    except Unsatisfiable:  # nothing to make invalid (an operation without parameters)
+        pass
 
 
 def test_no_request_gets_a_5xx(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
