@@ -5,6 +5,7 @@ accepts power limits, so that valid PATCHes reach it and come back."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 import schemathesis
@@ -61,10 +62,8 @@ def send_all(
         seen.append((label, response.status_code))
         assert response.status_code < 500, (label, case.body, response.text[:300])
 
-    try:
+    with contextlib.suppress(Unsatisfiable):  # nothing to make invalid (no parameters)
         send()
-    except Unsatisfiable:  # nothing to make invalid (an operation without parameters)
-        pass
 
 
 def test_no_request_gets_a_5xx(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
