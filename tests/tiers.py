@@ -43,6 +43,7 @@ UNIT_MODULES = frozenset(
         "tests/simulator/test_meter.py",
         "tests/store/test_backlog.py",
         "tests/store/test_records.py",
+        "tests/test_apiguard.py",
         "tests/test_capture.py",
         "tests/test_docs.py",
         "tests/test_latency.py",
