@@ -1,6 +1,6 @@
 """The admin API's /faults as it runs in the proxy: proxy.runtime.running_proxy with an admin
 endpoint on 127.0.0.1 (the wiring `ocppscope proxy` uses), a CSMS and a charger from the harness,
-plain HTTP from a thread; and the rule that an admin API beyond loopback needs a token."""
+plain HTTP from a thread; and the token `ocppscope proxy` makes, keeps and requires."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import pytest
 from addons import default_addons
 from proxy.faults.client import AdminClient, AdminError
 from proxy.runtime import RunningProxy, running_proxy
-from proxy.settings import Endpoint, ProxySettings, check_admin_exposure, parse_upstream
+from proxy.settings import Endpoint, ProxySettings, parse_upstream
 from tests.proxy_harness import Charger, charger, run, running_csms, until, within
 from tests.support import environment, free_port, ocppscope_executable, stop_process
 
@@ -287,41 +287,6 @@ def test_a_foreign_host_big_bodies_and_huge_numbers_are_refused(tmp_path: Path) 
         assert status == 422, (case, answer)
         assert isinstance(answer["detail"], str), (case, answer)
     assert seen["rules"]["rules"] == []
-
-
-@pytest.mark.parametrize(
-    ("host", "token", "exposed"),
-    [
-        ("127.0.0.1", None, False),
-        ("::1", None, False),
-        ("localhost", None, False),
-        ("0.0.0.0", None, True),
-        ("::", None, True),
-        ("192.168.1.20", "", True),  # an empty token is no token
-        ("0.0.0.0", TOKEN, False),
-    ],
-)
-def test_an_admin_api_beyond_loopback_needs_a_token(
-    host: str, token: str | None, exposed: bool
-) -> None:
-    settings = ProxySettings(
-        listen=Endpoint("0.0.0.0", 9000),
-        upstream=parse_upstream("ws://127.0.0.1:9001"),
-        admin=Endpoint(host, 9464),
-        admin_token=token,
-    )
-    if not exposed:
-        check_admin_exposure(settings)
-        return
-    with pytest.raises(ValueError, match="--admin-token") as raised:
-        check_admin_exposure(settings)
-    assert f"--admin {host}:9464" in str(raised.value) and "\n" not in str(raised.value)
-
-
-def test_no_admin_api_needs_no_token() -> None:
-    check_admin_exposure(
-        ProxySettings(Endpoint("0.0.0.0", 9000), parse_upstream("ws://127.0.0.1:9001"))
-    )
 
 
 def test_the_proxy_command_makes_a_token_keeps_it_and_requires_it(tmp_path: Path) -> None:
