@@ -28,6 +28,8 @@ from proxy.settings import Endpoint
 
 START_TIMEOUT = 5.0
 EVENTS_SHOWN = 1000
+MAX_DETAIL = 300
+"""Characters of a refusal's detail."""
 
 
 class FaultControl(Protocol):
@@ -93,8 +95,10 @@ def fault_routes(faults: FaultControl) -> APIRouter:
         """A JSON object: `kind` and the selector, probability, lifetime and parameters."""
         try:
             return faults.add(parse_spec(body)).describe()
-        except FaultError as exc:
-            raise HTTPException(422, str(exc)) from None
+        except FaultError as exc:  # its line may quote a value as long as the body: not all of it
+            detail = str(exc)
+            cut = detail if len(detail) <= MAX_DETAIL else detail[: MAX_DETAIL - 1] + "…"
+            raise HTTPException(422, cut) from None
 
     @router.delete("/{rule_id}", summary="Remove one rule")
     async def remove_fault(rule_id: int) -> dict[str, Any]:

@@ -42,6 +42,24 @@ BAD_FRAMES: list[tuple[str, str, str]] = [
         "a6 FormatViolation",
     ),
     (
+        "transaction timestamp yesterday",
+        json.dumps(
+            [
+                2,
+                "a61",
+                "TransactionEvent",
+                {
+                    "eventType": "Started",
+                    "timestamp": "yesterday",
+                    "triggerReason": "Authorized",
+                    "seqNo": 0,
+                    "transactionInfo": {"transactionId": "TX-Y"},
+                },
+            ]
+        ),
+        "a61 FormatViolation",
+    ),
+    (
         "missing field",
         json.dumps(
             [2, "a7", "StatusNotification", {k: v for k, v in STATUS.items() if k != "evseId"}]

@@ -273,6 +273,8 @@ def test_a_foreign_host_big_bodies_and_huge_numbers_are_refused(tmp_path: Path) 
             seen["nan"] = await admin(
                 "POST", "/faults", raw=b'{"kind": "drop", "count": NaN}', headers=right
             )
+            long = {"kind": "drop", "action": "x" * 60_000}
+            seen["long"] = await admin("POST", "/faults", long, headers=right)
             seen["rules"] = (await admin("GET", "/faults", headers={"Host": "localhost:1"}))[1]
             return seen
 
@@ -282,6 +284,7 @@ def test_a_foreign_host_big_bodies_and_huge_numbers_are_refused(tmp_path: Path) 
     for case in foreign:
         assert seen[case][0] == 421, (case, seen[case])
     assert seen["big"][0] == 413
+    assert seen["long"][0] == 422 and len(seen["long"][1]["detail"]) <= 300
     for case in ("count", "nth", "probability", "for", "delay", "nan"):
         status, answer = seen[case]
         assert status == 422, (case, answer)
