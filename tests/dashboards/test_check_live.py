@@ -64,7 +64,12 @@ async def mute_charger(lab: LabEndpoints) -> None:
         await asyncio.to_thread(admin.each, "POST", "/faults", rule)
         await ws.send(json.dumps([2, "heartbeat-1", "Heartbeat", {}]))
         started = asyncio.create_task(
-            request(f"{lab.csms_url}/chargers/{MUTE}/start", "POST", {"idToken": "T1"})
+            request(
+                f"{lab.csms_url}/chargers/{MUTE}/start",
+                "POST",
+                {"idToken": "T1"},
+                headers={"Authorization": f"Bearer {lab.admin_token}"},
+            )
         )
         assert json.loads(await within(ws.recv()))[2] == "RequestStartTransaction"
         for _ in range(100):
