@@ -5,7 +5,8 @@ Commands go to the station as OCPP CALLs and are answered with what the station 
 start answers with the transaction id once TransactionEvent Started arrives, a stop with the
 final energy and cost once Ended arrives. Unknown charger 404, offline 409, the station refusing
 422 with its reason, no answer in time 504; FastAPI answers a malformed body with 422 naming
-the field.
+the field (strictly: `true` is no number, "50" no number either). Every change needs the bearer
+token, every request a loopback or allowed Host (proxy/apiguard.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from csms.metering import Usage
 from csms.metrics import CsmsMetrics, RequestCounter
 from csms.server import OcppEndpoint
 from csms.station import Station, remote_start_ids
+from proxy.apiguard import ApiGuard, protect
 from proxy.metrics import metrics_router
 
 STATIC = Path(__file__).with_name("static")
@@ -36,23 +38,32 @@ STREAM_MIN_INTERVAL = 0.5
 """The map gets at most two fleet snapshots a second, however busy the fleet is."""
 
 
+MIN_POWER_KW = 0.1
+"""The smallest limit taken: below 100 W no charger draws anything, and the profile's limit in W
+keeps one decimal (0.000001 W would be sent as 0)."""
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+"""JSON's own types only: `true` is no 1, "50" no 50; NaN and 1e309 (infinity) are no power."""
+
+
 class StartBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     idToken: str = Field(min_length=1, max_length=36, description="IdToken of type Central")
     evseId: int | None = Field(default=None, ge=1, description="EVSE to start on (optional)")
 
 
 class StopBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     transactionId: str = Field(min_length=1, max_length=36)
 
 
 class PowerBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    maxPowerKw: float = Field(gt=0, le=10_000, description="Limit in kW, sent in W")
+    model_config = STRICT
+    maxPowerKw: float = Field(
+        ge=MIN_POWER_KW, le=10_000, description="Limit in kW (0.1 to 10,000), sent in W"
+    )
 
 
-def create_app(endpoint: OcppEndpoint, command_timeout: float = 30.0) -> FastAPI:
+def create_app(endpoint: OcppEndpoint, guard: ApiGuard, command_timeout: float = 30.0) -> FastAPI:
     fleet = endpoint.fleet
     app = FastAPI(
         title="ocppscope reference CSMS",
@@ -61,6 +72,7 @@ def create_app(endpoint: OcppEndpoint, command_timeout: float = 30.0) -> FastAPI
     )
     metrics = CsmsMetrics(fleet, CollectorRegistry())
     app.add_middleware(RequestCounter, counter=metrics.requests)
+    protect(app, guard)
     app.include_router(metrics_router(metrics.registry))
 
     def station(charger_id: str) -> Station:

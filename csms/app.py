@@ -18,6 +18,7 @@ from csms.repository import Repository
 from csms.server import OcppEndpoint, ocpp_server
 from csms.station import Policy
 from proxy.admin import HttpServer
+from proxy.apiguard import ApiGuard
 from proxy.settings import Endpoint
 from proxy.store.migrations import load_migrations, migrate
 
@@ -33,6 +34,8 @@ class CsmsSettings:
     ocpp: Endpoint
     http: Endpoint
     database_url: str
+    api_token: str
+    """What the REST API's changes (POST, PATCH) need as `Authorization: Bearer`."""
     policy: Policy = field(default_factory=Policy)
     command_timeout: float = 30.0
 
@@ -63,7 +66,9 @@ async def running_csms(settings: CsmsSettings) -> AsyncIterator[RunningCsms]:
         endpoint = OcppEndpoint(fleet, repository, settings.policy)
         async with ocpp_server(endpoint, settings.ocpp.host, settings.ocpp.port) as server:
             http = HttpServer(
-                create_app(endpoint, settings.command_timeout), settings.http, "--http"
+                create_app(endpoint, ApiGuard(settings.api_token), settings.command_timeout),
+                settings.http,
+                "--http",
             )
             await http.start()
             try:

@@ -1,5 +1,6 @@
 """The CSMS's OCPP-J endpoint: `ws://HOST:PORT/<path>/<stationId>` over `websockets`.
 
+OCPP-J 2.0.1 §3.1.1: an identity longer than 48 characters is refused (400) before the upgrade.
 OCPP-J 2.0.1 §3.1.2: a station that offers no subprotocol we speak gets a handshake without
 Sec-WebSocket-Protocol and the connection is then closed at once (1002). A station with a
 password in charger_info must present it with HTTP Basic auth (security profile 1) or gets 401.
@@ -30,6 +31,8 @@ from proxy.ocppj.events import station_from_path
 
 log = logging.getLogger("ocppscope.csms")
 SUBPROTOCOL = Subprotocol("ocpp2.0.1")
+MAX_IDENTITY = 48
+"""OCPP-J 2.0.1 §3.1.1: the longest Charging Station identity."""
 
 
 @dataclass
@@ -48,6 +51,13 @@ class OcppEndpoint:
         charger_id = station_from_path(request.path)
         if not charger_id:
             return _refusal(connection, HTTPStatus.NOT_FOUND, "no station id in the path")
+        if len(charger_id) > MAX_IDENTITY:
+            log.warning("refused a station identity of %d characters", len(charger_id))
+            return _refusal(
+                connection,
+                HTTPStatus.BAD_REQUEST,
+                f"a station identity is at most {MAX_IDENTITY} characters (OCPP-J 2.0.1 §3.1.1)",
+            )
         expected = await self.repository.password_sha256(charger_id)
         if expected is not None and not _password_matches(request.headers, charger_id, expected):
             await self.repository.connection(

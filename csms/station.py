@@ -4,19 +4,22 @@ with the reference CSMS's answers, and the commands the REST API sends."""
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ocpp import messages
 from ocpp.charge_point import snake_to_camel_case
+from ocpp.exceptions import FormatViolationError, OCPPError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
 
 from csms.fleet import Fleet
+from csms.inbound import refusal
 from csms.metering import Transaction, event_from_request, samples
 from csms.repository import Repository
+from proxy.ocppj.messages import Call, CallError, CallResult, parse_frame
 
 log = logging.getLogger("ocppscope.csms")
 POWER_STEP_KW = 0.05
@@ -34,6 +37,9 @@ class Policy:
     heartbeat_interval: int = 30
     accept_unknown: bool = True
     """Register a station that is not in charger_info at its first BootNotification."""
+    max_stations: int = 100_000
+    """Stations known at most (registered ones included): beyond, an unknown station's
+    BootNotification is Rejected, so that anyone who can connect cannot fill the map."""
     denied_tokens: frozenset[str] = frozenset()
 
 
@@ -75,9 +81,19 @@ class Station(ChargePoint):
         self, charging_station: dict[str, Any], reason: str, **_: Any
     ) -> call_result.BootNotification:
         if self.id not in self.fleet.chargers:
-            if not self.policy.accept_unknown:
+            full = len(self.fleet.chargers) >= self.policy.max_stations
+            if full:
+                log.warning(
+                    "%s: BootNotification Rejected: %d stations known, the limit (--max-stations)",
+                    self.id,
+                    len(self.fleet.chargers),
+                )
+            if full or not self.policy.accept_unknown:
                 return call_result.BootNotification(
-                    current_time=now(), interval=self.policy.heartbeat_interval, status="Rejected"
+                    current_time=now(),
+                    interval=self.policy.heartbeat_interval,
+                    status="Rejected",
+                    status_info={"reason_code": "TooManyStations"} if full else None,
                 )
             charger = await self.repository.register(self.id)
             charger.status = "Online"
@@ -196,26 +212,36 @@ class Station(ChargePoint):
         return "Blocked" if id_token.get("id_token") in self.policy.denied_tokens else "Accepted"
 
     async def route_message(self, raw_msg: str) -> None:
-        """The `ocpp` library drops a frame with an unknown MessageTypeId; OCPP-J §4.4 wants
-        a CALLERROR MessageTypeNotSupported when the message id can be read."""
-        try:
-            message = json.loads(raw_msg)
-        except ValueError:
-            message = None
-        if (
-            isinstance(message, list)
-            and len(message) > 1
-            and isinstance(message[0], int)
-            and message[0] not in (2, 3, 4)
-            and isinstance(message[1], str)
-        ):
-            await self._send(
-                json.dumps(
-                    [4, message[1], "MessageTypeNotSupported", f"MessageTypeId {message[0]}", {}]
+        """Every frame through csms/inbound.py first: what is no valid CALL gets its CALLERROR
+        and one log line, and the handlers see only valid payloads (the library's own parsing
+        and its tracebacks are never reached)."""
+        parsed = parse_frame(raw_msg, self._connection.subprotocol)
+        refused = refusal(parsed, self.route_map)
+        if refused is not None:
+            log.warning("%s: CALLERROR %s to %s", self.id, refused.code, refused.description)
+            await self._send(refused.frame())
+            return
+        message = parsed.message
+        if isinstance(message, Call):
+            call_message = messages.Call(message.message_id, message.action, message.payload)
+            try:
+                await self._handle_call(call_message)
+            except (OCPPError, ValueError, RecursionError) as error:  # the library's own check
+                error = error if isinstance(error, OCPPError) else FormatViolationError(str(error))
+                log.warning("%s: CALLERROR %s to %s", self.id, error.code, error.description)
+                await self._send(call_message.create_call_error(error).to_json())
+        elif isinstance(message, CallResult) and message.payload is not None:
+            self._response_queue.put_nowait(
+                messages.CallResult(message.message_id, message.payload)
+            )
+        elif isinstance(message, CallError):
+            self._response_queue.put_nowait(
+                messages.CallError(
+                    message.message_id, message.error_code, message.description, message.details
                 )
             )
-            return
-        await super().route_message(raw_msg)
+        else:
+            log.warning("%s: dropped a response that is no OCPP-J message", self.id)
 
     # ---- the CSMS's commands ------------------------------------------------------------------
 

@@ -2,13 +2,14 @@
 admin API, the CSMS's REST API and map, the simulator's control API), and `admin_app` is the
 proxy's admin API (default 127.0.0.1:9464): `/healthz`, the fault rules at `/faults`, Prometheus
 `/metrics`, documented at `/docs`. Its handlers only read state or change the fault rules
-(microseconds), and `/metrics` renders in a thread, so they never hold the forwarding loop up."""
+(microseconds), and `/metrics` renders in a thread, so they never hold the forwarding loop up.
+Every path is behind proxy/apiguard.py: loopback or allowed Host names, bounded bodies, and with
+a token, changes (POST/DELETE /faults) need it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import socket
 import time
 from collections import Counter
@@ -16,8 +17,9 @@ from collections.abc import Callable, Generator, Sequence
 from typing import Annotated, Any, Protocol
 
 import uvicorn
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Query
 
+from proxy.apiguard import ApiGuard, protect
 from proxy.faults.kinds import FaultError
 from proxy.faults.record import FaultEvent
 from proxy.faults.rules import FaultRule
@@ -26,6 +28,8 @@ from proxy.settings import Endpoint
 
 START_TIMEOUT = 5.0
 EVENTS_SHOWN = 1000
+MAX_DETAIL = 300
+"""Characters of a refusal's detail."""
 
 
 class FaultControl(Protocol):
@@ -50,10 +54,11 @@ def admin_app(
 ) -> FastAPI:
     app = FastAPI(
         title="ocppscope proxy admin",
-        description="Health of the proxy and its store; the fault rules (`/faults`). With a "
-        "token set, `/faults` needs `Authorization: Bearer TOKEN`.",
+        description="Health of the proxy and its store; the fault rules (`/faults`). Changes "
+        "(POST, DELETE) need `Authorization: Bearer TOKEN`.",
         version="0.1.0",
     )
+    protect(app, ApiGuard(token))
     started = time.time()
 
     @app.get("/healthz", summary="Proxy and store health")
@@ -64,25 +69,16 @@ def admin_app(
         return {"uptime_seconds": round(time.time() - started, 1), **health()}
 
     if faults is not None:
-        app.include_router(fault_routes(faults, token))
+        app.include_router(fault_routes(faults))
     if metrics is not None:
         app.include_router(metrics)  # read-only, like /healthz: no token
     return app
 
 
-def fault_routes(faults: FaultControl, token: str | None) -> APIRouter:
+def fault_routes(faults: FaultControl) -> APIRouter:
     """GET/POST/DELETE /faults: the rules a running proxy applies (see docs/faults.md "Fault
     injection" for the fields), and the latest fault events."""
-
-    expected = None if token is None else f"Bearer {token}".encode()
-
-    def authorized(authorization: Annotated[str | None, Header()] = None) -> None:
-        # bytes: compare_digest refuses str with non-ASCII characters (a 500, not a 401)
-        given = (authorization or "").encode("utf-8", "surrogateescape")
-        if expected is not None and not hmac.compare_digest(given, expected):
-            raise HTTPException(401, "this admin API needs Authorization: Bearer <token>")
-
-    router = APIRouter(prefix="/faults", tags=["faults"], dependencies=[Depends(authorized)])
+    router = APIRouter(prefix="/faults", tags=["faults"])
 
     @router.get("", summary="Live rules and the latest fault events")
     async def list_faults(events: int = Query(100, ge=0, le=EVENTS_SHOWN)) -> dict[str, Any]:
@@ -99,8 +95,10 @@ def fault_routes(faults: FaultControl, token: str | None) -> APIRouter:
         """A JSON object: `kind` and the selector, probability, lifetime and parameters."""
         try:
             return faults.add(parse_spec(body)).describe()
-        except FaultError as exc:
-            raise HTTPException(422, str(exc)) from None
+        except FaultError as exc:  # its line may quote a value as long as the body: not all of it
+            detail = str(exc)
+            cut = detail if len(detail) <= MAX_DETAIL else detail[: MAX_DETAIL - 1] + "…"
+            raise HTTPException(422, cut) from None
 
     @router.delete("/{rule_id}", summary="Remove one rule")
     async def remove_fault(rule_id: int) -> dict[str, Any]:

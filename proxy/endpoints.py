@@ -19,6 +19,8 @@ class LabEndpoints:
     admin_url: str = "http://127.0.0.1:9464"
     """The proxy's admin API: /metrics, /healthz, /faults."""
     admin_token: str | None = None
+    """The bearer token of the lab's APIs (the admin API's and the CSMS's, proxy/apiguard.py);
+    None: OCPPSCOPE_API_TOKEN, else the data directory's."""
     csms_url: str = "http://127.0.0.1:8080"
     """The reference CSMS's REST API, map and /metrics (absent with `--upstream`)."""
 

@@ -208,8 +208,9 @@ PROXY_OPTIONS: tuple[ProxyOption, ...] = (
         "admin_token",
         str,
         None,
-        "Bearer token the admin API's /faults requires; needed when --admin is not on loopback.",
-        envvar="OCPPSCOPE_ADMIN_TOKEN",
+        "Bearer token the admin API's changes (POST/DELETE /faults) require; default: the "
+        "data directory's api-token, made at first start (docs/security.md).",
+        envvar="OCPPSCOPE_API_TOKEN",
     ),
     ProxyOption(
         "fault_plan",

@@ -40,20 +40,6 @@ class Upstream:
         return f"{'wss' if self.secure else 'ws'}://{self.host}:{self.port}"
 
 
-LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
-
-
-def check_admin_exposure(settings: ProxySettings) -> None:
-    """Anyone who reaches the admin API can break every charger's link: beyond loopback it
-    needs a token."""
-    admin = settings.admin
-    if admin is not None and admin.host not in LOOPBACK_HOSTS and not settings.admin_token:
-        raise ValueError(
-            f"--admin {admin.host}:{admin.port} is reachable from other machines: give "
-            "--admin-token (or OCPPSCOPE_ADMIN_TOKEN), or bind it to 127.0.0.1"
-        )
-
-
 def parse_listen(value: str) -> Endpoint:
     host, separator, port = value.rpartition(":")
     if not separator or not port.isdigit() or not 0 < int(port) < 65536:
@@ -110,7 +96,8 @@ class ProxySettings:
     """Where the admin HTTP API (/healthz, /faults) listens; None (unlike `ocppscope proxy`'s
     default): nowhere."""
     admin_token: str | None = None
-    """Bearer token the admin API's /faults needs; required when it listens beyond loopback."""
+    """Bearer token the admin API's changes need (`ocppscope proxy` always gives one: the
+    shared API token, proxy/apiguard.py); None: none, for a test's own proxy."""
     fault_plan: Path | None = None
     """A fault plan to run from start-up."""
     worker_count: int = 1

@@ -12,6 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from proxy.apiguard import known_token
 from proxy.faults.client import AdminClient, AdminError
 
 TIMEOUT = 60.0
@@ -27,6 +28,8 @@ class StepFailed(Exception):
 class CsmsClient:
     url: str
     """The reference CSMS's REST API, e.g. http://127.0.0.1:8080."""
+    token: str | None = None
+    """Its bearer token; None: OCPPSCOPE_API_TOKEN, else the data directory's."""
 
     async def get(self, path: str) -> Any:
         return await asyncio.to_thread(self._request, "GET", path, None)
@@ -41,6 +44,9 @@ class CsmsClient:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(f"{self.url.rstrip('/')}{path}", data, method=method)
         request.add_header("Content-Type", "application/json")
+        token = self.token or known_token()
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
         try:
             with _DIRECT.open(request, timeout=TIMEOUT) as response:
                 return json.loads(response.read() or b"null")

@@ -54,7 +54,7 @@ async def run_scenarios(
         raise ValueError(f"no scenario {unknown[0]}: they are numbered 1-5")
     run_id = uuid.uuid4()
     admin = AdminClient(endpoints.admin_url, endpoints.admin_token)
-    csms = CsmsClient(endpoints.csms_url)
+    csms = CsmsClient(endpoints.csms_url, endpoints.admin_token)
     connection = await asyncpg.connect(endpoints.database_url, timeout=10)
     try:
         await migrate(connection, load_migrations())

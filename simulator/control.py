@@ -1,7 +1,8 @@
 """The simulator's control surface: a small HTTP API (default 127.0.0.1:9002, `--control`) to
 steer stations while the fleet runs: plug an EV in, start or stop a session, unplug, fault or
 repair an EVSE, drop a station's connection. Scenarios and people use the same endpoints; the
-OpenAPI page is at /docs. Bodies and answers are JSON in camelCase, like the CSMS's API."""
+OpenAPI page is at /docs. Bodies and answers are JSON in camelCase, like the CSMS's API; behind
+the same guard (token for changes, Host check, bounded bodies: proxy/apiguard.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Body, FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
+from proxy.apiguard import ApiGuard, protect
 from simulator.evse import Evse
 from simulator.station import SimulatedStation
 
@@ -57,12 +59,14 @@ def station_view(station: SimulatedStation) -> dict[str, Any]:
     }
 
 
-def control_app(stations: Mapping[str, SimulatedStation]) -> FastAPI:
+def control_app(stations: Mapping[str, SimulatedStation], guard: ApiGuard) -> FastAPI:
     app = FastAPI(
         title="ocppscope simulator control",
-        description="Steer the simulated stations while the fleet runs.",
+        description="Steer the simulated stations while the fleet runs. Changes (POST) need "
+        "`Authorization: Bearer TOKEN`.",
         version="0.1.0",
     )
+    protect(app, guard)
 
     def find(station_id: str) -> SimulatedStation:
         if station_id not in stations:

@@ -19,6 +19,7 @@ from rich.live import Live
 from rich.table import Table
 
 from proxy.admin import HttpServer
+from proxy.apiguard import ApiGuard
 from proxy.heap import tune_garbage_collector
 from proxy.settings import Endpoint
 from simulator.clock import Clock
@@ -90,9 +91,11 @@ async def run_fleet(
     console: Console | None = None,
     stop: asyncio.Event | None = None,
     control: Endpoint | None = None,
+    api_token: str | None = None,
 ) -> Summary:
     """Run the fleet until `duration` simulated seconds pass or `stop` is set, with the control
-    API on `control` (OSError naming --control when it cannot listen there)."""
+    API on `control` (OSError naming --control when it cannot listen there), its changes needing
+    `api_token`."""
     console = console or Console()
     clock = Clock(speed)
     began = clock.now()
@@ -101,7 +104,8 @@ async def run_fleet(
     tune_garbage_collector()  # thousands of long-lived stations (bench simulate measured it)
     server = None
     if control is not None:
-        server = HttpServer(control_app({s.spec.id: s for s in stations}), control, "--control")
+        app = control_app({s.spec.id: s for s in stations}, ApiGuard(api_token))
+        server = HttpServer(app, control, "--control")
         await server.start()
         console.print(f"control API on http://{control.host}:{server.port}/stations (see /docs)")
     started_wh = [s.register_wh for s in stations]
@@ -160,6 +164,7 @@ async def simulate(
     duration: float | None,
     charge_seconds: float | None,
     control: Endpoint | None,
+    api_token: str | None = None,
 ) -> Summary:
     """The command: as `run_fleet`, ended by SIGINT/SIGTERM too."""
     stop = asyncio.Event()
@@ -174,4 +179,5 @@ async def simulate(
         charge_seconds=charge_seconds,
         stop=stop,
         control=control,
+        api_token=api_token,
     )

@@ -48,7 +48,13 @@ def environment(data_dir: Path) -> dict[str, str]:
     none of the developer's own OCPPSCOPE_* settings."""
     env = {**os.environ, "COLUMNS": "220", "NO_COLOR": "1", "TERM": "dumb"}
     env["OCPPSCOPE_DATA_DIR"] = str(data_dir)
-    for name in ("OCPPSCOPE_LISTEN", "OCPPSCOPE_UPSTREAM", "OCPPSCOPE_DATABASE_URL"):
+    for name in (
+        "OCPPSCOPE_LISTEN",
+        "OCPPSCOPE_UPSTREAM",
+        "OCPPSCOPE_DATABASE_URL",
+        "OCPPSCOPE_API_TOKEN",
+        "OCPPSCOPE_ALLOWED_HOSTS",
+    ):
         env.pop(name, None)
     env["OCPPSCOPE_ADMIN"] = "off"  # 9464 may be taken by a proxy the developer runs
     return env

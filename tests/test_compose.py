@@ -23,12 +23,8 @@ import yaml
 from dashboards import CSMS_JOB_NAME, PROXY_JOB_NAME
 from dashboards.prometheus import binary
 from ocppscope.cli.main import app
-from proxy.settings import (
-    ProxySettings,
-    check_admin_exposure,
-    parse_listen,
-    parse_upstream,
-)
+from proxy.apiguard import HOSTS_ENV, TOKEN_ENV, allowed_hosts
+from proxy.settings import parse_listen, parse_upstream
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -173,26 +169,53 @@ def test_the_parts_find_each_other(
 
 
 @pytest.mark.unit
-def test_the_proxy_starts_with_its_admin_api_open_to_prometheus(
+def test_the_proxy_and_the_csms_share_one_token(
     services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Beyond loopback the proxy refuses to start without a token; Compose's default gives one,
-    and the user's own wins."""
-    service = services["proxy"]
-    for environ, token in (({}, "change-me"), ({"OCPPSCOPE_ADMIN_TOKEN": "s3cret"}, "s3cret")):
+    """Compose's default token, or the user's own, reaches both APIs (the proxy's option too)."""
+    for environ, token in (({}, "change-me"), ({TOKEN_ENV: "s3cret"}, "s3cret")):
+        for name in ("proxy", "csms"):
+            assert environment(services[name], environ)[TOKEN_ENV] == token, name
+        service = services["proxy"]
         params = parsed(service["command"], environment(service, environ), monkeypatch)
-        settings = ProxySettings(
-            listen=parse_listen(params["listen"]),
-            upstream=parse_upstream(params["upstream"]),
-            admin=parse_listen(params["admin"]),
-            admin_token=params["admin_token"],
-        )
-        check_admin_exposure(settings)
-        assert settings.admin_token == token
-    with pytest.raises(ValueError, match="admin-token"):
-        check_admin_exposure(
-            ProxySettings(settings.listen, settings.upstream, admin=settings.admin)
-        )
+        assert params["admin_token"] == token
+
+
+@pytest.mark.unit
+def test_only_the_charger_port_is_published_beyond_loopback(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Everything but the proxy's listening port is published on 127.0.0.1 only: the REST API,
+    the admin API, the CSMS's own OCPP port, the simulator's control, Prometheus and Grafana."""
+    proxy = parsed(services["proxy"]["command"], environment(services["proxy"]), monkeypatch)
+    charger_port = port_of(proxy["listen"])
+    wide = []
+    for name, service in services.items():
+        for mapping in service.get("ports", []):
+            host, _, published = str(mapping).rpartition(":")[0].rpartition(":")
+            if host not in ("127.0.0.1", "[::1]") and (name, int(published)) != (
+                "proxy",
+                charger_port,
+            ):
+                wide.append(f"{name}: {mapping}")
+    assert wide == []
+    assert f"{charger_port}:{charger_port}" in services["proxy"]["ports"]
+
+
+@pytest.mark.unit
+def test_the_apis_answer_prometheus_by_its_service_names(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The Host check (421) lets through the names Prometheus scrapes the apps by."""
+    scraped = {
+        urlsplit(f"http://{target}").hostname
+        for job in load(PROMETHEUS)["scrape_configs"]
+        for config in job.get("static_configs", [])
+        for target in config["targets"]
+    }
+    for name in ("proxy", "csms"):
+        hosts = allowed_hosts(environment(services[name]).get(HOSTS_ENV, ""))
+        assert name in scraped and name in hosts, (name, scraped, hosts)
 
 
 @pytest.mark.unit
@@ -316,7 +339,7 @@ def test_compose_resolves_the_file(services: dict[str, dict[str, Any]]) -> None:
             "neither `docker compose` nor `docker-compose` is installed "
             "(scripts/ensure-system-packages python3 --test-tools installs docker-compose)"
         )
-    env = {k: v for k, v in os.environ.items() if k != "OCPPSCOPE_ADMIN_TOKEN"}
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
     run = subprocess.run(
         [*client, "--file", str(COMPOSE), "config"],
         capture_output=True,
@@ -330,4 +353,4 @@ def test_compose_resolves_the_file(services: dict[str, dict[str, Any]]) -> None:
     resolved = yaml.safe_load(run.stdout)["services"]
     assert sorted(resolved) == sorted(services)
     assert resolved["proxy"]["environment"] == environment(services["proxy"])
-    assert resolved["proxy"]["environment"]["OCPPSCOPE_ADMIN_TOKEN"] == "change-me"
+    assert resolved["proxy"]["environment"][TOKEN_ENV] == "change-me"

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -247,6 +248,19 @@ def get(url: str) -> tuple[int, str]:
         return response.status, response.read().decode(errors="replace")
 
 
+def status_of(url: str, body: object, token: str | None = None) -> int:
+    """The status of a POST of `body` as JSON, with `token` as the bearer."""
+    request = urllib.request.Request(url, json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with DIRECT.open(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def gone(pids: list[int], seconds: float = 5.0) -> list[int]:
     """The PIDs of `pids` still alive after `seconds`."""
     alive = list(pids)
@@ -290,6 +304,11 @@ def test_up_runs_the_lab_and_ctrl_c_stops_every_child(tmp_path: Path, database_u
             assert shown in text
         assert "ocppscope fault outage --for 20s --admin" in text
         assert re.search(r"database\s+postgresql://", text)
+        token = (tmp_path / "data" / "api-token").read_text().strip()
+        assert re.search(rf"API token\s+{re.escape(token)}", text)
+        start = f"{csms}/chargers/nowhere_01/start"
+        assert status_of(start, {"idToken": "T1"}) == 401
+        assert status_of(start, {"idToken": "T1"}, token) == 404  # through to the API
 
         url = printed_proxy_url(up)
         assert url == f"ws://127.0.0.1:{ports.listen}"

@@ -40,6 +40,14 @@ def csms(
         list[str] | None,
         typer.Option(help="An idToken to answer with Blocked (repeat the option for more)."),
     ] = None,
+    max_stations: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Stations known at most; beyond, an unknown station's BootNotification is "
+            "Rejected (TooManyStations).",
+        ),
+    ] = 100_000,
     command_timeout: Annotated[
         float,
         typer.Option(
@@ -52,6 +60,7 @@ def csms(
 
     from csms.app import CsmsSettings, serve_csms  # noqa: PLC0415
     from csms.station import Policy  # noqa: PLC0415
+    from proxy.apiguard import api_token  # noqa: PLC0415
     from proxy.store.database import DatabaseError, resolved_database  # noqa: PLC0415
 
     try:
@@ -60,11 +69,16 @@ def csms(
             price_per_kwh=price,
             heartbeat_interval=heartbeat_interval,
             accept_unknown=not reject_unknown,
+            max_stations=max_stations,
             denied_tokens=frozenset(deny_token or ()),
         )
         with resolved_database(database_url) as url:
             asyncio.run(
-                serve_csms(CsmsSettings(ocpp_endpoint, http_endpoint, url, policy, command_timeout))
+                serve_csms(
+                    CsmsSettings(
+                        ocpp_endpoint, http_endpoint, url, api_token(), policy, command_timeout
+                    )
+                )
             )
     except (ValueError, OSError, DatabaseError) as exc:
         fail(str(exc))

@@ -120,6 +120,7 @@ def where(plan: LabPlan, endpoints: LabEndpoints, logs: Path) -> Panel:
     grid.add_row("proxy admin API", f"{admin}/docs  {admin}/healthz")
     if plan.explore is not None:
         grid.add_row("session explorer", http_url(plan.explore, "/"))
+    grid.add_row("API token", f"{endpoints.admin_token}  (Authorization: Bearer, for changes)")
     grid.add_row("database", redact(endpoints.database_url))
     if plan.fleet is not None:
         fleet = " ".join(plan.fleet) or "the seed's five chargers"

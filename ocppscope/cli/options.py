@@ -33,8 +33,8 @@ AdminToken = Annotated[
     str | None,
     typer.Option(
         "--admin-token",
-        envvar="OCPPSCOPE_ADMIN_TOKEN",
-        help="Bearer token of the admin API, if the proxy has one.",
+        envvar="OCPPSCOPE_API_TOKEN",
+        help="Bearer token of the admin API (default: the data directory's api-token).",
     ),
 ]
 ProxyUrl = Annotated[

@@ -3,13 +3,15 @@ come from."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import typer
 
 from ocppscope.cli.options import fail, parse_backoff, with_options
+from proxy.apiguard import api_token
 from proxy.options import PROXY_OPTIONS
-from proxy.settings import check_admin_exposure, data_dir, settings_from_options
+from proxy.settings import data_dir, settings_from_options
 
 
 @with_options(PROXY_OPTIONS)
@@ -25,7 +27,6 @@ def proxy(**values: Any) -> None:
         if values["retry_backoff"]:
             parse_backoff(values["retry_backoff"])
         settings = settings_from_options(values, confdir=data_dir() / "mitmproxy")
-        check_admin_exposure(settings)
         if settings.fault_plan is not None:
             from proxy.faults.plan import load_plan  # noqa: PLC0415
 
@@ -36,6 +37,8 @@ def proxy(**values: Any) -> None:
             check_certificate(settings.client_cert, None, "--client-cert")
         if settings.upstream_ca and not settings.upstream_ca.is_file():
             raise ValueError(f"--upstream-ca {settings.upstream_ca}: no such file")
+        # Made only once the options are good: a refused command leaves no data directory.
+        settings = replace(settings, admin_token=settings.admin_token or api_token())
         with database_for(settings) as settings_with_database:
             if values["workers"] > 1:
                 from proxy.workers import serve_workers  # noqa: PLC0415

@@ -47,6 +47,7 @@ def simulate(
     offline queue) until --duration passes or Ctrl-C."""
     import asyncio  # noqa: PLC0415
 
+    from proxy.apiguard import api_token  # noqa: PLC0415
     from simulator.fleet import SEED_FLEET, FleetError, generated, load_fleet  # noqa: PLC0415
     from simulator.runner import simulate as run_simulation  # noqa: PLC0415
 
@@ -60,6 +61,7 @@ def simulate(
     except (FleetError, ValueError) as exc:
         fail(str(exc))
     try:
-        asyncio.run(run_simulation(specs, url, speed, duration, charge, control_endpoint))
+        token = api_token() if control_endpoint is not None else None
+        asyncio.run(run_simulation(specs, url, speed, duration, charge, control_endpoint, token))
     except OSError as exc:
         fail(str(exc))

@@ -1,8 +1,8 @@
 """The explorer's web app: two pages (the stations, one station's conversation), their JSON
 API, a server-sent event stream of a station's new frames, and the exports.
 
-Every route is read-only. `create_app(pool, dependencies)` puts `dependencies` on every route,
-which is where an access guard (token, Host header) goes.
+Every route is read-only, behind the same guard as the other APIs (`proxy.apiguard`): a foreign
+Host header is 421 on every path, static files included.
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.params import Depends
 from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -25,6 +24,7 @@ from csms.api import STATIC as CSMS_STATIC
 from ocppscope.explore import queries
 from ocppscope.explore.export import capture_text, findings_report
 from ocppscope.explore.ladder import backoff_waits, build_ladder
+from proxy.apiguard import ApiGuard, protect
 
 STATIC = Path(__file__).with_name("static")
 PAGE = 250
@@ -51,13 +51,13 @@ Since = Annotated[datetime | None, Query(alias="from", description="Start of the
 Until = Annotated[datetime | None, Query(alias="to", description="End of the range (UTC).")]
 
 
-def create_app(pool: asyncpg.Pool, dependencies: Sequence[Depends] = ()) -> FastAPI:
+def create_app(pool: asyncpg.Pool, guard: ApiGuard) -> FastAPI:
     app = FastAPI(
         title="ocppscope explore",
         description="Stations and their conversations, from the proxy's database.",
         version="0.1.0",
-        dependencies=list(dependencies),
     )
+    protect(app, guard)
 
     @app.get("/", include_in_schema=False)
     async def stations_page() -> FileResponse:

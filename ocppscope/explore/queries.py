@@ -216,7 +216,7 @@ async def frame(connection: Db, station: str, key: str) -> dict[str, Any] | None
     position = Position.parse(key)
     row = await connection.fetchrow(
         f"""
-        SELECT {_FRAME}, payload::text AS payload FROM ocpp_message_log
+        SELECT {_FRAME}, payload::text AS payload, raw FROM ocpp_message_log
         WHERE charger_id = $1 AND logged_at = $2 AND proxy_run = $3 AND seq = $4
         """,
         station,
@@ -241,7 +241,7 @@ async def frame(connection: Db, station: str, key: str) -> dict[str, Any] | None
 
 def _text(row: asyncpg.Record) -> str:
     payload = json.loads(row["payload"]) if row["payload"] is not None else None
-    return frame_text(row["message_type"], row["message_id"], row["action"], payload)
+    return frame_text(row["message_type"], row["message_id"], row["action"], payload, row["raw"])
 
 
 async def capture_rows(
@@ -264,7 +264,7 @@ async def capture_rows(
     frames = await connection.fetch(
         f"""
         SELECT {_WHEN}, logged_at, proxy_run, seq, connection_id, direction, message_type,
-               message_id, action, status, payload::text AS payload
+               message_id, action, status, payload::text AS payload, raw
         FROM ocpp_message_log
         WHERE charger_id = $1 AND ($2::timestamptz IS NULL OR logged_at >= $2)
           AND ($3::timestamptz IS NULL OR logged_at < $3)

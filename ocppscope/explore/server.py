@@ -12,6 +12,7 @@ import asyncpg
 
 from ocppscope.explore.app import create_app
 from proxy.admin import HttpServer
+from proxy.apiguard import ApiGuard, api_token
 from proxy.endpoints import http_url
 from proxy.settings import Endpoint
 from proxy.store.migrations import load_migrations, migrate
@@ -23,7 +24,9 @@ POOL_SIZE = 4
 
 
 @contextlib.asynccontextmanager
-async def running_explorer(listen: Endpoint, database_url: str) -> AsyncIterator[HttpServer]:
+async def running_explorer(
+    listen: Endpoint, database_url: str, guard: ApiGuard
+) -> AsyncIterator[HttpServer]:
     """The explorer serving on `listen` (port 0: any free one, see the server's `port`). The
     migrations run first, as the proxy's and the CSMS's, so a database the proxy has not
     written to yet shows no stations instead of failing."""
@@ -31,7 +34,7 @@ async def running_explorer(listen: Endpoint, database_url: str) -> AsyncIterator
     try:
         async with pool.acquire() as connection:
             await migrate(connection, load_migrations())
-        http = HttpServer(create_app(pool), listen, "--listen")
+        http = HttpServer(create_app(pool, guard), listen, "--listen")
         await http.start()
         try:
             yield http
@@ -48,7 +51,7 @@ async def serve_explorer(listen: Endpoint, database_url: str) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with running_explorer(listen, database_url) as http:
+    async with running_explorer(listen, database_url, ApiGuard(api_token())) as http:
         url = http_url(Endpoint(listen.host, http.port))
         log.info("explore: stations and their conversations at %s/", url)
         await stop.wait()

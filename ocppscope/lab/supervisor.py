@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ocppscope.lab.plan import ChildSpec, LabPlan
+from proxy.apiguard import TOKEN_ENV, api_token
 from proxy.endpoints import LabEndpoints, reachable_host
 from proxy.processes import Child, Children, ocppscope_command
 from proxy.settings import Endpoint
@@ -178,12 +179,13 @@ def death(child: Child, code: int) -> str:
     return f"{child.name} {how} (log: {child.log})"
 
 
-def child_environment(database_url: str) -> dict[str, str]:
+def child_environment(database_url: str, token: str) -> dict[str, str]:
     """Every child on the supervisor's database (no second embedded server, no race starting
-    one), writing its lines as they come."""
+    one) and its API token, writing its lines as they come."""
     return {
         **os.environ,
         "OCPPSCOPE_DATABASE_URL": database_url,
+        TOKEN_ENV: token,
         "PYTHONUNBUFFERED": "1",
         "COLUMNS": "200",  # rich's width for the lines children write to their logs
     }
@@ -265,7 +267,7 @@ def running_lab(
         except DatabaseError as exc:
             raise LabError(str(exc), EXIT_BAD_INPUT) from None
         children = Children(log_dir)
-        token = os.environ.get("OCPPSCOPE_ADMIN_TOKEN")
+        token = api_token()
         lab = Lab(plan.endpoints(database_url, token), children)
         stack.enter_context(_stop_signals(lab))
         closing = threading.Event()
@@ -273,7 +275,7 @@ def running_lab(
         watcher = threading.Thread(target=lab.watch, args=(follower, closing), name="lab-watch")
         watcher.start()
         try:
-            _start(lab, plan.children(), child_environment(database_url))
+            _start(lab, plan.children(), child_environment(database_url, token))
             yield lab
         finally:
             closing.set()

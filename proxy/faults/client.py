@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from proxy.apiguard import known_token
+
 TIMEOUT = 10.0
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 """For a proxy on this machine: never through http_proxy (urllib's default honours it even for
@@ -34,6 +36,7 @@ class AdminClient:
     url: str
     """The admin API of the proxy (its first worker), e.g. http://127.0.0.1:9464."""
     token: str | None = None
+    """None: OCPPSCOPE_API_TOKEN, else the data directory's (proxy/apiguard.py)."""
 
     def workers(self) -> list[str]:
         """The admin URL of every worker of the proxy."""
@@ -56,8 +59,9 @@ class AdminClient:
         request = urllib.request.Request(f"{base.rstrip('/')}{path}", data=data, method=method)
         if data is not None:
             request.add_header("Content-Type", "application/json")
-        if self.token:
-            request.add_header("Authorization", f"Bearer {self.token}")
+        token = self.token or known_token()
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
         try:
             opener = _DIRECT if _loopback(urlsplit(base).hostname or "") else _DEFAULT
             with opener.open(request, timeout=TIMEOUT) as response:

@@ -5,6 +5,7 @@ a new kind is a row here plus its behaviour in the book and the addon."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ def parse_duration(value: object, what: str) -> float:
         raise FaultError(f"{what} must be a duration like 500ms, 20s, 10m or 1h")
     if isinstance(value, int | float):
         seconds = float(value)
+        if not math.isfinite(seconds):
+            raise FaultError(f"{what} must be a finite duration like 500ms, 20s, 10m or 1h")
     else:
         match = _DURATION.match(str(value))
         if match is None:
@@ -67,6 +70,8 @@ def parse_number(
 ) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FaultError(f"{name} must be a number")
+    if not math.isfinite(value):  # JSON's 1e309 is infinity, which int() refuses
+        raise FaultError(f"{name} must be a finite number")
     if integer and value != int(value):
         raise FaultError(f"{name} must be a whole number")
     if not lowest <= value <= highest:

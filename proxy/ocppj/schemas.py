@@ -13,14 +13,32 @@ from proxy.ocppj.actions import ACTIONS, SCHEMA_DIR
 from proxy.ocppj.messages import Violation
 
 MAX_REPORTED_ERRORS = 5
+INT32 = (-(2**31), 2**31 - 1)
+"""OCPP 2.0.1 Part 2 §2.1: an integer is 32 bits; the JSON schemas leave most of them unbounded."""
 
 
 @cache
-def validator(schema_name: str) -> jsonschema_rs.Validator:
-    """Compile `<Action>Request` / `<Action>Response`; date-time formats are checked too."""
+def validator(schema_name: str, int32: bool = False) -> jsonschema_rs.Validator:
+    """Compile `<Action>Request` / `<Action>Response`; date-time formats are checked too. With
+    `int32`, every integer field is bounded to 32 bits as well (what a receiver may refuse)."""
     # The OCA files start with a byte order mark, hence utf-8-sig (as the ocpp package reads them).
     schema = json.loads((SCHEMA_DIR / f"{schema_name}.json").read_text(encoding="utf-8-sig"))
+    if int32:
+        _bound_integers(schema)
     return jsonschema_rs.Draft6Validator(schema, validate_formats=True)
+
+
+def _bound_integers(node: Any) -> None:
+    """Add the 32-bit range to every `"type": "integer"` of a schema (its own bounds stay)."""
+    if isinstance(node, list):
+        for item in node:
+            _bound_integers(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("minimum", INT32[0])
+            node.setdefault("maximum", INT32[1])
+        for value in node.values():
+            _bound_integers(value)
 
 
 def compile_all() -> int:
@@ -31,9 +49,9 @@ def compile_all() -> int:
     return 2 * len(ACTIONS)
 
 
-def validate(schema_name: str, payload: dict[str, Any]) -> list[Violation]:
+def validate(schema_name: str, payload: dict[str, Any], int32: bool = False) -> list[Violation]:
     """Schema violations of one payload, each naming the field and what is wrong with it."""
-    checker = validator(schema_name)
+    checker = validator(schema_name, int32)
     violations: list[Violation] = []
     try:
         if checker.is_valid(payload):

@@ -36,6 +36,8 @@ from proxy.ocppj.events import ConnectionClosed, ConnectionOpened, Event, Frame
 from proxy.settings import Endpoint
 from tests.proxy_harness import STEP, SUBPROTOCOL, Recording, _serve_messages, within
 
+API_TOKEN = "csms-test-token"
+"""The REST API's bearer token in these tests; `http` sends it."""
 REGISTER_START_WH = 1_000_000.0
 """The meter register when a session starts: a station that has delivered 1 MWh before."""
 
@@ -52,6 +54,7 @@ async def csms(
         ocpp=Endpoint("127.0.0.1", port),
         http=Endpoint("127.0.0.1", 0),
         database_url=database_url,
+        api_token=API_TOKEN,
         policy=policy or Policy(),
         command_timeout=command_timeout,
     )
@@ -77,18 +80,39 @@ class Reply:
 
 
 async def http(
-    running: RunningCsms, method: str, path: str, body: Any = None, timeout: float = 15.0
+    running: RunningCsms,
+    method: str,
+    path: str,
+    body: Any = None,
+    timeout: float = 15.0,
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
 ) -> Reply:
-    """One request to the CSMS's REST API."""
-    return await request(f"http://127.0.0.1:{running.http_port}{path}", method, body, timeout)
+    """One request to the CSMS's REST API, with its token unless `headers` give Authorization;
+    `data`: a raw body instead of `body` as JSON."""
+    headers = {"Authorization": f"Bearer {API_TOKEN}", **(headers or {})}
+    url = f"http://127.0.0.1:{running.http_port}{path}"
+    return await request(url, method, body, timeout, headers, data)
 
 
-async def request(url: str, method: str, body: Any = None, timeout: float = 15.0) -> Reply:
-    """One HTTP request with a JSON body (urllib in a thread: httpx is not installed)."""
-    data = None if body is None else json.dumps(body).encode()
+async def request(
+    url: str,
+    method: str,
+    body: Any = None,
+    timeout: float = 15.0,
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
+) -> Reply:
+    """One HTTP request with a JSON body (urllib in a thread: httpx is not installed); a header
+    whose value is "" is left out."""
+    if data is None and body is not None:
+        data = json.dumps(body).encode()
     prepared = urllib.request.Request(url, data=data, method=method)
     if data is not None:
         prepared.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        if value:
+            prepared.add_header(name, value)
 
     def send() -> Reply:
         try:

@@ -58,13 +58,18 @@ async def mute_charger(lab: LabEndpoints) -> None:
         boot = {"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}}
         await ws.send(json.dumps([2, "boot-1", "BootNotification", boot]))
         assert json.loads(await within(ws.recv()))[0] == 3
-        await ws.send(json.dumps([2, "x" * 37, "Heartbeat", {}]))
-        assert json.loads(await within(ws.recv()))[0] == 3
+        await ws.send(json.dumps([2, "x" * 37, "Heartbeat", {}]))  # the CSMS refuses it too
+        assert json.loads(await within(ws.recv()))[:3] == [4, "x" * 37, "RpcFrameworkError"]
         rule = {"kind": "drop", "station": MUTE, "action": "Heartbeat", "count": 1}
         await asyncio.to_thread(admin.each, "POST", "/faults", rule)
         await ws.send(json.dumps([2, "heartbeat-1", "Heartbeat", {}]))
         started = asyncio.create_task(
-            request(f"{lab.csms_url}/chargers/{MUTE}/start", "POST", {"idToken": "T1"})
+            request(
+                f"{lab.csms_url}/chargers/{MUTE}/start",
+                "POST",
+                {"idToken": "T1"},
+                headers={"Authorization": f"Bearer {lab.admin_token}"},
+            )
         )
         assert json.loads(await within(ws.recv()))[2] == "RequestStartTransaction"
         for _ in range(100):

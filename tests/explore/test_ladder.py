@@ -148,6 +148,14 @@ def test_frame_text_rebuilds_each_message_type() -> None:
     assert frame_text("CALL", "1", "Heartbeat", [2, "1", "Heartbeat", 5]) == '[2,"1","Heartbeat",5]'
 
 
+def test_frame_text_is_the_stored_bytes_when_there_are_any() -> None:
+    raw = b'[2, "1", "MeterValues", {"value": 1.50, "big": 123456789012345678901234567890}]'
+    payload = {"value": 1.5, "big": 123456789012345678901234567890}
+    assert frame_text("CALL", "1", "MeterValues", payload, raw) == raw.decode()
+    binary = bytes([0, 255, 1])
+    assert frame_text("INVALID", None, None, "base64:AP8B", binary) == "base64:AP8B"
+
+
 def test_a_capture_line_holds_what_the_capture_reader_needs() -> None:
     row = {
         "status": "sent",

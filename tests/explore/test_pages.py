@@ -32,7 +32,8 @@ from tests.proxy_harness import Charger, charger, run, running_csms, running_pro
 from tests.support import environment, ocppscope_executable
 
 STATION = "EXPLORE-01"
-BAD_HEARTBEAT = '[2,"bad-1","Heartbeat",{"mood":"odd"}]'
+BAD_HEARTBEAT = '[2, "bad-1", "Heartbeat", {"mood": "odd"}]'
+"""Spaced as no serialiser here would write it: the raw pane shows the bytes the station sent."""
 FRAMES = 12
 """Two boots, three Heartbeats and a DataTransfer, each with its answer."""
 LIVE_WITHIN = 2_000

@@ -1,6 +1,6 @@
 """The admin API's /faults as it runs in the proxy: proxy.runtime.running_proxy with an admin
 endpoint on 127.0.0.1 (the wiring `ocppscope proxy` uses), a CSMS and a charger from the harness,
-plain HTTP from a thread; and the rule that an admin API beyond loopback needs a token."""
+plain HTTP from a thread; and the token `ocppscope proxy` makes, keeps and requires."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ import pytest
 from addons import default_addons
 from proxy.faults.client import AdminClient, AdminError
 from proxy.runtime import RunningProxy, running_proxy
-from proxy.settings import Endpoint, ProxySettings, check_admin_exposure, parse_upstream
+from proxy.settings import Endpoint, ProxySettings, parse_upstream
 from tests.proxy_harness import Charger, charger, run, running_csms, until, within
-from tests.support import environment, free_port, ocppscope_executable
+from tests.support import environment, free_port, ocppscope_executable, stop_process
 
 STATION = "CS-ADMIN"
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -203,105 +203,138 @@ def test_bad_requests_are_422_with_a_one_line_detail(tmp_path: Path) -> None:
 # ---- the token ---------------------------------------------------------------------------------
 
 
-def test_with_a_token_faults_need_it_and_healthz_stays_open(tmp_path: Path) -> None:
+def test_with_a_token_changes_need_it_and_reading_stays_open(tmp_path: Path) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with (
+            running_csms() as csms,
+            proxy_with_admin(tmp_path, csms.url, token=TOKEN) as (_running, admin),
+        ):
+            drop = {"kind": "drop"}
+            seen: dict[str, Any] = {
+                "none": await admin("POST", "/faults", drop),
+                "wrong": await admin("POST", "/faults", drop, {"Authorization": "Bearer nope"}),
+                "no scheme": await admin("POST", "/faults", drop, {"Authorization": TOKEN}),
+                "non-ascii": await admin(
+                    "POST", "/faults", drop, {"Authorization": "Bearer s\u00e9cret"}
+                ),
+                "add": await admin("POST", "/faults", drop, {"Authorization": f"bearer {TOKEN}"}),
+                "delete without": await admin("DELETE", "/faults"),
+                "delete one without": await admin("DELETE", "/faults/1"),
+                "list": await admin("GET", "/faults"),
+                "health": await admin("GET", "/healthz"),
+            }
+            try:
+                await asyncio.to_thread(AdminClient(admin.url).each, "POST", "/faults", drop)
+            except AdminError as exc:
+                seen["client without"] = exc
+            seen["client"] = await asyncio.to_thread(
+                AdminClient(admin.url, TOKEN).each, "POST", "/faults", drop
+            )
+            return seen
+
+    seen = run(scenario(), 60)
+    for case in ("none", "wrong", "no scheme", "non-ascii", "delete without", "delete one without"):
+        status, answer = seen[case]
+        assert status == 401, (case, seen[case])
+        assert "Authorization: Bearer" in answer["detail"]
+    assert seen["add"][0] == 201  # the scheme in lower case too
+    assert [r["id"] for r in seen["list"][1]["rules"]] == [1]  # DELETE without a token did nothing
+    assert seen["health"][0] == 200 and seen["health"][1]["status"] == "ok"
+    assert seen["client without"].bad_request
+    assert [r["id"] for r in seen["client"]] == [2]
+
+
+def test_a_foreign_host_big_bodies_and_huge_numbers_are_refused(tmp_path: Path) -> None:
     async def scenario() -> dict[str, Any]:
         async with (
             running_csms() as csms,
             proxy_with_admin(tmp_path, csms.url, token=TOKEN) as (_running, admin),
         ):
             right = {"Authorization": f"Bearer {TOKEN}"}
+            foreign = {**right, "Host": "rebound.example:9464"}
             seen: dict[str, Any] = {
-                "none": await admin("GET", "/faults"),
-                "wrong": await admin("GET", "/faults", headers={"Authorization": "Bearer nope"}),
-                "no scheme": await admin("GET", "/faults", headers={"Authorization": TOKEN}),
-                "non-ascii": await admin(
-                    "GET", "/faults", headers={"Authorization": "Bearer s\u00e9cret"}
-                ),
-                "add without": await admin("POST", "/faults", {"kind": "drop"}),
-                "add": await admin("POST", "/faults", {"kind": "drop"}, headers=right),
-                "delete without": await admin("DELETE", "/faults"),
-                "list": await admin("GET", "/faults", headers=right),
-                "health": await admin("GET", "/healthz"),
+                f"foreign {method} {path}": await admin(method, path, body, foreign)
+                for method, path, body in (
+                    ("GET", "/healthz", None),
+                    ("GET", "/metrics", None),
+                    ("GET", "/faults", None),
+                    ("POST", "/faults", {"kind": "drop"}),
+                    ("DELETE", "/faults", None),
+                )
             }
-            try:
-                await asyncio.to_thread(AdminClient(admin.url).each, "GET", "/faults")
-            except AdminError as exc:
-                seen["client without"] = exc
-            seen["client"] = await asyncio.to_thread(
-                AdminClient(admin.url, TOKEN).each, "GET", "/faults"
+            seen["big"] = await admin("POST", "/faults", raw=b" " * 200_000, headers=right)
+            for field in ("count", "nth", "probability", "for", "delay"):
+                seen[field] = await admin(
+                    "POST",
+                    "/faults",
+                    raw=b'{"kind": "delay", "delay": 1, "%s": 1e309}' % field.encode(),
+                    headers=right,
+                )
+            seen["nan"] = await admin(
+                "POST", "/faults", raw=b'{"kind": "drop", "count": NaN}', headers=right
             )
+            long = {"kind": "drop", "action": "x" * 60_000}
+            seen["long"] = await admin("POST", "/faults", long, headers=right)
+            seen["rules"] = (await admin("GET", "/faults", headers={"Host": "localhost:1"}))[1]
             return seen
 
     seen = run(scenario(), 60)
-    for case in ("none", "wrong", "no scheme", "non-ascii", "add without", "delete without"):
+    foreign = [case for case in seen if case.startswith("foreign")]
+    assert len(foreign) == 5
+    for case in foreign:
+        assert seen[case][0] == 421, (case, seen[case])
+    assert seen["big"][0] == 413
+    assert seen["long"][0] == 422 and len(seen["long"][1]["detail"]) <= 300
+    for case in ("count", "nth", "probability", "for", "delay", "nan"):
         status, answer = seen[case]
-        assert status == 401, (case, seen[case])
-        assert "Authorization: Bearer" in answer["detail"]
-    assert seen["add"][0] == 201
-    assert [r["id"] for r in seen["list"][1]["rules"]] == [1]  # DELETE without a token did nothing
-    assert seen["health"][0] == 200 and seen["health"][1]["status"] == "ok"
-    assert seen["client without"].bad_request
-    assert [r["id"] for r in seen["client"][0]["rules"]] == [1]
+        assert status == 422, (case, answer)
+        assert isinstance(answer["detail"], str), (case, answer)
+    assert seen["rules"]["rules"] == []
 
 
-@pytest.mark.parametrize(
-    ("host", "token", "exposed"),
-    [
-        ("127.0.0.1", None, False),
-        ("::1", None, False),
-        ("localhost", None, False),
-        ("0.0.0.0", None, True),
-        ("::", None, True),
-        ("192.168.1.20", "", True),  # an empty token is no token
-        ("0.0.0.0", TOKEN, False),
-    ],
-)
-def test_an_admin_api_beyond_loopback_needs_a_token(
-    host: str, token: str | None, exposed: bool
-) -> None:
-    settings = ProxySettings(
-        listen=Endpoint("0.0.0.0", 9000),
-        upstream=parse_upstream("ws://127.0.0.1:9001"),
-        admin=Endpoint(host, 9464),
-        admin_token=token,
-    )
-    if not exposed:
-        check_admin_exposure(settings)
-        return
-    with pytest.raises(ValueError, match="--admin-token") as raised:
-        check_admin_exposure(settings)
-    assert f"--admin {host}:9464" in str(raised.value) and "\n" not in str(raised.value)
-
-
-def test_no_admin_api_needs_no_token() -> None:
-    check_admin_exposure(
-        ProxySettings(Endpoint("0.0.0.0", 9000), parse_upstream("ws://127.0.0.1:9001"))
-    )
-
-
-def test_the_proxy_command_refuses_an_open_admin_api_without_a_token(tmp_path: Path) -> None:
-    env = environment(tmp_path / "data")
-    env.pop("OCPPSCOPE_ADMIN_TOKEN", None)
+def test_the_proxy_command_makes_a_token_keeps_it_and_requires_it(tmp_path: Path) -> None:
+    """Without OCPPSCOPE_API_TOKEN, `ocppscope proxy` makes one at first start, in the data
+    directory, readable by its owner only; its admin API then refuses changes without it, even
+    when it listens beyond loopback."""
+    data = tmp_path / "data"
+    env = environment(data)
+    env.pop("OCPPSCOPE_API_TOKEN", None)
     port = free_port()
-    finished = subprocess.run(
-        [
-            ocppscope_executable(),
-            "proxy",
-            "--no-store",
-            "--quiet",
-            "--listen",
-            f"127.0.0.1:{free_port()}",
-            "--admin",
-            f"0.0.0.0:{port}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-    assert finished.returncode == 2, finished
-    [line] = finished.stderr.splitlines()
-    assert line.startswith(f"ocppscope: --admin 0.0.0.0:{port} is reachable from other machines")
-    assert "--admin-token" in line
-    assert finished.stdout == ""
+    command = [
+        ocppscope_executable(),
+        *("proxy", "--no-store", "--quiet", "--listen", f"127.0.0.1:{free_port()}"),
+        *("--admin", f"0.0.0.0:{port}"),
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    admin = Admin(port)
+    try:
+
+        async def scenario() -> dict[str, Any]:
+            for _ in range(300):  # 30 s for the proxy to start
+                try:
+                    if (await admin("GET", "/healthz"))[0] == 200:
+                        break
+                except OSError:
+                    await asyncio.sleep(0.1)
+            token = (data / "api-token").read_text().strip()
+            return {
+                "mode": (data / "api-token").stat().st_mode & 0o777,
+                "without": await admin("POST", "/faults", {"kind": "drop"}),
+                "with": await admin(
+                    "POST", "/faults", {"kind": "drop"}, {"Authorization": f"Bearer {token}"}
+                ),
+                "client": await asyncio.to_thread(AdminClient(admin.url).each, "GET", "/faults"),
+                "token": token,
+            }
+
+        with pytest.MonkeyPatch.context() as patch:  # the client reads the same file
+            patch.setenv("OCPPSCOPE_DATA_DIR", str(data))
+            patch.delenv("OCPPSCOPE_API_TOKEN", raising=False)
+            seen = run(scenario(), 60)
+    finally:
+        stop_process(process, 10)
+    assert seen["mode"] == 0o600
+    assert len(seen["token"]) >= 32
+    assert seen["without"][0] == 401
+    assert seen["with"][0] == 201
+    assert [rule["id"] for rule in seen["client"][0]["rules"]] == [1]

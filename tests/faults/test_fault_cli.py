@@ -53,7 +53,7 @@ DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def command_environment(tmp_path: Path) -> dict[str, str]:
     """tests.support.environment, without the developer's own admin URL or token."""
     env = environment(tmp_path / "data")
-    for name in ("OCPPSCOPE_ADMIN_URL", "OCPPSCOPE_ADMIN_TOKEN", "http_proxy", "HTTP_PROXY"):
+    for name in ("OCPPSCOPE_ADMIN_URL", "OCPPSCOPE_API_TOKEN", "http_proxy", "HTTP_PROXY"):
         env.pop(name, None)
     return env
 

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from proxy.apiguard import TOKEN_ENV
 from proxy.endpoints import LabEndpoints
 from tests.support import environment, free_port, ocppscope_executable, stop_process
 
@@ -18,6 +19,8 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 5.0
 """The CSMS's --command-timeout: a REST command the station never answers fails in 5 s."""
+TOKEN = "scenario-lab-token"
+"""The API token of the lab's CSMS and proxy."""
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -49,12 +52,13 @@ def _process(args: list[str], log: Path, ready: str, env: dict[str, str]) -> Ite
 @contextlib.contextmanager
 def running_lab(directory: Path, database_url: str, *proxy_args: str) -> Iterator[LabEndpoints]:
     """The reference CSMS and the proxy in front of it, storing into `database_url`."""
-    env = {**environment(directory), "OCPPSCOPE_DATABASE_URL": database_url}
+    env = {**environment(directory), "OCPPSCOPE_DATABASE_URL": database_url, TOKEN_ENV: TOKEN}
     ocpp, http, listen, admin = (free_port() for _ in range(4))
     endpoints = LabEndpoints(
         database_url=database_url,
         proxy_url=f"ws://127.0.0.1:{listen}",
         admin_url=f"http://127.0.0.1:{admin}",
+        admin_token=TOKEN,
         csms_url=f"http://127.0.0.1:{http}",
     )
     csms = [

@@ -105,7 +105,7 @@ def test_a_dropped_transaction_event_fails_scenario_2_as_a_lost_message(
 ) -> None:
     """The station retransmits after MessageTimeout (30 s simulated), so the session itself is
     complete: what fails is the lost message, named."""
-    admin = AdminClient(lab.admin_url)
+    admin = AdminClient(lab.admin_url, lab.admin_token)
     drop = {"kind": "drop", "action": "TransactionEvent", "messageType": "CALL", "count": 1}
     admin.each("POST", "/faults", drop)
     try:
@@ -122,7 +122,7 @@ def test_a_dropped_transaction_event_fails_scenario_2_as_a_lost_message(
 def test_a_refused_rest_command_fails_scenario_3_with_the_csms_answer(lab: LabEndpoints) -> None:
     """The proxy answers RequestStartTransaction for the station with a CALLERROR: the REST API
     says so (422), the scenario stops there, and its first check carries that line."""
-    admin = AdminClient(lab.admin_url)
+    admin = AdminClient(lab.admin_url, lab.admin_token)
     admin.each(
         "POST", "/faults", {"kind": "reply-error", "action": "RequestStartTransaction", "count": 1}
     )

@@ -19,6 +19,7 @@ from tests.proxy_harness import run, within
 from tests.support import free_port
 
 STATION = "emart_jeju_01"
+TOKEN = "control-token"
 
 
 class User:
@@ -28,8 +29,11 @@ class User:
         self.base = f"http://127.0.0.1:{port}"
         self.database_url = database_url
 
-    async def call(self, method: str, path: str, body: Any = None) -> Reply:
-        return await request(f"{self.base}{path}", method, body, timeout=10)
+    async def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Reply:
+        headers = {"Authorization": f"Bearer {TOKEN}", **(headers or {})}
+        return await request(f"{self.base}{path}", method, body, 10, headers)
 
     async def station(self) -> dict[str, Any]:
         return (await self.call("GET", f"/stations/{STATION}")).body
@@ -51,6 +55,8 @@ class User:
                 break
             await asyncio.sleep(0.05)
         at = f"/stations/{STATION}/evses"
+        seen["no token"] = await self.call("POST", f"{at}/1/plug-in", headers={"Authorization": ""})
+        seen["foreign host"] = await self.call("GET", "/stations", headers={"Host": "evil.example"})
         seen["plug-in"] = await self.call("POST", f"{at}/1/plug-in")
         seen["plug-in again"] = await self.call("POST", f"{at}/1/plug-in")
         seen["start"] = await self.call("POST", f"{at}/1/start", {"idToken": "TAG-7"})
@@ -95,6 +101,7 @@ def test_plug_in_start_stop_unplug_fault_repair_and_disconnect(database_url: str
                     console=Console(file=io.StringIO()),
                     stop=stop,
                     control=Endpoint("127.0.0.1", port),
+                    api_token=TOKEN,
                 )
             )
             try:
@@ -104,6 +111,8 @@ def test_plug_in_start_stop_unplug_fault_repair_and_disconnect(database_url: str
                 await within(fleet, 40)
 
     seen = run(scenario(), 90)
+    assert seen["no token"].status == 401
+    assert seen["foreign host"].status == 421
     assert seen["plug-in"].status == 200 and seen["plug-in"].body["status"] == "Occupied"
     assert seen["plug-in again"].status == 409
     assert seen["start"].status == 200, seen["start"].text
