@@ -49,7 +49,7 @@ def test_a_call_row_holds_the_frame_and_its_payload() -> None:
         "direction": "charger_to_csms",
         "message_type": "CALL",
         "action": "BootNotification",
-        "message_id": wire.last_id["charger"],
+        "message_id": orjson.loads(call.data)[1],
         "payload": row["payload"],
         "raw": str(call.data).encode(),
         "status": "sent",
