@@ -16,6 +16,7 @@ import typer.main
 
 from ocppscope.cli.main import app
 from proxy.ocppj.rules import RULES
+from proxy.ocppj.unchecked import UNCHECKED
 from proxy.ocppj.timefmt import format_datetime
 from tests.support import ocppscope_executable
 
@@ -422,8 +423,9 @@ def test_rules_lists_every_rule() -> None:
     run = ocppscope("rules")
     assert run.returncode == 0
     listed = re.findall(r"^│ ([A-Z]+-\d{3}) ", run.stdout, flags=re.MULTILINE)
-    assert listed == list(RULES)
+    assert listed == [*RULES, *UNCHECKED]
     assert f"{len(RULES)} rules checked" in run.stdout
+    assert f"{len(UNCHECKED)} not checked" in run.stdout
 
 
 def _commands() -> list[tuple[tuple[str, ...], Any]]:

@@ -248,7 +248,7 @@ def test_csharp_charger_schema_violation_is_found(
             ]
             rows = await stored_rows(proxy, database_url)
             assert_stored_one_to_one(rows, proxy)
-            (broken,) = [r for r in rows if r["finding_ids"]]
+            (broken,) = [r for r in rows if "SCH-001" in (r["finding_ids"] or [])]
             assert (broken["message_id"], broken["finding_ids"]) == ("cs-2", ["SCH-001"])
 
     run(scenario(), CHARGER_SECONDS + 30)
