@@ -22,10 +22,10 @@ REASONS = {
     "Local": "Local",
     "Remote": "Remote",
     "EVDisconnected": "EVDisconnected",
-    "EnergyLimitReached": "EnergyLimitReached",
     "ImmediateReset": "HardReset",
 }
-"""StopTransaction's reason for a session's stoppedReason; others: Other."""
+"""StopTransaction's reason for a session's stoppedReason; others (EnergyLimitReached is not a
+1.6 reason) are Other."""
 
 
 class V16:

@@ -45,6 +45,7 @@ UNIT_MODULES = frozenset(
         "tests/scenarios/test_checks.py",
         "tests/scenarios/test_report.py",
         "tests/simulator/test_backoff.py",
+        "tests/simulator/test_dialects.py",
         "tests/simulator/test_fleet.py",
         "tests/simulator/test_meter.py",
         "tests/store/test_backlog.py",
