@@ -95,6 +95,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/bench/test_memory.py",
         "tests/bench/test_soak.py",
         "tests/simulator/test_station.py",
+        "tests/simulator/test_versions.py",
         "tests/store/test_migrations.py",
         "tests/store/test_proxy_store.py",
         "tests/store/test_writer.py",
