@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from ocpp import v16, v21
 from ocpp.routing import on
-from websockets.exceptions import ConnectionClosed
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from simulator.clock import Clock
 from simulator.fleet import StationSpec
