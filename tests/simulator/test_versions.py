@@ -292,6 +292,7 @@ def test_a_16_station_queues_its_transaction_messages_across_a_dropped_connectio
 
     csms, station, lost, back, queued = run(scenario(), 90)
     assert station.reconnects >= 1 and queued >= 5
+    assert [wait for _, wait in station.attempts][:3] == [1.0, 2.0, 4.0]  # the same back-off
     first, second = csms.of("cp16_03", "StartTransaction")
     assert (first["given"], first["connector_id"]) == (1000, 1)
     assert (second["given"], second["id_tag"], second["connector_id"]) == (1001, "TAG-OFFLINE", 2)
