@@ -362,7 +362,7 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
 
     def _ended(self, evse: Evse) -> None:
         """After a session: a Scheduled availability change or Reset takes effect now."""
-        evse.session = None
+        evse.session, evse.finished = None, evse.plugged
         if evse.pending_operative is not None:
             evse.operative, evse.pending_operative = evse.pending_operative, None
         self._report(evse)

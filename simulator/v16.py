@@ -50,13 +50,15 @@ class V16:
 
     def connector_status(self, evse: Evse) -> str:
         """ChargePointStatus: Preparing with an EV plugged in and no session yet, Charging
-        during one."""
+        during one, Finishing after it until the EV leaves."""
         if evse.faulted:
             return "Faulted"
         if evse.session is not None:
             return "Charging"
         if not evse.operative:
             return "Unavailable"
+        if evse.finished:
+            return "Finishing"
         return "Preparing" if evse.plugged else "Available"
 
     def status(self, evse: int, status: str, now: float) -> Any:

@@ -75,6 +75,11 @@ def requests(version: str) -> Iterator[tuple[Dialect, Any]]:
     evse.faulted, evse.operative = False, False
     statuses.add(dialect.connector_status(evse))
     evse.operative = True
+    evse.session = Session("TX-0", "04A2B3C4", 1000.0, 1)
+    statuses.add(dialect.connector_status(evse))
+    evse.session, evse.finished = None, True
+    statuses.add(dialect.connector_status(evse))
+    evse.finished = False
     for status in sorted(statuses):
         yield dialect, dialect.status(1, status, 1000.0)
     for token in ("04A2B3C4", "SIM-TAG"):
@@ -88,7 +93,6 @@ def requests(version: str) -> Iterator[tuple[Dialect, Any]]:
         if number == 2:
             session.remote_start_id = 17
         for event in session_events(evse, session, reason):
-            statuses.add(dialect.connector_status(evse))
             request = dialect.transaction(event)
             assert request is not None
             yield dialect, request
@@ -103,7 +107,8 @@ def requests(version: str) -> Iterator[tuple[Dialect, Any]]:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_request_is_valid_in_its_version(version: str) -> None:
     sent = [valid_request(version, request) for _, request in requests(version)]
-    expected = 3 + 4 + 2 + 1 + (version != "ocpp1.6") + 4 * len(REASONS)
+    statuses = 6 if version == "ocpp1.6" else 4  # 1.6: Preparing, Charging, Finishing for Occupied
+    expected = 3 + statuses + 2 + 1 + (version != "ocpp1.6") + 4 * len(REASONS)
     assert len(sent) == expected
 
 
@@ -151,6 +156,8 @@ def test_a_16_statuses_follow_the_session() -> None:
     assert dialect.connector_status(evse) == "Preparing"
     evse.session = Session("TX-1", "04A2B3C4", 0.0, 1)
     assert dialect.connector_status(evse) == "Charging"
+    evse.session, evse.finished = None, True  # the session ended, the EV stays
+    assert dialect.connector_status(evse) == "Finishing"
     evse.faulted = True
     assert camel(dialect.status(1, dialect.connector_status(evse), 0.0))["errorCode"] == (
         "OtherError"
