@@ -44,8 +44,9 @@ class Dialect(Protocol):
         id from the CSMS)."""
         ...
 
-    def transacted(self, event: dict[str, Any], answer: Any) -> None:
-        """Note what the answer to `event`'s request says (a 1.6 transactionId)."""
+    def transacted(self, event: dict[str, Any], answer: Any) -> bool:
+        """Note what the answer to `event`'s request says (a 1.6 transactionId); True when it
+        refuses the idTag a session started with, so that the station ends the session."""
         ...
 
     def local_transaction(self, transaction_id: str | int) -> str | None:

@@ -251,7 +251,8 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
             if request is None:
                 return
             try:
-                self.protocol.transacted(payload, await self._call(request))
+                if self.protocol.transacted(payload, await self._call(request)):
+                    self._deauthorized(payload["transaction_info"]["transaction_id"])
                 return
             except NoAnswer as error:
                 failure: Exception = error
@@ -270,6 +271,12 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
                 )
                 return
             await self.clock.sleep(self.settings.message_attempt_interval * transmissions)
+
+    def _deauthorized(self, transaction_id: str) -> None:
+        """The CSMS refused the idTag of a running session (started offline): it ends."""
+        evse = self.session_of(transaction_id)
+        if evse is not None:
+            self.spawn(self.stop_charging("DeAuthorized", evse.number))
 
     # ---- sessions ----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ REASONS = {
     "Remote": "Remote",
     "EVDisconnected": "EVDisconnected",
     "ImmediateReset": "HardReset",
+    "DeAuthorized": "DeAuthorized",
 }
 """StopTransaction's reason for a session's stoppedReason; others (EnergyLimitReached is not a
 1.6 reason) are Other."""
@@ -110,10 +111,14 @@ class V16:
             id_tag=event["id_token"]["id_token"],
         )
 
-    def transacted(self, event: dict[str, Any], answer: Any) -> None:
-        if event["event_type"] == "Started":
-            local = event["transaction_info"]["transaction_id"]
-            self.transactions[local] = (int(answer.transaction_id), event["evse"]["id"])
+    def transacted(self, event: dict[str, Any], answer: Any) -> bool:
+        """A StartTransaction.conf names the transaction; one refusing the idTag (a session
+        started offline) ends it, as StopTransactionOnInvalidId true asks (OCPP 1.6 §9.1)."""
+        if event["event_type"] != "Started":
+            return False
+        local = event["transaction_info"]["transaction_id"]
+        self.transactions[local] = (int(answer.transaction_id), event["evse"]["id"])
+        return bool(answer.id_tag_info.get("status") != "Accepted")
 
     def local_transaction(self, transaction_id: str | int) -> str | None:
         return next(

@@ -59,8 +59,10 @@ class V201:
     def transaction(self, event: dict[str, Any]) -> Any | None:
         return self.messages.TransactionEvent(**event)
 
-    def transacted(self, event: dict[str, Any], answer: Any) -> None:
-        """The station names its transactions itself: nothing to note."""
+    def transacted(self, event: dict[str, Any], answer: Any) -> bool:
+        """The station names its transactions itself: nothing to note. (TxCtrlr
+        StopTxOnInvalidId is not simulated for 2.0.1 and 2.1.)"""
+        return False
 
     def local_transaction(self, transaction_id: str | int) -> str | None:
         return str(transaction_id)

@@ -25,7 +25,15 @@ from simulator.versions import VERSIONS
 pytestmark = pytest.mark.unit
 
 LIBRARY_VERSION = {"ocpp1.6": "1.6", "ocpp2.0.1": "2.0.1", "ocpp2.1": "2.1"}
-REASONS = ["Local", "Remote", "EVDisconnected", "EnergyLimitReached", "Other", "ImmediateReset"]
+REASONS = [
+    "Local",
+    "Remote",
+    "EVDisconnected",
+    "EnergyLimitReached",
+    "Other",
+    "ImmediateReset",
+    "DeAuthorized",
+]
 
 
 def camel(message: Any) -> dict[str, Any]:
@@ -145,6 +153,7 @@ def test_a_16_session_carries_the_csms_transaction_id_and_whole_wh() -> None:
         "Other",  # EnergyLimitReached is no 1.6 reason
         "Other",
         "HardReset",
+        "DeAuthorized",
     ]
 
 

@@ -29,6 +29,8 @@ from tests.support import free_port
 pytestmark = pytest.mark.integration
 
 SPEED = 10.0
+REFUSED = "BLOCKED-1"
+"""The idTag the 1.6 CSMS refuses in StartTransaction.conf."""
 
 
 def now() -> str:
@@ -68,8 +70,9 @@ class Csms16(v16.ChargePoint):
     def on_start(self, **fields: Any) -> v16.call_result.StartTransaction:
         transaction_id = next(self.ids)
         self.log.append(("StartTransaction", {**fields, "given": transaction_id}))
+        status = "Invalid" if fields["id_tag"] == REFUSED else "Accepted"
         return v16.call_result.StartTransaction(
-            transaction_id=transaction_id, id_tag_info={"status": "Accepted"}
+            transaction_id=transaction_id, id_tag_info={"status": status}
         )
 
     @on("MeterValues")
@@ -313,6 +316,29 @@ def test_a_16_station_queues_its_transaction_messages_across_a_dropped_connectio
         moment(f) for a, f in log if a in ("StartTransaction", "MeterValues", "StopTransaction")
     ]
     assert times == sorted(times)  # delivered in the order produced
+
+
+def test_a_16_session_started_offline_with_a_refused_tag_ends_when_the_csms_says_so() -> None:
+    """Offline the station trusts the idTag; the StartTransaction.conf after the reconnect
+    refuses it, and the session ends (DeAuthorized) with its id."""
+
+    async def scenario() -> Csms:
+        station = SimulatedStation(StationSpec("cp16_04", 22.0, protocol="ocpp1.6"), Clock(SPEED))
+        async with running(station) as csms:
+            csms.refuse()
+            assert station.drop_connection()
+            await until(lambda: not station.connected, 5, "connection lost")
+            assert await station.plug_in_and_charge(REFUSED) is not None  # no end of its own
+            await until(lambda: station.queued >= 2, 10, "a meter value queued")
+            await csms.start()
+            await until(lambda: not station.charging and not station.queued, 20, "session ended")
+        return csms
+
+    csms = run(scenario(), 60)
+    (started,) = csms.of("cp16_04", "StartTransaction")
+    (stopped,) = csms.of("cp16_04", "StopTransaction")
+    assert started["id_tag"] == REFUSED
+    assert (stopped["transaction_id"], stopped["reason"]) == (started["given"], "DeAuthorized")
 
 
 def moment(fields: dict[str, Any]) -> float:
