@@ -1,7 +1,7 @@
 """OCPP 1.6J requests of a simulated station (`simulator.dialect`), in the `ocpp` library's v16
 message classes. A session's queued events become StartTransaction, MeterValues and
 StopTransaction when they are sent; the CSMS gives the transactionId in StartTransaction.conf
-(OCPP 1.6 §4.8, §5.x), and the station's later messages of that session carry it."""
+(OCPP 1.6 §4.8), and the station's later messages of that session carry it."""
 
 from __future__ import annotations
 
