@@ -1,4 +1,4 @@
-"""How a station stays connected to its CSMS: connect (Basic auth, the OCPP subprotocol),
+"""How a station stays connected to its CSMS: connect (Basic auth, its version's subprotocol),
 boot and announce, heartbeats and TransactionEvent delivery while the connection lasts, a clean
 shut-down that drains the queue, and the OCPP back-off between attempts (a Reset reconnects at
 once, RemoteReset)."""
@@ -17,19 +17,22 @@ from websockets.typing import Subprotocol
 
 from simulator.backoff import Reconnect
 from simulator.clock import Clock
+from simulator.dialect import Dialect
 from simulator.evse import Evse
 from simulator.fleet import StationSpec
-from simulator.link import Link
+from simulator.link import Attached
 from simulator.outbox import Outbox
 from simulator.profiles import Behaviour
 from simulator.variables import Settings
+from simulator.versions import DEFAULT_VERSION
 
 if TYPE_CHECKING:
     from simulator.station import SimulatedStation
 
 log = logging.getLogger("ocppscope.simulator")
 
-SUBPROTOCOL = "ocpp2.0.1"
+SUBPROTOCOL = DEFAULT_VERSION
+"""What a station speaks unless its spec says otherwise (bench simulate's bare clients too)."""
 DRAIN_TIMEOUT = 10.0
 """Real seconds a station stopping or rebooting gives its queue to reach the CSMS."""
 
@@ -48,6 +51,7 @@ class StationConnection:
 
     spec: StationSpec
     behaviour: Behaviour
+    protocol: Dialect
     clock: Clock
     settings: Settings
     reconnect: Reconnect
@@ -57,7 +61,7 @@ class StationConnection:
     reconnects: int
     lost_at: float | None
     boot_reason: str
-    _link: Link | None
+    _link: Attached | None
     _booted: bool
     _reboot: asyncio.Event
 
@@ -98,7 +102,7 @@ class StationConnection:
         return await connect(
             target,
             proxy=None,  # stations talk to the CSMS (or ocppscope) directly, whatever http_proxy says
-            subprotocols=[Subprotocol(SUBPROTOCOL)],
+            subprotocols=[Subprotocol(self.protocol.subprotocol)],
             additional_headers=headers,
             open_timeout=self.clock.real(self.settings.message_timeout),
             ping_interval=None,
@@ -119,7 +123,9 @@ class StationConnection:
         """One connection: boot, announce, heartbeats and delivery until it drops, the station
         reboots or we stop."""
         station = cast("SimulatedStation", self)  # the one class this is mixed into
-        link = Link(self.spec.id, ws, self.clock.real(self.settings.message_timeout), station)
+        link = self.protocol.link(
+            self.spec.id, ws, self.clock.real(self.settings.message_timeout), station
+        )
         self._link = link
         reader = link.reader = asyncio.create_task(link.start())
         workers: list[asyncio.Task[Any]] = [reader]

@@ -48,6 +48,7 @@ def station_view(station: SimulatedStation) -> dict[str, Any]:
     return {
         "id": station.spec.id,
         "profile": station.spec.profile,
+        "protocol": station.spec.protocol,
         "connected": station.connected,
         "charging": station.charging,
         "powerKw": round(station.power_kw, 3),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from simulator.backoff import Reconnect
 from simulator.clock import Clock
 from simulator.evse import Evse
-from simulator.link import Link
+from simulator.link import Attached
 from simulator.variables import Settings
 
 
@@ -21,7 +21,7 @@ class CsmsCommands:
     settings: Settings
     reconnect: Reconnect
     clock: Clock
-    _link: Link | None
+    _link: Attached | None
     _reboot: asyncio.Event
     _reset_when_idle: bool
 

@@ -15,6 +15,7 @@ STOP_TRIGGERS = {
     "EVDisconnected": "EVCommunicationLost",
     "EnergyLimitReached": "EnergyLimitReached",
     "ImmediateReset": "ResetCommand",
+    "DeAuthorized": "Deauthorized",
 }
 """TransactionEvent Ended's triggerReason for its stoppedReason; others: AbnormalCondition."""
 

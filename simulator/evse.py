@@ -44,6 +44,8 @@ class Evse:
     """A ChangeAvailability answered Scheduled: applied when the session ends."""
     metered_at: float = 0.0
     """Simulated time up to which the meter has run."""
+    finished: bool = False
+    """A session ended and its EV is still plugged in (what OCPP 1.6 reports as Finishing)."""
     reported: str | None = None
     """The connector status last reported on this connection (None: not yet)."""
 

@@ -10,6 +10,7 @@ vendor = "EMART"
 model = "Simulator"
 password = "k7Qw2ZpR9xLm4TnB"  # HTTP Basic auth (profile 1: 16-40 characters); optional
 profile = "compliant" # or one of PROFILES
+protocol = "ocpp1.6"  # or ocpp2.0.1, ocpp2.1; default: `simulate --protocol`
 ```
 or in YAML (`.yaml`/`.yml`) the same fields under `station:`, a list.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from proxy.documents import read_document
 from simulator.profiles import PROFILES
+from simulator.versions import DEFAULT_VERSION, NOT_IN, VERSIONS
 
 
 class FleetError(ValueError):
@@ -36,6 +38,8 @@ class StationSpec:
     model: str = "Simulator"
     password: str | None = None
     profile: str = "compliant"
+    protocol: str = DEFAULT_VERSION
+    """The OCPP version it speaks, by its websocket subprotocol (`simulator.versions`)."""
 
     @property
     def serial_number(self) -> str:
@@ -52,13 +56,19 @@ SEED_FLEET = (
 """The seed guide's five, rated as it lists them: 400 kW together (its scenario 4 says 350)."""
 
 
-def generated(count: int, max_power_kw: float = 50.0) -> list[StationSpec]:
+def generated(
+    count: int, max_power_kw: float = 50.0, protocol: str = DEFAULT_VERSION
+) -> list[StationSpec]:
     if not 1 <= count <= 100_000:
         raise FleetError(f"--count must be 1..100000, not {count}")
-    return [StationSpec(f"SIM-{number:05d}", max_power_kw) for number in range(1, count + 1)]
+    return [
+        StationSpec(f"SIM-{number:05d}", max_power_kw, protocol=protocol)
+        for number in range(1, count + 1)
+    ]
 
 
-def load_fleet(path: Path) -> list[StationSpec]:
+def load_fleet(path: Path, protocol: str = DEFAULT_VERSION) -> list[StationSpec]:
+    """The stations of a fleet file; `protocol` for those that do not name theirs."""
     try:
         data = read_document(path)
     except ValueError as exc:
@@ -66,7 +76,7 @@ def load_fleet(path: Path) -> list[StationSpec]:
     entries = data.get("station") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise FleetError(f"{path}: no stations (a list under 'station', [[station]] in TOML)")
-    fleet = [_station(path, number, entry) for number, entry in enumerate(entries, 1)]
+    fleet = [_station(path, number, entry, protocol) for number, entry in enumerate(entries, 1)]
     ids = [spec.id for spec in fleet]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -74,10 +84,10 @@ def load_fleet(path: Path) -> list[StationSpec]:
     return fleet
 
 
-_FIELDS = {"id", "max_power_kw", "evses", "vendor", "model", "password", "profile"}
+_FIELDS = {"id", "max_power_kw", "evses", "vendor", "model", "password", "profile", "protocol"}
 
 
-def _station(path: Path, number: int, entry: object) -> StationSpec:
+def _station(path: Path, number: int, entry: object, default_protocol: str) -> StationSpec:
     where = f"{path}: station {number}"
     if not isinstance(entry, dict):
         raise FleetError(f"{where}: not a table")
@@ -98,6 +108,15 @@ def _station(path: Path, number: int, entry: object) -> StationSpec:
         raise FleetError(
             f"{where} ({station_id}): profile {profile!r} is not one of {', '.join(PROFILES)}"
         )
+    protocol = entry.get("protocol", default_protocol)
+    if protocol not in VERSIONS:
+        raise FleetError(
+            f"{where} ({station_id}): protocol {protocol!r} is not one of {', '.join(VERSIONS)}"
+        )
+    if profile in NOT_IN.get(protocol, ()):
+        raise FleetError(
+            f"{where} ({station_id}): profile {profile!r} does not apply to {protocol}"
+        )
     text = {name: entry.get(name) for name in ("vendor", "model", "password")}
     for name, value in text.items():
         if value is not None and not isinstance(value, str):
@@ -110,4 +129,5 @@ def _station(path: Path, number: int, entry: object) -> StationSpec:
         model=text["model"] or "Simulator",
         password=text["password"],
         profile=profile,
+        protocol=protocol,
     )

@@ -1,7 +1,8 @@
-"""One websocket connection of a simulated station: the `ocpp` library's v201 ChargePoint,
-answering the CSMS's calls on the station's behalf. `@on` handlers decide the answer from the
-station's state; `@after` handlers act once the answer is sent, so that a StatusNotification or
-a TransactionEvent never overtakes the CALLRESULT that announced it. The calls the station does
+"""One websocket connection of a simulated OCPP 2.0.1 station (and, with the 2.1 message
+classes, a 2.1 one: `simulator.v21`): the `ocpp` library's ChargePoint, answering the CSMS's
+calls on the station's behalf. `@on` handlers decide the answer from the station's state;
+`@after` handlers act once the answer is sent, so that a StatusNotification or a
+TransactionEvent never overtakes the CALLRESULT that announced it. The calls the station does
 not implement get the library's NotImplemented CALLERROR."""
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import asyncio
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ocpp.charge_point import ChargePoint as LibraryChargePoint
 from ocpp.routing import after, on
-from ocpp.v201 import ChargePoint, call_result
+from ocpp.v201 import ChargePoint
 from websockets.asyncio.client import ClientConnection
 
 from simulator.variables import echo, variable_status
@@ -23,7 +25,10 @@ TRIGGERABLE = {"BootNotification", "Heartbeat", "StatusNotification"}
 PROFILE_PURPOSES = {"TxProfile", "TxDefaultProfile", "ChargingStationMaxProfile"}
 
 
-class Link(ChargePoint):
+class Attached(LibraryChargePoint):
+    """What every version's link keeps beside the library's ChargePoint: its station, the
+    socket (to cut it) and the task reading it."""
+
     def __init__(
         self, station_id: str, ws: ClientConnection, timeout: float, station: SimulatedStation
     ) -> None:
@@ -34,14 +39,17 @@ class Link(ChargePoint):
         self.first_id = str(uuid.uuid4())
         """The MessageId a duplicate-ids station gives every CALL on this connection."""
 
+
+class Link(Attached, ChargePoint):
+    """The OCPP 2.0.1 handlers; the answers are built from the class's `_call_result` so that
+    the 2.1 link (the same messages in `ocpp.v21`) shares them."""
+
     # ---- transactions ------------------------------------------------------------------------
 
     @on("RequestStartTransaction")
-    def on_request_start(
-        self, evse_id: int | None = None, **_: Any
-    ) -> call_result.RequestStartTransaction:
+    def on_request_start(self, evse_id: int | None = None, **_: Any) -> Any:
         free = self.station.free_evse(evse_id)
-        return call_result.RequestStartTransaction(
+        return self._call_result.RequestStartTransaction(
             status="Accepted" if free is not None else "Rejected"
         )
 
@@ -64,9 +72,11 @@ class Link(ChargePoint):
             )
 
     @on("RequestStopTransaction")
-    def on_request_stop(self, transaction_id: str, **_: Any) -> call_result.RequestStopTransaction:
+    def on_request_stop(self, transaction_id: str, **_: Any) -> Any:
         running = self.station.session_of(transaction_id) is not None
-        return call_result.RequestStopTransaction(status="Accepted" if running else "Rejected")
+        return self._call_result.RequestStopTransaction(
+            status="Accepted" if running else "Rejected"
+        )
 
     @after("RequestStopTransaction")
     def after_request_stop(self, transaction_id: str, **_: Any) -> None:
@@ -77,7 +87,7 @@ class Link(ChargePoint):
     @on("SetChargingProfile")
     def on_set_charging_profile(
         self, evse_id: int, charging_profile: dict[str, Any], **_: Any
-    ) -> call_result.SetChargingProfile:
+    ) -> Any:
         """The first period's limit, in W, on the EVSE (0: every EVSE; a station maximum is
         shared equally). A TxProfile needs a transaction on its EVSE."""
         schedule = charging_profile["charging_schedule"][0]
@@ -91,22 +101,20 @@ class Link(ChargePoint):
         elif purpose == "TxProfile" and (evse_id == 0 or station.evses[evse_id].session is None):
             reason = "TxNotFound"
         if reason is not None:
-            return call_result.SetChargingProfile(
+            return self._call_result.SetChargingProfile(
                 status="Rejected", status_info={"reason_code": reason}
             )
         limit_w = float(schedule["charging_schedule_period"][0]["limit"])
         if purpose == "ChargingStationMaxProfile":
             limit_w /= len(station.evses)
         station.limit(limit_w / 1000, evse_id)
-        return call_result.SetChargingProfile(status="Accepted")
+        return self._call_result.SetChargingProfile(status="Accepted")
 
     # ---- device model ------------------------------------------------------------------------
 
     @on("GetVariables")
-    def on_get_variables(
-        self, get_variable_data: list[dict[str, Any]], **_: Any
-    ) -> call_result.GetVariables:
-        return call_result.GetVariables(
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        return self._call_result.GetVariables(
             get_variable_result=[self._get(item) for item in get_variable_data]
         )
 
@@ -118,10 +126,8 @@ class Link(ChargePoint):
         return result
 
     @on("SetVariables")
-    def on_set_variables(
-        self, set_variable_data: list[dict[str, Any]], **_: Any
-    ) -> call_result.SetVariables:
-        return call_result.SetVariables(
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        return self._call_result.SetVariables(
             set_variable_result=[self._set(item) for item in set_variable_data]
         )
 
@@ -139,12 +145,12 @@ class Link(ChargePoint):
     # ---- availability and reset --------------------------------------------------------------
 
     @on("Reset")
-    def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> call_result.Reset:  # noqa: A002 (the field's name)
+    def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> Any:  # noqa: A002 (the field's name)
         if evse_id is not None:  # resetting one EVSE is optional in OCPP 2.0.1; not here
-            return call_result.Reset(
+            return self._call_result.Reset(
                 status="Rejected", status_info={"reason_code": "UnsupportedRequest"}
             )
-        return call_result.Reset(status=self.station.reset_answer(type))
+        return self._call_result.Reset(status=self.station.reset_answer(type))
 
     @after("Reset")
     def after_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:  # noqa: A002
@@ -154,10 +160,10 @@ class Link(ChargePoint):
     @on("ChangeAvailability")
     def on_change_availability(
         self, operational_status: str, evse: dict[str, Any] | None = None, **_: Any
-    ) -> call_result.ChangeAvailability:
+    ) -> Any:
         number = (evse or {}).get("id", 0)
         status = self.station.change_availability(operational_status == "Operative", number)
-        return call_result.ChangeAvailability(status=status)
+        return self._call_result.ChangeAvailability(status=status)
 
     @after("ChangeAvailability")
     def after_change_availability(self, **_: Any) -> None:
@@ -166,9 +172,9 @@ class Link(ChargePoint):
     # ---- triggered messages ------------------------------------------------------------------
 
     @on("TriggerMessage")
-    def on_trigger_message(self, requested_message: str, **_: Any) -> call_result.TriggerMessage:
+    def on_trigger_message(self, requested_message: str, **_: Any) -> Any:
         status = "Accepted" if requested_message in TRIGGERABLE else "NotImplemented"
-        return call_result.TriggerMessage(status=status)
+        return self._call_result.TriggerMessage(status=status)
 
     @after("TriggerMessage")
     def after_trigger_message(

@@ -36,7 +36,7 @@ class SiteActions:
         state = self.evse(evse)
         if not state.plugged:
             return False
-        state.plugged = False
+        state.plugged = state.finished = False
         if state.session is not None:
             await self.stop_charging("EVDisconnected", evse)
         self._report(state)

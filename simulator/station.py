@@ -1,5 +1,7 @@
-"""One simulated OCPP 2.0.1 charging station: the `ocpp` library's v201 ChargePoint over a
-`websockets` client (`simulator.link`), on a simulated clock, with a physical meter per EVSE.
+"""One simulated OCPP charging station: the `ocpp` library's ChargePoint of its version (1.6,
+2.0.1 or 2.1; `simulator.dialect`) over a `websockets` client, on a simulated clock, with a
+physical meter per EVSE. What follows is said in 2.0.1's terms; a 1.6 station sends the same
+session as StartTransaction, MeterValues and StopTransaction (`simulator.v16`).
 
 It boots, heartbeats and reports status; runs charging sessions on its EVSEs (Authorize,
 TransactionEvent Started/Updated/Ended, seqNo without gaps); does what the CSMS asks (remote
@@ -32,17 +34,17 @@ from typing import Any
 
 import ocpp.messages
 from ocpp.exceptions import OCPPError
-from ocpp.v201 import call
 from websockets.exceptions import ConnectionClosed
 
 from simulator.backoff import Reconnect
-from simulator.clock import Clock, iso
+from simulator.clock import Clock
 from simulator.connection import NoAnswer, Offline, StationConnection
 from simulator.csms_commands import CsmsCommands
+from simulator.dialect import speaking
 from simulator.events import STOP_TRIGGERS, card_type, transaction_event
 from simulator.evse import Evse, Session
 from simulator.fleet import StationSpec
-from simulator.link import Link
+from simulator.link import Attached
 from simulator.meter import Meter
 from simulator.outbox import Outbox
 from simulator.profiles import BEHAVIOURS
@@ -71,6 +73,7 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
     ) -> None:
         self.spec = spec
         self.behaviour = BEHAVIOURS[spec.profile]
+        self.protocol = speaking(spec.protocol)
         self.clock = clock or Clock()
         self.meter_interval = meter_interval
         self.settings = Settings()
@@ -92,7 +95,7 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
         self.calls = 0
         """CALLs sent (bench simulate's message rate)."""
         self.boot_reason = "PowerUp"
-        self._link: Link | None = None
+        self._link: Attached | None = None
         self._booted = False
         self._reboot = asyncio.Event()
         self._reset_when_idle = False
@@ -173,63 +176,44 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
             self._booted = True
             return
         while True:
-            answer = await self._call(
-                call.BootNotification(
-                    charging_station={
-                        "model": self.spec.model,
-                        "vendor_name": self.spec.vendor,
-                        "serial_number": self.spec.serial_number,
-                        "firmware_version": "1.0.0",
-                    },
-                    reason=reason,
-                )
-            )
+            answer = await self._call(self.protocol.boot(self.spec, reason))
+            status, interval = self.protocol.boot_answer(answer)
             self.boots += 1
-            if answer.interval > 0:
-                self.settings.heartbeat_interval = answer.interval
-            if answer.status == "Accepted":
+            if interval > 0:
+                self.settings.heartbeat_interval = interval
+            if status == "Accepted":
                 self._booted = True
                 self.booted_at = time.monotonic()
                 return
-            await self.clock.sleep(answer.interval or 10)
+            await self.clock.sleep(interval or 10)
 
     async def _announce(self) -> None:
         """After each boot: every EVSE's status, then the boot as the security event
-        StartupOfTheDevice, critical in Part 2 Appendix 1 and so pushed to the CSMS."""
+        StartupOfTheDevice, critical in Part 2 Appendix 1 and so pushed to the CSMS (not in 1.6)."""
         for number in self.evses:
             await self.status(number)
-        if self.behaviour.boots:
-            await self._call(
-                call.SecurityEventNotification(
-                    type="StartupOfTheDevice", timestamp=iso(self.clock.now())
-                )
-            )
+        started = self.protocol.started_up(self.clock.now())
+        if self.behaviour.boots and started is not None:
+            await self._call(started)
 
     async def status(self, evse: int = 1, connector_status: str | None = None) -> None:
         """StatusNotification of one EVSE's connector (1), as it is now unless given."""
         state = self.evse(evse)
-        connector_status = connector_status or state.connector_status
+        connector_status = connector_status or self.protocol.connector_status(state)
         state.reported = connector_status  # before sending: a later report must not undo it
-        await self._call(
-            call.StatusNotification(
-                timestamp=iso(self.clock.now()),
-                connector_status=connector_status,
-                evse_id=evse,
-                connector_id=1,
-            )
-        )
+        await self._call(self.protocol.status(evse, connector_status, self.clock.now()))
 
     def _report(self, evse: Evse) -> None:
         """A StatusNotification in the background if the EVSE's status changed; lost offline
         (the next boot reports every EVSE)."""
-        status = evse.connector_status
+        status = self.protocol.connector_status(evse)
         if self.connected and status != evse.reported:
             evse.reported = status  # now, so that a change right after is not reported twice
             behind = self.outbox.last
             self.spawn(self.quietly(self._status_after(evse, status, behind, self._link)))
 
     async def _status_after(
-        self, evse: Evse, status: str, behind: dict[str, Any] | None, link: Link | None
+        self, evse: Evse, status: str, behind: dict[str, Any] | None, link: Attached | None
     ) -> None:
         """The status once the TransactionEvents queued before the change are delivered (an
         Available must not overtake the Ended it follows, STAT-002); not at all if the
@@ -240,7 +224,7 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
             await self.status(evse.number, status)
 
     async def heartbeat(self) -> None:
-        await self._call(call.Heartbeat())
+        await self._call(self.protocol.heartbeat())
 
     async def _heartbeats(self) -> None:
         while True:
@@ -262,9 +246,13 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
         """One TransactionEvent, retried as OCPP 2.0.1 E13 says when the CSMS answers with a
         CALLERROR or not at all: up to MessageAttempts transmissions, waiting
         MessageAttemptInterval x transmissions so far in between; then it is given up."""
+        request = self.protocol.transaction(payload)
         for transmissions in itertools.count(1):
+            if request is None:
+                return
             try:
-                await self._call(call.TransactionEvent(**payload))
+                if self.protocol.transacted(payload, await self._call(request)):
+                    self._deauthorized(payload["transaction_info"]["transaction_id"])
                 return
             except NoAnswer as error:
                 failure: Exception = error
@@ -283,6 +271,12 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
                 )
                 return
             await self.clock.sleep(self.settings.message_attempt_interval * transmissions)
+
+    def _deauthorized(self, transaction_id: str) -> None:
+        """The CSMS refused the idTag of a running session (started offline): it ends."""
+        evse = self.session_of(transaction_id)
+        if evse is not None:
+            self.spawn(self.stop_charging("DeAuthorized", evse.number))
 
     # ---- sessions ----------------------------------------------------------------------------
 
@@ -339,12 +333,10 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
     async def _authorized(self, id_token: str) -> bool:
         """Authorize online; offline the station trusts the token (local authorization)."""
         try:
-            answer = await self._call(
-                call.Authorize(id_token={"id_token": id_token, "type": card_type(id_token)})
-            )
+            answer = await self._call(self.protocol.authorize(id_token))
         except (Offline, OCPPError):
             return True
-        return answer.id_token_info.get("status") == "Accepted"
+        return self.protocol.authorized(answer)
 
     async def _charge(self, evse: Evse, session: Session, seconds: float | None) -> None:
         """Updated every `meter_interval` simulated seconds until stopped or `seconds` pass."""
@@ -377,7 +369,7 @@ class SimulatedStation(StationConnection, SiteActions, CsmsCommands):
 
     def _ended(self, evse: Evse) -> None:
         """After a session: a Scheduled availability change or Reset takes effect now."""
-        evse.session = None
+        evse.session, evse.finished = None, evse.plugged
         if evse.pending_operative is not None:
             evse.operative, evse.pending_operative = evse.pending_operative, None
         self._report(evse)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +37,13 @@ def simulate(
         float | None,
         typer.Option(min=1, help="Each station charges once for this many simulated seconds."),
     ] = None,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="OCPP version of the stations: ocpp1.6, ocpp2.0.1 or ocpp2.1 (a fleet file's "
+            "stations may name their own)."
+        ),
+    ] = "ocpp2.0.1",
     control: Annotated[
         str,
         typer.Option(
@@ -43,20 +51,28 @@ def simulate(
         ),
     ] = "127.0.0.1:9002",
 ) -> None:
-    """Run a fleet of simulated OCPP 2.0.1 stations (boot, heartbeats, sessions, back-off,
+    """Run a fleet of simulated OCPP 1.6, 2.0.1 or 2.1 stations (boot, heartbeats, sessions, back-off,
     offline queue) until --duration passes or Ctrl-C."""
     import asyncio  # noqa: PLC0415
 
     from proxy.apiguard import api_token  # noqa: PLC0415
     from simulator.fleet import SEED_FLEET, FleetError, generated, load_fleet  # noqa: PLC0415
     from simulator.runner import simulate as run_simulation  # noqa: PLC0415
+    from simulator.versions import VERSIONS  # noqa: PLC0415
 
     if fleet is not None and count is not None:
         fail("give --fleet or --count, not both")
+    if protocol not in VERSIONS:
+        fail(f"--protocol '{protocol}' is not one of {', '.join(VERSIONS)}")
     if not url.startswith(("ws://", "wss://")):
         fail(f"--url '{url}' is not a ws:// or wss:// URL")
     try:
-        specs = load_fleet(fleet) if fleet else generated(count) if count else list(SEED_FLEET)
+        if fleet:
+            specs = load_fleet(fleet, protocol)
+        elif count:
+            specs = generated(count, protocol=protocol)
+        else:
+            specs = [replace(spec, protocol=protocol) for spec in SEED_FLEET]
         control_endpoint = None if control == "off" else parse_listen(control)
     except (FleetError, ValueError) as exc:
         fail(str(exc))

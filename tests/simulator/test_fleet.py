@@ -46,6 +46,19 @@ def test_a_fleet_file_is_read_with_defaults(tmp_path: Path) -> None:
     assert fleet[0].vendor == "EMART" and fleet[1].password == "s"
 
 
+def test_a_mixed_fleet_names_each_station_s_protocol(tmp_path: Path) -> None:
+    """A station without `protocol` speaks the one `simulate --protocol` gives."""
+    path = write(
+        tmp_path,
+        '[[station]]\nid = "OLD"\nmax_power_kw = 22\nprotocol = "ocpp1.6"\n\n'
+        '[[station]]\nid = "NEW"\nmax_power_kw = 22\nprotocol = "ocpp2.1"\n\n'
+        '[[station]]\nid = "ANY"\nmax_power_kw = 22\n',
+    )
+    assert [s.protocol for s in load_fleet(path)] == ["ocpp1.6", "ocpp2.1", "ocpp2.0.1"]
+    assert [s.protocol for s in load_fleet(path, "ocpp1.6")] == ["ocpp1.6", "ocpp2.1", "ocpp1.6"]
+    assert {s.protocol for s in generated(3, protocol="ocpp2.1")} == {"ocpp2.1"}
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -57,6 +70,11 @@ def test_a_fleet_file_is_read_with_defaults(tmp_path: Path) -> None:
         ('[[station]]\nid = "A"\nmax_power_kw = 5\nprofile = "rude"\n', "profile 'rude'"),
         ('[[station]]\nid = "A"\nmax_power_kw = 5\ncolour = 1\n', "unknown field 'colour'"),
         ('[[station]]\nid = "A"\nmax_power_kw = 5\nevses = 9\n', "evses"),
+        ('[[station]]\nid = "A"\nmax_power_kw = 5\nprotocol = "ocpp2.0"\n', "protocol 'ocpp2.0'"),
+        (
+            '[[station]]\nid = "A"\nmax_power_kw = 5\nprotocol = "ocpp1.6"\nprofile = "skips-seqno"\n',
+            "profile 'skips-seqno' does not apply to ocpp1.6",
+        ),
         (
             '[[station]]\nid = "A"\nmax_power_kw = 5\n[[station]]\nid = "A"\nmax_power_kw = 5\n',
             "appears twice",

@@ -15,8 +15,6 @@ import pytest
 from ocpp import exceptions
 from ocpp.v201 import call
 
-from csms.app import CsmsSettings, RunningCsms, running_csms
-from proxy.settings import Endpoint
 from simulator.clock import Clock, iso
 from simulator.fleet import StationSpec
 from simulator.station import SimulatedStation
@@ -328,19 +326,6 @@ def test_basic_auth_with_the_station_id_and_its_password(database_url: str) -> N
 # ---- reconnect and the offline queue ----------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def csms_on(database_url: str, port: int) -> AsyncIterator[RunningCsms]:
-    """The reference CSMS on a given OCPP port, so it can come back where it was."""
-    settings = CsmsSettings(
-        ocpp=Endpoint("127.0.0.1", port),
-        http=Endpoint("127.0.0.1", 0),
-        database_url=database_url,
-        command_timeout=5.0,
-    )
-    async with running_csms(settings) as started:
-        yield started
-
-
 def test_reconnect_backs_off_and_replays_the_offline_queue(database_url: str) -> None:
     port = free_port()
 
@@ -349,7 +334,7 @@ def test_reconnect_backs_off_and_replays_the_offline_queue(database_url: str) ->
         stop = asyncio.Event()
         task: asyncio.Task[None] | None = None
         try:
-            async with csms_on(database_url, port):
+            async with csms(database_url, port=port):
                 task = asyncio.create_task(station.run(ocpp_base(port), stop))
                 await until(lambda: station.connected, what="the station to boot")
                 transaction_id = await station.plug_in_and_charge("TAG-0001")
@@ -361,7 +346,7 @@ def test_reconnect_backs_off_and_replays_the_offline_queue(database_url: str) ->
             before = len(station.attempts)
             await until(lambda: len(station.attempts) >= before + 4, 10, "four failed attempts")
             assert station.queued >= 2
-            async with csms_on(database_url, port):
+            async with csms(database_url, port=port):
                 await until(lambda: station.connected and not station.queued, 20, "the replay")
                 await station.stop_charging("Local")
                 await settled(station)
