@@ -65,25 +65,26 @@ class Boot16Group(RuleGroup):
 
     @on_call("BootNotification")
     def boot_requested(self, call: Call) -> None:
+        """Judge the retry, then wait for the answer: a charge point that boots (again) is not
+        Accepted until this BootNotification is."""
         session = self.session
         if session.direction is not Direction.CHARGER_TO_CSMS:
             return
         registration = self.registration
-        registration.requested_on = session.connection.connection_id if session.connection else None
-        if registration.status not in ("Pending", "Rejected") or registration.interval <= 0:
-            return
         if "BootNotification" in self.triggered:
             self.triggered.discard("BootNotification")
-            return
-        waited = session.now - registration.answered_at
-        if waited < registration.interval - RETRY_SLACK:
-            session.flag(
-                "BOOT16-002",
-                f"BootNotification {waited:.1f} s after the Central System answered "
-                f"{registration.status} with interval {registration.interval} s; the interval "
-                "is the minimum wait before the next BootNotification",
-                details={"registration": registration.status, "waited": round(waited, 3)},
-            )
+        elif registration.status in ("Pending", "Rejected") and registration.interval > 0:
+            waited = session.now - registration.answered_at
+            if waited < registration.interval - RETRY_SLACK:
+                session.flag(
+                    "BOOT16-002",
+                    f"BootNotification {waited:.1f} s after the Central System answered "
+                    f"{registration.status} with interval {registration.interval} s; the "
+                    "interval is the minimum wait before the next BootNotification",
+                    details={"registration": registration.status, "waited": round(waited, 3)},
+                )
+        registration.status = None
+        registration.requested_on = session.connection.connection_id if session.connection else None
 
     @on_result("BootNotification")
     def boot_answered(self, pending: PendingCall, result: CallResult) -> None:
