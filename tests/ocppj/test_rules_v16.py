@@ -272,6 +272,12 @@ def test_queue16_001_queue_delivered_after_accepted_is_fine() -> None:
     assert run16(wire) == []
 
 
+def test_queue16_001_queue_after_a_mere_reconnect_needs_no_boot() -> None:
+    wire = accepted().start(17).wait(5).close(1006).wait(120).open16()
+    wire.meter_values(17, 20_700, at=-60).stop(17, 21_000, at=-30).heartbeat()
+    assert run16(wire) == []
+
+
 def test_queue16_002_transaction_begun_offline_stopped_with_a_made_up_id() -> None:
     wire = rebooted_with_a_queue().boot16()
     wire.start(5001, meter_start=20_000, at=-800).meter_values(5001, 20_600, at=-700)
@@ -279,6 +285,13 @@ def test_queue16_002_transaction_begun_offline_stopped_with_a_made_up_id() -> No
     findings = run16(wire)
     assert [f.rule_id for f in findings] == ["QUEUE16-002"]
     assert findings[0].details["given"] == "5001"
+
+
+def test_queue16_002_once_per_made_up_id_and_the_connector_moves_on() -> None:
+    wire = rebooted_with_a_queue().boot16()
+    wire.start(5001, meter_start=20_000, at=-800).meter_values(0, 20_600, at=-700)
+    wire.stop(0, 21_000, at=-600).wait(60).start(5002)
+    assert [f.rule_id for f in run16(wire)] == ["QUEUE16-002"]
 
 
 def test_queue16_002_stop_with_the_id_the_csms_gave_is_fine() -> None:

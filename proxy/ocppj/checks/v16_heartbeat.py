@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from proxy.ocppj.events import ConnectionClosed
     from proxy.ocppj.messages import CallResult, Parsed
     from proxy.ocppj.rpc import PendingCall
+    from proxy.ocppj.session import Session
 
 MIN_SLACK = 5.0
 """Seconds of silence tolerated beyond the interval (10 % for long intervals)."""
@@ -27,8 +28,10 @@ class Heartbeat16Group(RuleGroup):
 
     needs = (Boot16Group,)
 
-    interval: int = 0
-    """The heartbeat interval in seconds; 0 while none was granted."""
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.interval = 0
+        """The heartbeat interval in seconds; 0 while none was granted."""
 
     @on_result("BootNotification")
     def boot_answered(self, pending: PendingCall, result: CallResult) -> None:

@@ -33,6 +33,8 @@ class Queue16Group(RuleGroup):
         super().__init__(session)
         self.reported_on: str | None = None
         """The connection whose queued messages before Accepted were reported (once each)."""
+        self.made_up: set[object] = set()
+        """Transaction ids reported for QUEUE16-002 (once each: a flushed queue repeats them)."""
 
     @on_call(*TRANSACTION_MESSAGES)
     def queued_before_accepted(self, call: Call) -> None:
@@ -64,10 +66,12 @@ class Queue16Group(RuleGroup):
             session.direction is not Direction.CHARGER_TO_CSMS
             or transaction_id is None
             or transactions.known(transaction_id)
+            or transaction_id in self.made_up
         ):
             return
         offline = transactions.started_offline()
         if offline:
+            self.made_up.add(transaction_id)
             given = ", ".join(str(transaction.transaction_id) for transaction in offline)
             session.flag(
                 "QUEUE16-002",
@@ -87,6 +91,7 @@ class Queue16Group(RuleGroup):
             if (
                 transaction.connector == connector
                 and transaction.connection < session.connections_opened
+                and not transaction.misnamed
             ):
                 session.flag(
                     "QUEUE16-003",

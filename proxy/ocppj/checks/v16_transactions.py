@@ -41,6 +41,9 @@ class Transaction16:
     """Its StartTransaction came from the offline queue: the charge point began it offline."""
     connection: int
     """`Session.connections_opened` when it was started: a larger count means a reconnect since."""
+    misnamed: bool = False
+    """Begun offline and, it seems, stopped under an id the Central System never gave
+    (QUEUE16-002): no longer open for the rules about a connector's next transaction."""
 
 
 class Transactions16Group(RuleGroup):
@@ -82,9 +85,12 @@ class Transactions16Group(RuleGroup):
                 details={"transaction_id": transaction_id},
             )
         self.stopped.pop(transaction_id, None)
+        connector = request.get("connectorId")
+        for misnamed in [t for t in self.open.values() if t.misnamed and t.connector == connector]:
+            del self.open[misnamed.transaction_id]
         self.open[transaction_id] = Transaction16(
             transaction_id,
-            request.get("connectorId"),
+            connector,
             request.get("meterStart"),
             info.get("status"),
             queued(session, "StartTransaction", request),
@@ -101,6 +107,7 @@ class Transactions16Group(RuleGroup):
             if (
                 transaction.connector == connector
                 and transaction.connection == session.connections_opened
+                and not transaction.misnamed
             ):
                 session.flag(
                     "TX16-006",
@@ -157,7 +164,9 @@ class Transactions16Group(RuleGroup):
         elif transaction_id in self.stopped:
             return  # a retry of a StopTransaction that got no CALLRESULT
         elif self.started_offline():
-            return  # QUEUE16-002: the id of a transaction begun offline, made up
+            for offline in self.started_offline():  # QUEUE16-002: its id made up
+                offline.misnamed = True
+            return
         else:
             session.flag(
                 "TX16-002",
