@@ -214,7 +214,7 @@ def test_tx16_005_not_when_stop_on_invalid_id_is_off() -> None:
 
 
 def test_tx16_006_second_start_on_a_connector_without_a_stop() -> None:
-    wire = accepted().start(17).wait(60).start(18)
+    wire = accepted().start(17).wait(60).start(18).wait(60).stop(18, 20_900).start(19)
     assert [f.rule_id for f in run16(wire)] == ["TX16-006"]
     assert run16(accepted().start(17).stop(17, 20_500).start(18)) == []
 

@@ -86,8 +86,8 @@ class Transactions16Group(RuleGroup):
             )
         self.stopped.pop(transaction_id, None)
         connector = request.get("connectorId")
-        for misnamed in [t for t in self.open.values() if t.misnamed and t.connector == connector]:
-            del self.open[misnamed.transaction_id]
+        for superseded in [t for t in self.open.values() if t.connector == connector]:
+            del self.open[superseded.transaction_id]  # reported at this StartTransaction
         self.open[transaction_id] = Transaction16(
             transaction_id,
             connector,
