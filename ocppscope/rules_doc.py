@@ -25,6 +25,12 @@ GROUPS = {
     "DM": "Device model and provisioning",
     "BACKOFF": "Reconnect back-off",
     "QUEUE": "Offline queueing",
+    "BOOT16": "OCPP 1.6J boot and registration",
+    "HB16": "OCPP 1.6J heartbeat",
+    "STAT16": "OCPP 1.6J connector status",
+    "TX16": "OCPP 1.6J transactions",
+    "RPC16": "OCPP-J 1.6 CALLERROR codes",
+    "QUEUE16": "OCPP 1.6J offline queueing",
 }
 
 
@@ -39,7 +45,9 @@ def reference() -> str:
         "",
         "Generated from `proxy/ocppj/rules.py` and `proxy/ocppj/unchecked.py` by `make docs`;",
         "`ocppscope rules` prints the same. The ids follow the numbering of a catalogue of checks",
-        "a passive observer of OCPP 2.0.1 can make; [engine.md](engine.md) says how they are judged.",
+        "a passive observer of OCPP 2.0.1 can make; the OCPP 1.6J rules carry the version in their",
+        "group (BOOT16-001) and cite the 1.6 texts by section. [engine.md](engine.md) says how",
+        "they are judged.",
         f"{len(RULES)} rules are checked and {len(UNCHECKED)} catalogue entries are not.",
         "",
     ]

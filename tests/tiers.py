@@ -42,6 +42,7 @@ UNIT_MODULES = frozenset(
         "tests/ocppj/test_rules_status.py",
         "tests/ocppj/test_rules_transactions.py",
         "tests/ocppj/test_rules_transport.py",
+        "tests/ocppj/test_rules_v16.py",
         "tests/scenarios/test_checks.py",
         "tests/scenarios/test_report.py",
         "tests/simulator/test_backoff.py",

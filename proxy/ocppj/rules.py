@@ -633,6 +633,116 @@ _CATALOGUE = (
         "A station refusing invalid OCPP may report InvalidMessages",
         "Part 2 Appendices Appendix 1 InvalidMessages",
     ),
+    # OCPP 1.6J (checks.v16_*): ids carry the version, references cite the 1.6 texts by section
+    Rule(
+        "BOOT16-001",
+        (E, W),
+        "Before BootNotification.conf Accepted the charge point sends no other request (while "
+        "Pending only what TriggerMessage asked for)",
+        "OCPP 1.6 §4.2 Boot Notification; §6.4 BootNotification.conf; §5.17 Trigger Message",
+    ),
+    Rule(
+        "BOOT16-002",
+        (E,),
+        "After Pending or Rejected the interval is the retry time: no BootNotification sooner, "
+        "nothing at all while Rejected",
+        "OCPP 1.6 §4.2 Boot Notification; §6.4 BootNotification.conf interval",
+    ),
+    Rule(
+        "BOOT16-003",
+        (E,),
+        "No RemoteStartTransaction or RemoteStopTransaction to a Pending charge point",
+        "OCPP 1.6 §4.2 Boot Notification (Pending)",
+    ),
+    Rule(
+        "HB16-001",
+        (W,),
+        "No silence longer than the heartbeat interval of BootNotification.conf or "
+        "ChangeConfiguration HeartbeatInterval",
+        "OCPP 1.6 §4.6 Heartbeat; §9.1 HeartbeatInterval",
+    ),
+    Rule(
+        "STAT16-001",
+        (E,),
+        "StatusNotification Faulted names its errorCode (not NoError)",
+        "OCPP 1.6 §4.9 Status Notification; §7.6 ChargePointErrorCode",
+    ),
+    Rule(
+        "STAT16-002",
+        (E,),
+        "connectorId 0 reports only Available, Unavailable or Faulted",
+        "OCPP 1.6 §4.9 Status Notification; §7.7 ChargePointStatus",
+    ),
+    Rule(
+        "STAT16-003",
+        (W,),
+        "A tripped protection device (GroundFailure, OverCurrentFailure, PowerSwitchFailure) "
+        "comes with status Faulted or Unavailable",
+        "OCPP 1.6 §7.6 ChargePointErrorCode, §7.7 ChargePointStatus (inferred)",
+    ),
+    Rule(
+        "TX16-001",
+        (E, W),
+        "MeterValues with a transactionId name an open transaction the Central System gave",
+        "OCPP 1.6 §4.7 Meter Values; §6.31 MeterValues.req transactionId",
+    ),
+    Rule(
+        "TX16-002",
+        (E, W),
+        "StopTransaction ends a known open transaction, once",
+        "OCPP 1.6 §4.10 Stop Transaction; §6.49 StopTransaction.req transactionId",
+    ),
+    Rule(
+        "TX16-003",
+        (E,),
+        "meterStop is not below the transaction's meterStart",
+        "OCPP 1.6 §6.45 StartTransaction.req meterStart, §6.49 StopTransaction.req meterStop",
+    ),
+    Rule(
+        "TX16-004",
+        (E,),
+        "StartTransaction.conf gives a transactionId no open transaction has",
+        "OCPP 1.6 §4.8 Start Transaction; §6.46 StartTransaction.conf transactionId",
+    ),
+    Rule(
+        "TX16-005",
+        (W,),
+        "A transaction deauthorised by its StartTransaction.conf idTagInfo stops with reason "
+        "DeAuthorized",
+        "OCPP 1.6 §4.8 Start Transaction; §7 Reason (DeAuthorized); §9.1 "
+        "StopTransactionOnInvalidId",
+    ),
+    Rule(
+        "TX16-006",
+        (E,),
+        "A connector starts no transaction while its previous one was not stopped",
+        "OCPP 1.6 §4.8 Start Transaction, §4.10 Stop Transaction",
+    ),
+    Rule(
+        "RPC16-001",
+        (E,),
+        "CALLERROR codes of an ocpp1.6 link are the ten OCPP-J 1.6 codes, in their 1.6 spelling",
+        "OCPP-J 1.6 §4.2.3 CallError",
+    ),
+    Rule(
+        "QUEUE16-001",
+        (E,),
+        "After a reboot, queued transaction messages wait for BootNotification.conf Accepted",
+        "OCPP 1.6 §4.2 Boot Notification; §4.8/§4.10 transaction messages while offline",
+    ),
+    Rule(
+        "QUEUE16-002",
+        (E,),
+        "A transaction begun offline is named by the transactionId of its StartTransaction.conf",
+        "OCPP 1.6 §4.8 Start Transaction, §4.10 Stop Transaction (offline)",
+    ),
+    Rule(
+        "QUEUE16-003",
+        (E,),
+        "A transaction open when the connection was lost is stopped by a queued "
+        "StopTransaction before its connector starts another",
+        "OCPP 1.6 §4.10 Stop Transaction (transaction messages kept while offline)",
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _CATALOGUE}
