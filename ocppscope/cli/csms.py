@@ -59,7 +59,7 @@ def csms(
     import asyncio  # noqa: PLC0415
 
     from csms.app import CsmsSettings, serve_csms  # noqa: PLC0415
-    from csms.station import Policy  # noqa: PLC0415
+    from csms.peer import Policy  # noqa: PLC0415
     from proxy.apiguard import api_token  # noqa: PLC0415
     from proxy.store.database import DatabaseError, resolved_database  # noqa: PLC0415
 
