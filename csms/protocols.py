@@ -86,10 +86,11 @@ PROTOCOLS = {
 
 @cache
 def _actions(protocol: Protocol) -> frozenset[str]:
+    names = (entry.name.removesuffix(".json") for entry in protocol.schema_dir.iterdir())
     return frozenset(
-        entry.name.removesuffix(f"{protocol.request_suffix}.json")
-        for entry in protocol.schema_dir.iterdir()
-        if entry.name.endswith(".json") and not entry.name.endswith("Response.json")
+        name.removesuffix(protocol.request_suffix)
+        for name in names
+        if name.endswith(protocol.request_suffix) and not name.endswith("Response")
     )
 
 

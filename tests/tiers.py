@@ -74,6 +74,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/csms/test_metrics.py",
         "tests/csms/test_ocpp.py",
         "tests/csms/test_through_proxy.py",
+        "tests/csms/test_versions.py",
         "tests/dashboards/test_check_live.py",
         "tests/dashboards/test_cli.py",
         "tests/dashboards/test_generate.py",
