@@ -17,6 +17,7 @@ from ocpp import v16, v21
 from ocpp.charge_point import ChargePoint
 from ocpp.routing import after, on
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from csms.app import RunningCsms
 from tests.csms.sim import csms, http, ocpp_time, ocpp_url, station, transaction_event
@@ -102,7 +103,11 @@ async def linked(
 ) -> AsyncIterator[tuple[Any, ClientConnection]]:
     """`kind` connected with `offered` subprotocols, its messages served until it closes."""
     ws = await within(
-        connect(ocpp_url(running, charger_id), subprotocols=offered, ping_interval=None)  # type: ignore[arg-type]
+        connect(
+            ocpp_url(running, charger_id),
+            subprotocols=[Subprotocol(name) for name in offered],
+            ping_interval=None,
+        )
     )
     cp = kind(charger_id, ws)
     serving = asyncio.get_running_loop().create_task(_serve(cp, ws))
@@ -369,8 +374,8 @@ def test_each_version_is_screened_by_its_own_schemas_and_codes(
             csms(database_url) as running,
             connect(
                 ocpp_url(running, "emart_jeju_04"),
-                subprotocols=[subprotocol],
-                ping_interval=None,  # type: ignore[list-item]
+                subprotocols=[Subprotocol(subprotocol)],
+                ping_interval=None,
             ) as ws,
         ):
             answer = await exchange(ws, [2, "m-1", *frame])
@@ -452,8 +457,8 @@ def test_the_first_offered_subprotocol_we_speak_is_chosen(
         async with csms(database_url) as running:
             async with connect(
                 ocpp_url(running, "emart_jeju_06"),
-                subprotocols=offered,
-                ping_interval=None,  # type: ignore[arg-type]
+                subprotocols=[Subprotocol(name) for name in offered],
+                ping_interval=None,
             ) as ws:
                 assert ws.subprotocol == chosen
                 await eventually(
