@@ -17,6 +17,7 @@ UNIT_MODULES = frozenset(
         "tests/addons/test_latency.py",
         "tests/addons/test_metrics.py",
         "tests/csms/test_metering.py",
+        "tests/csms/test_protocols.py",
         "tests/dashboards/test_queries.py",
         "tests/explore/test_ladder.py",
         "tests/faults/test_book.py",
