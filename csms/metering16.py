@@ -36,6 +36,14 @@ def started(
     )
 
 
+def start_key(request: dict[str, Any]) -> dict[str, Any]:
+    """What identifies a StartTransaction.req in `started`'s form: a station that sends it again
+    (its answer lost, or replayed from its offline queue) sends the same timestamp, connector,
+    idTag and meterStart."""
+    event = started(0, request, None)
+    return {key: event[key] for key in ("timestamp", "evse", "idToken", "meterValue", "customData")}
+
+
 def updated(request: dict[str, Any]) -> dict[str, Any]:
     """MeterValues.req of a transaction (it has a transactionId)."""
     values = meter_values(request["meterValue"])

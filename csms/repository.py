@@ -185,8 +185,18 @@ class Repository:
             usage.remote_start_id,
         )
 
-    async def new_transaction_id(self) -> int:
-        """An OCPP 1.6 transactionId: the CSMS allocates it, unique across restarts."""
+    async def transaction_id_16(self, charger_id: str, start: dict[str, Any]) -> tuple[int, bool]:
+        """The OCPP 1.6 transactionId of a StartTransaction (`start`: what identifies it in its
+        TransactionEvent form, csms/metering16.py), and whether it is new: the one it got before
+        if the station sends it again, else a new one, unique across restarts."""
+        earlier = await self.pool.fetchval(
+            "SELECT transaction_id FROM charger_transaction_event "
+            "WHERE charger_id = $1 AND seq_no = 0 AND request @> $2::jsonb LIMIT 1",
+            charger_id,
+            json.dumps(start),
+        )
+        if earlier is not None:
+            return int(earlier), False
         allocated = await self.pool.fetchval("SELECT nextval('ocpp16_transaction_id')")
         assert allocated is not None
-        return int(allocated)
+        return int(allocated), True

@@ -69,9 +69,12 @@ class Station16(Peer, ChargePoint):
     @on("StartTransaction")
     async def on_start_transaction(self, **request: Any) -> call_result.StartTransaction:
         payload = snake_to_camel_case(request)
-        transaction_id = await self.repository.new_transaction_id()
-        remote_start_id = self.remote_starts.pop(payload["idTag"], None)
-        await self._record(metering16.started(transaction_id, payload, remote_start_id))
+        transaction_id, new = await self.repository.transaction_id_16(
+            self.id, metering16.start_key(payload)
+        )
+        if new:  # a repeat is answered with the same id and changes nothing
+            remote_start_id = self.remote_starts.pop(payload["idTag"], None)
+            await self._record(metering16.started(transaction_id, payload, remote_start_id))
         return call_result.StartTransaction(
             transaction_id=transaction_id, id_tag_info=self._id_tag_info(payload["idTag"])
         )

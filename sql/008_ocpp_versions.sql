@@ -5,3 +5,8 @@ ALTER TABLE charger_info ADD COLUMN ocpp_version text
 
 -- OCPP 1.6 §4.8 (Start Transaction): the Central System allocates the transactionId (an integer).
 CREATE SEQUENCE ocpp16_transaction_id;
+
+-- A 1.6 StartTransaction sent again (its answer lost, or queued offline and replayed) gets the
+-- transactionId it was given the first time: found among the station's Started events.
+CREATE INDEX charger_transaction_event_started ON charger_transaction_event (charger_id)
+    WHERE seq_no = 0;

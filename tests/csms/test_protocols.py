@@ -111,3 +111,11 @@ def test_1_6_meter_values_join_the_record_and_repeats_replace() -> None:
         metering16.ended({**STOP, "reason": "Remote"})["transactionInfo"]["stoppedReason"]
         == "Remote"
     )
+
+
+def test_a_start_is_known_again_by_its_key_whatever_id_it_got() -> None:
+    key = metering16.start_key(START)
+    event = metering16.started(41, START, remote_start_id=9)
+    assert {name: event[name] for name in key} == key
+    assert "transactionInfo" not in key
+    assert metering16.start_key({**START, "meterStart": 20_001}) != key

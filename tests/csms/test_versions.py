@@ -174,6 +174,9 @@ def test_a_1_6_session_gives_the_same_usage_row_as_the_2_0_1_path(database_url: 
                 started = await cp.start("TAG-16", 1, 20_000, T0)
                 assert started.id_tag_info == {"status": "Accepted"}
                 assert isinstance(started.transaction_id, int)
+                # Sent again (its answer lost): the same transaction, not a second one.
+                again = await cp.start("TAG-16", 1, 20_000, T0)
+                assert again.transaction_id == started.transaction_id
                 middle = ocpp_time(T0 + timedelta(minutes=30))
                 await cp.call(
                     v16.call.MeterValues(
@@ -232,6 +235,11 @@ def test_a_1_6_session_gives_the_same_usage_row_as_the_2_0_1_path(database_url: 
             assert (row16["id_token"], row16["evse_id"]) == ("TAG-16", 1)
             assert row16["charger_id"] == "emart_jeju_01"
             assert row_without_ids(row16) == row_without_ids(row201)
+            rows = await fetch(
+                database_url,
+                "SELECT count(*) AS n FROM charger_usage_log WHERE charger_id = 'emart_jeju_01'",
+            )
+            assert rows[0]["n"] == 1
 
     run(scenario())
 
@@ -273,6 +281,9 @@ def test_remote_start_power_and_stop_over_rest_reach_a_1_6_charger_in_its_form(
                     "RemoteStartTransaction",
                     {"id_tag": "APP-USER-7"},
                 )
+                # The CSMS answers the REST call once it has the StartTransaction, maybe before
+                # the charger has read the StartTransaction.conf.
+                await eventually(lambda: cp.transaction_id is not None, "the charger's answer")
                 assert reply.body["transactionId"] == str(cp.transaction_id)
                 assert datetime.fromisoformat(reply.body["startTime"]) == T0
 
