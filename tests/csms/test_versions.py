@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from ocpp import v16, v21
-from ocpp.charge_point import ChargePoint
+from ocpp.charge_point import ChargePoint, camel_to_snake_case
 from ocpp.routing import after, on
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
@@ -442,9 +442,70 @@ def test_a_2_1_charger_boots_and_runs_a_transaction(database_url: str) -> None:
 
 
 def _snake(payload: dict[str, Any]) -> dict[str, Any]:
-    from ocpp.charge_point import camel_to_snake_case  # noqa: PLC0415
-
     return camel_to_snake_case(payload)
+
+
+class Charger21(v21.ChargePoint):
+    """A 2.1 station that accepts a remote start and a power limit, and starts as told."""
+
+    def __init__(self, charger_id: str, connection: Any) -> None:
+        super().__init__(charger_id, connection, response_timeout=STEP)
+        self.commands: list[tuple[str, dict[str, Any]]] = []
+        self.background: list[asyncio.Task[Any]] = []
+
+    @on("RequestStartTransaction")
+    def on_request_start(self, **request: Any) -> v21.call_result.RequestStartTransaction:
+        self.commands.append(("RequestStartTransaction", request))
+        return v21.call_result.RequestStartTransaction(status="Accepted")
+
+    @after("RequestStartTransaction")
+    def started(self, remote_start_id: int, **_: Any) -> None:
+        event = transaction_event(
+            "Started", 0, T0, "TX-21-R", register_wh=20_000, remote_start_id=remote_start_id
+        )
+        self.background.append(
+            asyncio.get_running_loop().create_task(
+                self.call(v21.call.TransactionEvent(**_snake(event)))
+            )
+        )
+
+    @on("SetChargingProfile")
+    def on_profile(self, **request: Any) -> v21.call_result.SetChargingProfile:
+        self.commands.append(("SetChargingProfile", request))
+        return v21.call_result.SetChargingProfile(status="Accepted")
+
+
+def test_rest_commands_reach_a_2_1_charger_checked_by_the_2_1_schemas(database_url: str) -> None:
+    async def scenario() -> None:
+        async with (
+            csms(database_url) as running,
+            linked(running, "emart_jeju_07", Charger21, ["ocpp2.1"]) as (cp, _),
+        ):
+            await cp.call(
+                v21.call.BootNotification(
+                    charging_station={"model": "Sim21", "vendor_name": "ocppscope"},
+                    reason="PowerUp",
+                )
+            )
+            limit = await http(
+                running, "PATCH", "/chargers/emart_jeju_07/power", {"maxPowerKw": 11}
+            )
+            assert limit.status == 200, limit.text
+            action, request = cp.commands[-1]
+            assert action == "SetChargingProfile"
+            assert request["evse_id"] == 0
+            assert request["charging_profile"]["charging_profile_purpose"] == ("TxDefaultProfile")
+            start = await http(
+                running, "POST", "/chargers/emart_jeju_07/start", {"idToken": "APP-21"}
+            )
+            assert start.status == 200, start.text
+            assert start.body["transactionId"] == "TX-21-R"
+            action, request = cp.commands[-1]
+            assert action == "RequestStartTransaction"
+            assert request["id_token"] == {"id_token": "APP-21", "type": "Central"}
+            assert request["remote_start_id"] == start.body["remoteStartId"]
+
+    run(scenario())
 
 
 # ---- the choice of version ---------------------------------------------------------------------------
