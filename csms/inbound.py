@@ -40,7 +40,7 @@ class Refusal:
 
 def refusal(parsed: Parsed, handled: Container[str], protocol: Protocol) -> Refusal | None:
     """The CALLERROR a frame from a station gets, or None: a CALL to hand to its handler (in
-    `handled`), or a response (which no CALLERROR answers)."""
+    `handled`), or a response or a 2.1 SEND (which no CALLERROR answers)."""
     found = _refusal(parsed, handled, protocol)
     if found is None:
         return None
@@ -50,6 +50,8 @@ def refusal(parsed: Parsed, handled: Container[str], protocol: Protocol) -> Refu
 def _refusal(parsed: Parsed, handled: Container[str], protocol: Protocol) -> Refusal | None:
     message = parsed.message
     first = parsed.violations[0].message if parsed.violations else ""
+    if message is None and not parsed.violations:
+        return None  # an ocpp2.1 SEND or CALLRESULTERROR: OCPP-J 2.1 has neither answered
     if message is None:  # no usable message at all
         message_id = parsed.message_id or UNREADABLE_ID
         code = "MessageTypeNotSupported" if parsed.unsupported_type else "RpcFrameworkError"

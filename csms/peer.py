@@ -188,4 +188,4 @@ class Peer(ChargePoint):
                 )
             )
         else:
-            log.warning("%s: dropped a response that is no OCPP-J message", self.id)
+            log.info("%s: no answer owed to %.80s", self.id, raw_msg)  # a SEND, an odd response

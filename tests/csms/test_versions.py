@@ -396,6 +396,49 @@ def test_each_version_is_screened_by_its_own_schemas_and_codes(
     run(scenario())
 
 
+@pytest.mark.parametrize(
+    ("subprotocol", "code"),
+    [("ocpp1.6", "GenericError"), ("ocpp2.0.1", "MessageTypeNotSupported")],
+)
+def test_a_message_type_1_6_does_not_name_is_a_generic_error_there(
+    database_url: str, subprotocol: str, code: str
+) -> None:
+    """OCPP-J 1.6 §4.2.3 has no MessageTypeNotSupported (2.0.1 §4.4 added it)."""
+
+    async def scenario() -> None:
+        async with (
+            csms(database_url) as running,
+            connect(
+                ocpp_url(running, "emart_jeju_04"),
+                subprotocols=[Subprotocol(subprotocol)],
+                ping_interval=None,
+            ) as ws,
+        ):
+            answer = await exchange(ws, [7, "m-7", "Heartbeat", {}])
+            assert answer[:3] == [4, "m-7", code], answer
+
+    run(scenario())
+
+
+def test_a_2_1_send_gets_no_answer(database_url: str) -> None:
+    """SEND (MessageTypeId 6) is answered by nothing in OCPP-J 2.1, not even a CALLERROR."""
+
+    async def scenario() -> None:
+        async with (
+            csms(database_url) as running,
+            connect(
+                ocpp_url(running, "emart_jeju_08"),
+                subprotocols=[Subprotocol("ocpp2.1")],
+                ping_interval=None,
+            ) as ws,
+        ):
+            await ws.send(json.dumps([6, "s-1", "NotifyPeriodicEventStream", {}]))
+            answer = await exchange(ws, [2, "h-1", "Heartbeat", {}])
+            assert answer[:2] == [3, "h-1"], answer
+
+    run(scenario())
+
+
 # ---- OCPP 2.1 --------------------------------------------------------------------------------------
 
 
