@@ -7,8 +7,8 @@ preference (OCPP-J 2.0.1 §3.1.2, RFC 6455 §4.1), so `ocpp1.6, ocpp2.0.1` gets 
 `ocpp2.0.1, ocpp1.6` gets ocpp2.0.1. (websockets' own choice would follow the server's list
 instead, and the `ocpp` library's examples offer one version only.) A station that offers none
 we speak gets a handshake without Sec-WebSocket-Protocol and the connection is then closed at
-once (1002), as OCPP-J 2.0.1 §3.1.2 asks. A station with a
-password in charger_info must present it with HTTP Basic auth (security profile 1) or gets 401.
+once (1002), as OCPP-J 2.0.1 §3.1.2 asks. A station with a password in charger_info must
+present it with HTTP Basic auth (security profile 1) or gets 401.
 """
 
 from __future__ import annotations
@@ -31,15 +31,15 @@ from websockets.typing import Subprotocol
 
 from csms.fleet import Fleet
 from csms.peer import Ledger, Peer, Policy
-from csms.protocols import OCPP16, OCPP21, SUBPROTOCOLS
+from csms.protocols import OCPP16, OCPP21, OCPP201, SUBPROTOCOLS
 from csms.repository import Repository
 from csms.station import Station, Station21
 from csms.station16 import Station16
 from proxy.ocppj.events import station_from_path
 
 log = logging.getLogger("ocppscope.csms")
-STATIONS: dict[str, type[Peer]] = {OCPP16: Station16, OCPP21: Station21}
-"""The ChargePoint of each version; Station (2.0.1) for the rest."""
+STATIONS: dict[str, type[Peer]] = {OCPP16: Station16, OCPP201: Station, OCPP21: Station21}
+"""The ChargePoint of each version."""
 MAX_IDENTITY = 48
 """OCPP-J 2.0.1 §3.1.1: the longest Charging Station identity."""
 
@@ -88,8 +88,7 @@ class OcppEndpoint:
             )
             await connection.close(1002, f"this CSMS speaks {spoken}")
             return
-        kind = STATIONS.get(subprotocol, Station)
-        station = kind(
+        station = STATIONS[subprotocol](
             charger_id, connection, self.fleet, self.repository, self.ledger, self.policy
         )
         self.stations[charger_id] = station

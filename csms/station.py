@@ -1,6 +1,6 @@
-"""One connected charging station speaking OCPP 2.0.1 (or 2.1, whose messages we handle only
-add optional fields) as the CSMS sees it: the `ocpp` library's ChargePoint with the reference
-CSMS's answers, and the commands the REST API sends."""
+"""One connected charging station speaking OCPP 2.0.1 or 2.1 as the CSMS sees it: the `ocpp`
+library's ChargePoint with the reference CSMS's answers, and the commands the REST API sends.
+The messages handled and sent here differ between the two versions only in optional fields."""
 
 from __future__ import annotations
 
