@@ -122,9 +122,16 @@ class Station16(Peer, ChargePoint):
         if len(id_token) > IDTAG_LENGTH:
             raise ValueError(f"an OCPP 1.6 idTag is at most {IDTAG_LENGTH} characters")
         self.remote_starts[id_token] = remote_start_id
-        return await self.call(
-            call.RemoteStartTransaction(id_tag=id_token, connector_id=evse_id), suppress=False
-        )
+        try:
+            answer = await self.call(
+                call.RemoteStartTransaction(id_tag=id_token, connector_id=evse_id), suppress=False
+            )
+        except BaseException:  # a CALLERROR, no answer in time: no start will follow
+            self.remote_starts.pop(id_token, None)
+            raise
+        if answer.status != "Accepted":
+            self.remote_starts.pop(id_token, None)
+        return answer
 
     async def request_stop(self, transaction_id: str) -> Any:
         """RemoteStopTransaction; a 1.6 transactionId is an integer."""

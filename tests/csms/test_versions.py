@@ -27,6 +27,8 @@ from tests.proxy_harness import STEP, run, within
 
 T0 = datetime(2024, 1, 21, 15, 30, 45, tzinfo=UTC)
 ENERGY = "Energy.Active.Import.Register"
+REFUSED_TAG = "NO-CARD"
+"""An idTag the 1.6 charger below rejects a remote start for."""
 
 
 class Charger16(v16.ChargePoint):
@@ -42,11 +44,13 @@ class Charger16(v16.ChargePoint):
     @on("RemoteStartTransaction")
     def on_remote_start(self, **request: Any) -> v16.call_result.RemoteStartTransaction:
         self.commands.append(("RemoteStartTransaction", request))
-        return v16.call_result.RemoteStartTransaction(status="Accepted")
+        refused = request["id_tag"] == REFUSED_TAG
+        return v16.call_result.RemoteStartTransaction(status="Rejected" if refused else "Accepted")
 
     @after("RemoteStartTransaction")
     def started(self, id_tag: str, **request: Any) -> None:
-        self._later(self.start(id_tag, request.get("connector_id") or 1, 20_000, T0))
+        if id_tag != REFUSED_TAG:
+            self._later(self.start(id_tag, request.get("connector_id") or 1, 20_000, T0))
 
     @on("RemoteStopTransaction")
     def on_remote_stop(self, **request: Any) -> v16.call_result.RemoteStopTransaction:
@@ -266,6 +270,12 @@ def test_remote_start_power_and_stop_over_rest_reach_a_1_6_charger_in_its_form(
                 assert profile["cs_charging_profiles"]["charging_schedule"][
                     "charging_schedule_period"
                 ] == [{"start_period": 0, "limit": 7400.0}]
+
+                refused = await http(
+                    running, "POST", "/chargers/emart_jeju_03/start", {"idToken": REFUSED_TAG}
+                )
+                assert refused.status == 422
+                assert "RemoteStartTransaction with Rejected" in refused.body["detail"]
 
                 too_long = await http(
                     running, "POST", "/chargers/emart_jeju_03/start", {"idToken": "X" * 21}
