@@ -248,6 +248,31 @@ def test_a_1_6_session_gives_the_same_usage_row_as_the_2_0_1_path(database_url: 
     run(scenario())
 
 
+def test_a_1_6_session_spanning_a_restart_of_the_csms_is_one_row(database_url: str) -> None:
+    """Started before the restart, stopped (and started again, its answer lost) after it."""
+
+    async def scenario() -> None:
+        async with (
+            csms(database_url) as running,
+            linked(running, "emart_jeju_09", Charger16, ["ocpp1.6"]) as (cp, _),
+        ):
+            await cp.boot()
+            started = await cp.start("TAG-R", 1, 20_000, T0)
+        async with (
+            csms(database_url) as running,
+            linked(running, "emart_jeju_09", Charger16, ["ocpp1.6"]) as (cp, _),
+        ):
+            await cp.boot()
+            again = await cp.start("TAG-R", 1, 20_000, T0)
+            assert again.transaction_id == started.transaction_id
+            await cp.stop(started.transaction_id, 21_700, T0 + timedelta(hours=1), "Local")
+        [row] = await usage_rows(database_url, str(started.transaction_id))
+        assert (row["energy_consumed"], row["cost"]) == (Decimal("1.7000"), Decimal("255.00"))
+        assert (row["duration_seconds"], row["id_token"]) == (3600, "TAG-R")
+
+    run(scenario())
+
+
 def test_remote_start_power_and_stop_over_rest_reach_a_1_6_charger_in_its_form(
     database_url: str,
 ) -> None:
