@@ -2,9 +2,11 @@
 FastAPI.
 
 Commands go to the station as OCPP CALLs and are answered with what the station then did: a
-start answers with the transaction id once TransactionEvent Started arrives, a stop with the
-final energy and cost once Ended arrives. Unknown charger 404, offline 409, the station refusing
-422 with its reason, no answer in time 504; FastAPI answers a malformed body with 422 naming
+start answers with the transaction id once TransactionEvent Started (1.6: StartTransaction)
+arrives, a stop with the final energy and cost once Ended (1.6: StopTransaction) arrives; each
+command goes in the form of the station's OCPP version (csms/station.py, csms/station16.py).
+Unknown charger 404, offline 409, the station refusing 422 with its reason, what its version
+cannot say 422 too, no answer in time 504; FastAPI answers a malformed body with 422 naming
 the field (strictly: `true` is no number, "50" no number either). Every change needs the bearer
 token, every request a loopback or allowed Host (proxy/apiguard.py).
 """
@@ -27,8 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from csms.fleet import Fleet
 from csms.metering import Usage
 from csms.metrics import CsmsMetrics, RequestCounter
+from csms.peer import Peer, remote_start_ids
 from csms.server import OcppEndpoint
-from csms.station import Station, remote_start_ids
 from proxy.apiguard import ApiGuard, protect
 from proxy.metrics import metrics_router
 
@@ -67,7 +69,7 @@ def create_app(endpoint: OcppEndpoint, guard: ApiGuard, command_timeout: float =
     fleet = endpoint.fleet
     app = FastAPI(
         title="ocppscope reference CSMS",
-        description="Chargers, remote start/stop and power limits over OCPP 2.0.1.",
+        description="Chargers, remote start/stop and power limits over OCPP 1.6, 2.0.1 and 2.1.",
         version="0.1.0",
     )
     metrics = CsmsMetrics(fleet, CollectorRegistry())
@@ -75,7 +77,7 @@ def create_app(endpoint: OcppEndpoint, guard: ApiGuard, command_timeout: float =
     protect(app, guard)
     app.include_router(metrics_router(metrics.registry))
 
-    def station(charger_id: str) -> Station:
+    def station(charger_id: str) -> Peer:
         if charger_id not in fleet.chargers:
             raise HTTPException(404, f"unknown charger {charger_id}")
         connected = endpoint.stations.get(charger_id)
@@ -94,7 +96,10 @@ def create_app(endpoint: OcppEndpoint, guard: ApiGuard, command_timeout: float =
             raise HTTPException(404, f"unknown charger {charger_id}")
         return found.as_json()
 
-    @app.post("/chargers/{charger_id}/start", summary="RequestStartTransaction")
+    @app.post(
+        "/chargers/{charger_id}/start",
+        summary="RequestStartTransaction (1.6: RemoteStartTransaction)",
+    )
     async def start(charger_id: str, body: StartBody) -> dict[str, Any]:
         target = station(charger_id)
         remote_start_id = next(remote_start_ids)
@@ -103,8 +108,8 @@ def create_app(endpoint: OcppEndpoint, guard: ApiGuard, command_timeout: float =
             answer = await _command(
                 target.request_start(body.idToken, body.evseId, remote_start_id), command_timeout
             )
-            _require_accepted(answer, "RequestStartTransaction")
-            usage = await _wait(started, command_timeout, "TransactionEvent Started")
+            _require_accepted(answer, target.names.start)
+            usage = await _wait(started, command_timeout, target.names.started)
         finally:
             fleet.forget(started)
         return {
@@ -113,14 +118,16 @@ def create_app(endpoint: OcppEndpoint, guard: ApiGuard, command_timeout: float =
             "startTime": _iso(usage),
         }
 
-    @app.post("/chargers/{charger_id}/stop", summary="RequestStopTransaction")
+    @app.post(
+        "/chargers/{charger_id}/stop", summary="RequestStopTransaction (1.6: RemoteStopTransaction)"
+    )
     async def stop(charger_id: str, body: StopBody) -> dict[str, Any]:
         target = station(charger_id)
         ended = fleet.expect_end(body.transactionId)
         try:
             answer = await _command(target.request_stop(body.transactionId), command_timeout)
-            _require_accepted(answer, "RequestStopTransaction")
-            usage = await _wait(ended, command_timeout, "TransactionEvent Ended")
+            _require_accepted(answer, target.names.stop)
+            usage = await _wait(ended, command_timeout, target.names.ended)
         finally:
             fleet.forget(ended)
         return {
@@ -177,6 +184,8 @@ async def _command(call: Any, timeout: float) -> Any:
         return await asyncio.wait_for(call, timeout)
     except TimeoutError:
         raise HTTPException(504, "the station did not answer in time") from None
+    except ValueError as error:  # what the station's OCPP version cannot say (csms/station16.py)
+        raise HTTPException(422, str(error)) from None
     except OCPPError as error:
         raise HTTPException(
             422, f"the station answered with CALLERROR {error.code}: {error.description}"
@@ -185,7 +194,7 @@ async def _command(call: Any, timeout: float) -> Any:
 
 def _require_accepted(answer: Any, action: str) -> None:
     if answer.status != "Accepted":
-        info = answer.status_info or {}
+        info = getattr(answer, "status_info", None) or {}  # OCPP 1.6 answers have none
         reason = info.get("reason_code") or info.get("additional_info") or "no reason given"
         raise HTTPException(422, f"the station answered {action} with {answer.status} ({reason})")
 

@@ -14,9 +14,9 @@ import asyncpg
 
 from csms.api import create_app
 from csms.fleet import Fleet
+from csms.peer import Policy
 from csms.repository import Repository
 from csms.server import OcppEndpoint, ocpp_server
-from csms.station import Policy
 from proxy.admin import HttpServer
 from proxy.apiguard import ApiGuard
 from proxy.settings import Endpoint

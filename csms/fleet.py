@@ -25,6 +25,8 @@ class Charger:
     lat: float | None
     lon: float | None
     max_power_kw: float | None
+    ocpp_version: str | None = None
+    """The subprotocol of its latest connection: ocpp1.6, ocpp2.0.1 or ocpp2.1."""
     status: str = "Offline"
     """Online while a WebSocket connection is open."""
     connector_status: str | None = None

@@ -11,7 +11,7 @@ import asyncpg
 from csms.fleet import Charger
 from csms.metering import Usage
 
-CHARGER_COLUMNS = "charger_id, site, latitude, longitude, max_power_kw"
+CHARGER_COLUMNS = "charger_id, site, latitude, longitude, max_power_kw, ocpp_version"
 
 
 def _charger(row: asyncpg.Record) -> Charger:
@@ -21,6 +21,7 @@ def _charger(row: asyncpg.Record) -> Charger:
         lat=row["latitude"],
         lon=row["longitude"],
         max_power_kw=float(row["max_power_kw"]) if row["max_power_kw"] else None,
+        ocpp_version=row["ocpp_version"],
     )
 
 
@@ -38,15 +39,16 @@ class Repository:
             "SELECT password_sha256 FROM charger_info WHERE charger_id = $1", charger_id
         )
 
-    async def register(self, charger_id: str) -> Charger:
+    async def register(self, charger_id: str, ocpp_version: str) -> Charger:
         """A station unknown until its BootNotification, so connected now; its row (one row,
         not the table: thousands of stations register at once)."""
         row = await self.pool.fetchrow(
-            "INSERT INTO charger_info (charger_id, registered_by, status) "
-            "VALUES ($1, 'boot', 'Online') "
-            "ON CONFLICT (charger_id) DO UPDATE SET status = 'Online' "
+            "INSERT INTO charger_info (charger_id, registered_by, status, ocpp_version) "
+            "VALUES ($1, 'boot', 'Online', $2) "
+            "ON CONFLICT (charger_id) DO UPDATE SET status = 'Online', ocpp_version = $2 "
             f"RETURNING {CHARGER_COLUMNS}",
             charger_id,
+            ocpp_version,
         )
         assert row is not None  # ON CONFLICT DO UPDATE: RETURNING has the row either way
         return _charger(row)
@@ -80,9 +82,11 @@ class Repository:
         close_code: int | None = None,
         reason: str | None = None,
         sets_status: bool = True,
+        ocpp_version: str | None = None,
     ) -> None:
         """Log a connection event; connected/disconnected also set charger_info.status, unless
-        `sets_status` is False (a station's older connection closing after a newer opened)."""
+        `sets_status` is False (a station's older connection closing after a newer opened);
+        connected also its `ocpp_version`, the negotiated subprotocol."""
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute(
                 "INSERT INTO charger_connection_log "
@@ -98,11 +102,13 @@ class Repository:
                 online = status == "connected"
                 await connection.execute(
                     "UPDATE charger_info SET status = $2, "
-                    "current_power = CASE WHEN $3 THEN current_power ELSE 0 END "
+                    "current_power = CASE WHEN $3 THEN current_power ELSE 0 END, "
+                    "ocpp_version = COALESCE($4, ocpp_version) "
                     "WHERE charger_id = $1",
                     charger_id,
                     "Online" if online else "Offline",
                     online,
+                    ocpp_version,
                 )
 
     async def heartbeat(self, charger_id: str, when: datetime) -> None:
@@ -178,3 +184,19 @@ class Repository:
             usage.stopped_reason,
             usage.remote_start_id,
         )
+
+    async def transaction_id_16(self, charger_id: str, start: dict[str, Any]) -> tuple[int, bool]:
+        """The OCPP 1.6 transactionId of a StartTransaction (`start`: what identifies it in its
+        TransactionEvent form, csms/metering16.py), and whether it is new: the one it got before
+        if the station sends it again, else a new one, unique across restarts."""
+        earlier = await self.pool.fetchval(
+            "SELECT transaction_id FROM charger_transaction_event "
+            "WHERE charger_id = $1 AND seq_no = 0 AND request @> $2::jsonb LIMIT 1",
+            charger_id,
+            json.dumps(start),
+        )
+        if earlier is not None:
+            return int(earlier), False
+        allocated = await self.pool.fetchval("SELECT nextval('ocpp16_transaction_id')")
+        assert allocated is not None
+        return int(allocated), True

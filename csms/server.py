@@ -1,9 +1,14 @@
 """The CSMS's OCPP-J endpoint: `ws://HOST:PORT/<path>/<stationId>` over `websockets`.
 
 OCPP-J 2.0.1 §3.1.1: an identity longer than 48 characters is refused (400) before the upgrade.
-OCPP-J 2.0.1 §3.1.2: a station that offers no subprotocol we speak gets a handshake without
-Sec-WebSocket-Protocol and the connection is then closed at once (1002). A station with a
-password in charger_info must present it with HTTP Basic auth (security profile 1) or gets 401.
+The endpoint speaks ocpp1.6, ocpp2.0.1 and ocpp2.1 (csms/protocols.py). Of the subprotocols a
+station offers, it takes the first one it speaks: the station lists them in its order of
+preference (OCPP-J 2.0.1 §3.1.2, RFC 6455 §4.1), so `ocpp1.6, ocpp2.0.1` gets ocpp1.6 and
+`ocpp2.0.1, ocpp1.6` gets ocpp2.0.1. (websockets' own choice would follow the server's list
+instead, and the `ocpp` library's examples offer one version only.) A station that offers none
+we speak gets a handshake without Sec-WebSocket-Protocol and the connection is then closed at
+once (1002), as OCPP-J 2.0.1 §3.1.2 asks. A station with a password in charger_info must
+present it with HTTP Basic auth (security profile 1) or gets 401.
 """
 
 from __future__ import annotations
@@ -25,12 +30,16 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from csms.fleet import Fleet
+from csms.peer import Ledger, Peer, Policy
+from csms.protocols import OCPP16, OCPP21, OCPP201, SUBPROTOCOLS
 from csms.repository import Repository
-from csms.station import Ledger, Policy, Station
+from csms.station import Station, Station21
+from csms.station16 import Station16
 from proxy.ocppj.events import station_from_path
 
 log = logging.getLogger("ocppscope.csms")
-SUBPROTOCOL = Subprotocol("ocpp2.0.1")
+STATIONS: dict[str, type[Peer]] = {OCPP16: Station16, OCPP201: Station, OCPP21: Station21}
+"""The ChargePoint of each version."""
 MAX_IDENTITY = 48
 """OCPP-J 2.0.1 §3.1.1: the longest Charging Station identity."""
 
@@ -41,7 +50,7 @@ class OcppEndpoint:
     repository: Repository
     policy: Policy
     ledger: Ledger = field(default_factory=Ledger)
-    stations: dict[str, Station] = field(default_factory=dict)
+    stations: dict[str, Peer] = field(default_factory=dict)
     """The open connection of each station (the latest, if it has two)."""
 
     async def process_request(
@@ -71,18 +80,22 @@ class OcppEndpoint:
     async def handle(self, connection: ServerConnection) -> None:
         assert connection.request is not None
         charger_id = station_from_path(connection.request.path)
-        if connection.subprotocol != SUBPROTOCOL:
+        subprotocol = connection.subprotocol
+        if subprotocol not in SUBPROTOCOLS:
+            spoken = ", ".join(SUBPROTOCOLS)
             await self.repository.connection(
-                charger_id, "refused", _peer(connection), reason="no ocpp2.0.1 subprotocol offered"
+                charger_id, "refused", _peer(connection), reason=f"none of {spoken} offered"
             )
-            await connection.close(1002, "this CSMS speaks ocpp2.0.1 only")
+            await connection.close(1002, f"this CSMS speaks {spoken}")
             return
-        station = Station(
+        station = STATIONS[subprotocol](
             charger_id, connection, self.fleet, self.repository, self.ledger, self.policy
         )
         self.stations[charger_id] = station
-        await self.repository.connection(charger_id, "connected", _peer(connection))
-        self._set_online(charger_id, True)
+        await self.repository.connection(
+            charger_id, "connected", _peer(connection), ocpp_version=subprotocol
+        )
+        self._set_online(charger_id, True, subprotocol)
         try:
             with contextlib.suppress(ConnectionClosed):
                 await station.start()
@@ -100,11 +113,12 @@ class OcppEndpoint:
                 sets_status=latest,
             )
 
-    def _set_online(self, charger_id: str, online: bool) -> None:
+    def _set_online(self, charger_id: str, online: bool, subprotocol: str | None = None) -> None:
         charger = self.fleet.chargers.get(charger_id)
         if charger is None:
             return
         charger.status = "Online" if online else "Offline"
+        charger.ocpp_version = subprotocol or charger.ocpp_version
         if not online:
             charger.power_kw = 0.0
         self.fleet.changed()
@@ -116,7 +130,7 @@ async def ocpp_server(endpoint: OcppEndpoint, host: str, port: int) -> AsyncIter
         endpoint.handle,
         host,
         port,
-        subprotocols=[SUBPROTOCOL],
+        subprotocols=list(SUBPROTOCOLS),
         process_request=endpoint.process_request,
         select_subprotocol=_select_subprotocol,
         ping_interval=None,  # stations keep the link alive with Heartbeat
@@ -132,9 +146,9 @@ async def ocpp_server(endpoint: OcppEndpoint, host: str, port: int) -> AsyncIter
 def _select_subprotocol(
     connection: ServerConnection, offered: Sequence[Subprotocol]
 ) -> Subprotocol | None:
-    """ocpp2.0.1 if offered; else no subprotocol (websockets would answer 400), and `handle`
-    closes the connection with 1002 as OCPP-J asks."""
-    return SUBPROTOCOL if SUBPROTOCOL in offered else None
+    """The first offered that we speak (the station's preference); else no subprotocol
+    (websockets would answer 400), and `handle` closes the connection with 1002 as OCPP-J asks."""
+    return next((Subprotocol(name) for name in offered if name in SUBPROTOCOLS), None)
 
 
 def _password_matches(headers: Headers, charger_id: str, expected_sha256: str) -> bool:

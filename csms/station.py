@@ -1,143 +1,57 @@
-"""One connected charging station as the CSMS sees it: the `ocpp` library's v201 ChargePoint
-with the reference CSMS's answers, and the commands the REST API sends."""
+"""One connected charging station speaking OCPP 2.0.1 or 2.1 as the CSMS sees it: the `ocpp`
+library's ChargePoint with the reference CSMS's answers, and the commands the REST API sends.
+The messages handled and sent here differ between the two versions only in optional fields."""
 
 from __future__ import annotations
 
-import itertools
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from ocpp import messages
+from ocpp import v21
 from ocpp.charge_point import snake_to_camel_case
-from ocpp.exceptions import FormatViolationError, OCPPError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
 
-from csms.fleet import Fleet
-from csms.inbound import refusal
-from csms.metering import Transaction, event_from_request, samples
-from csms.repository import Repository
-from proxy.ocppj.messages import Call, CallError, CallResult, parse_frame
+from csms.metering import event_from_request, samples
+from csms.peer import Peer, now
 
 log = logging.getLogger("ocppscope.csms")
-POWER_STEP_KW = 0.05
-"""A power change smaller than this is not a new row of charger_status_log."""
 PROFILE_IDS = {"TxDefaultProfile": 1, "TxProfile": 2}
 """One profile id per purpose: a new limit replaces the previous one (K01.FR.05) instead of
 piling up profiles at the same stack level, which a station may reject (K01.FR.53)."""
-remote_start_ids = itertools.count(1)
-"""remoteStartId of RequestStartTransaction: unique while this CSMS runs."""
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    price_per_kwh: float = 150.0
-    heartbeat_interval: int = 30
-    accept_unknown: bool = True
-    """Register a station that is not in charger_info at its first BootNotification."""
-    max_stations: int = 100_000
-    """Stations known at most (registered ones included): beyond, an unknown station's
-    BootNotification is Rejected, so that anyone who can connect cannot fill the map."""
-    denied_tokens: frozenset[str] = frozenset()
-
-
-@dataclass
-class Ledger:
-    """Transactions by id, shared by every connection (a replay may come on a new one)."""
-
-    transactions: dict[str, Transaction] = field(default_factory=dict)
-
-    def transaction(self, transaction_id: str) -> Transaction:
-        return self.transactions.setdefault(transaction_id, Transaction(transaction_id))
-
-
-def now() -> str:
-    """OCPP dateTime, UTC with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class Station(ChargePoint):
-    def __init__(
-        self,
-        charger_id: str,
-        connection: Any,
-        fleet: Fleet,
-        repository: Repository,
-        ledger: Ledger,
-        policy: Policy,
-    ) -> None:
-        super().__init__(charger_id, connection, response_timeout=30)
-        self.fleet = fleet
-        self.repository = repository
-        self.ledger = ledger
-        self.policy = policy
-
+class Station(Peer, ChargePoint):
     # ---- the station's calls ------------------------------------------------------------------
 
     @on("BootNotification")
     async def on_boot_notification(
         self, charging_station: dict[str, Any], reason: str, **_: Any
     ) -> call_result.BootNotification:
-        if self.id not in self.fleet.chargers:
-            full = len(self.fleet.chargers) >= self.policy.max_stations
-            if full:
-                log.warning(
-                    "%s: BootNotification Rejected: %d stations known, the limit (--max-stations)",
-                    self.id,
-                    len(self.fleet.chargers),
-                )
-            if full or not self.policy.accept_unknown:
-                return call_result.BootNotification(
-                    current_time=now(),
-                    interval=self.policy.heartbeat_interval,
-                    status="Rejected",
-                    status_info={"reason_code": "TooManyStations"} if full else None,
-                )
-            charger = await self.repository.register(self.id)
-            charger.status = "Online"
-            self.fleet.add(charger)
-        moment = datetime.now(UTC)  # a BootNotification is as good a sign of life as a Heartbeat
-        await self.repository.booted(
-            self.id,
+        status = await self.admit(
             charging_station.get("vendor_name", ""),
             charging_station.get("model", ""),
             charging_station.get("serial_number"),
             charging_station.get("firmware_version"),
-            moment,
         )
-        self._seen(moment)
+        full = status == "TooManyStations"
         return call_result.BootNotification(
-            current_time=now(), interval=self.policy.heartbeat_interval, status="Accepted"
+            current_time=now(),
+            interval=self.policy.heartbeat_interval,
+            status="Rejected" if full else status,
+            status_info={"reason_code": status} if full else None,
         )
 
     @on("Heartbeat")
     async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
-        await self._alive()
+        await self.alive()
         return call_result.Heartbeat(current_time=now())
-
-    async def _alive(self) -> None:
-        moment = datetime.now(UTC)
-        await self.repository.heartbeat(self.id, moment)
-        self._seen(moment)
-
-    def _seen(self, moment: datetime) -> None:
-        charger = self.fleet.chargers.get(self.id)
-        if charger is not None:
-            charger.last_heartbeat = moment
-            self.fleet.changed()
 
     @on("StatusNotification")
     async def on_status_notification(
         self, connector_status: str, **_: Any
     ) -> call_result.StatusNotification:
-        charger = self.fleet.chargers.get(self.id)
-        power = charger.power_kw if charger else 0.0
-        await self.repository.status(self.id, connector_status, power)
-        if charger is not None:
-            charger.connector_status = connector_status
-            self.fleet.changed()
+        await self.connector(connector_status)
         return call_result.StatusNotification()
 
     @on("Authorize")
@@ -148,22 +62,7 @@ class Station(ChargePoint):
     async def on_transaction_event(self, **request: Any) -> call_result.TransactionEvent:
         payload = snake_to_camel_case(request)
         transaction_id, event = event_from_request(payload)
-        transaction = self.ledger.transactions.get(transaction_id)
-        if transaction is None:  # new, or begun before this CSMS started: what do we know?
-            transaction = self.ledger.transaction(transaction_id)
-            for earlier in await self.repository.transaction_events(transaction_id):
-                transaction.add(event_from_request(earlier)[1])
-        await self.repository.transaction_event(self.id, transaction_id, event.seq_no, payload)
-        transaction.add(event)
-        usage = transaction.usage(self.policy.price_per_kwh)
-        await self.repository.usage(self.id, usage)
-        charger = self.fleet.chargers.get(self.id)
-        before = charger.power_kw if charger else 0.0
-        self.fleet.usage(self.id, usage)
-        if charger is not None and abs(charger.power_kw - before) >= POWER_STEP_KW:
-            await self.repository.status(
-                self.id, charger.connector_status or "Occupied", charger.power_kw
-            )
+        usage = await self.record(transaction_id, event, payload)
         answer: dict[str, Any] = {}
         if event.event_type == "Ended":
             answer["total_cost"] = usage.cost
@@ -178,13 +77,8 @@ class Station(ChargePoint):
     ) -> call_result.MeterValues:
         readings = samples(snake_to_camel_case(meter_value))
         powers = [s.power_kw for s in readings if s.power_kw is not None]
-        charger = self.fleet.chargers.get(self.id)
-        if powers and charger is not None and abs(charger.power_kw - powers[-1]) >= POWER_STEP_KW:
-            charger.power_kw = powers[-1]
-            await self.repository.status(
-                self.id, charger.connector_status or "Available", charger.power_kw
-            )
-            self.fleet.changed()
+        if powers:
+            await self.power(powers[-1], "Available")
         return call_result.MeterValues()
 
     @on("NotifyEvent")
@@ -210,38 +104,6 @@ class Station(ChargePoint):
 
     def _token_status(self, id_token: dict[str, Any]) -> str:
         return "Blocked" if id_token.get("id_token") in self.policy.denied_tokens else "Accepted"
-
-    async def route_message(self, raw_msg: str) -> None:
-        """Every frame through csms/inbound.py first: what is no valid CALL gets its CALLERROR
-        and one log line, and the handlers see only valid payloads (the library's own parsing
-        and its tracebacks are never reached)."""
-        parsed = parse_frame(raw_msg, self._connection.subprotocol)
-        refused = refusal(parsed, self.route_map)
-        if refused is not None:
-            log.warning("%s: CALLERROR %s to %s", self.id, refused.code, refused.description)
-            await self._send(refused.frame())
-            return
-        message = parsed.message
-        if isinstance(message, Call):
-            call_message = messages.Call(message.message_id, message.action, message.payload)
-            try:
-                await self._handle_call(call_message)
-            except (OCPPError, ValueError, RecursionError) as error:  # the library's own check
-                error = error if isinstance(error, OCPPError) else FormatViolationError(str(error))
-                log.warning("%s: CALLERROR %s to %s", self.id, error.code, error.description)
-                await self._send(call_message.create_call_error(error).to_json())
-        elif isinstance(message, CallResult) and message.payload is not None:
-            self._response_queue.put_nowait(
-                messages.CallResult(message.message_id, message.payload)
-            )
-        elif isinstance(message, CallError):
-            self._response_queue.put_nowait(
-                messages.CallError(
-                    message.message_id, message.error_code, message.description, message.details
-                )
-            )
-        else:
-            log.warning("%s: dropped a response that is no OCPP-J message", self.id)
 
     # ---- the CSMS's commands ------------------------------------------------------------------
 
@@ -289,3 +151,12 @@ class Station(ChargePoint):
             ),
             suppress=False,
         )
+
+
+class Station21(Station):
+    """OCPP 2.1: what we handle and send differs from 2.0.1 only in optional fields, so the 2.0.1
+    handlers serve, with the 2.1 schemas and result classes of `ocpp.v21`'s ChargePoint."""
+
+    _ocpp_version = v21.ChargePoint._ocpp_version
+    _call = v21.ChargePoint._call
+    _call_result = v21.ChargePoint._call_result

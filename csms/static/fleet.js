@@ -10,8 +10,11 @@ export function stateOf(charger) {
   return "online";
 }
 
+// OCPP 1.6 names the states of a connector in use itself; 2.0.1 and 2.1 call them all Occupied.
+const IN_USE = new Set(["Occupied", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"]);
+
 function isCharging(charger) {
-  return charger.connector_status === "Occupied" || (charger.power_kw ?? 0) > 0;
+  return IN_USE.has(charger.connector_status) || (charger.power_kw ?? 0) > 0;
 }
 
 export const STATE_LABEL = {

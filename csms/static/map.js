@@ -176,7 +176,9 @@ export function paint(drawn, chargers) {
     const state = stateOf(charger);
     dot.dataset.state = state;
     dot.dataset.connector = charger.connector_status ?? "none";
-    dot.setAttribute("aria-label", `${id}: ${STATE_LABEL[state]}, ${kw(charger.power_kw)}`);
+    dot.dataset.ocpp = charger.ocpp_version ?? "none";
+    const version = charger.ocpp_version ? `, ${charger.ocpp_version}` : "";
+    dot.setAttribute("aria-label", `${id}: ${STATE_LABEL[state]}, ${kw(charger.power_kw)}${version}`);
   }
   for (const { element, chargers: ids } of drawn.summaries.values()) {
     const totals = summarize(ids.map((id) => byId.get(id)).filter(Boolean));

@@ -68,6 +68,7 @@ export function fillCard(card, charger, now) {
     rows.push(["Session", kwh(charger.energy_kwh)]);
     if (charger.transaction_id) rows.push(["Transaction", charger.transaction_id]);
   }
+  rows.push(["OCPP", charger.ocpp_version ? charger.ocpp_version.replace(/^ocpp/, "") : "never connected"]);
   rows.push(["Heartbeat", ago(charger.last_heartbeat, now)]);
   rows.push(["Max power", charger.max_power_kw == null ? "unknown" : kw(charger.max_power_kw)]);
   card.dataset.state = state;

@@ -55,11 +55,11 @@ def csms(
         ),
     ] = 30.0,
 ) -> None:
-    """Run the reference CSMS: OCPP 2.0.1 server, REST API and the live map of the fleet."""
+    """Run the reference CSMS: OCPP 1.6J, 2.0.1 and 2.1 server, REST API and the live map of the fleet."""
     import asyncio  # noqa: PLC0415
 
     from csms.app import CsmsSettings, serve_csms  # noqa: PLC0415
-    from csms.station import Policy  # noqa: PLC0415
+    from csms.peer import Policy  # noqa: PLC0415
     from proxy.apiguard import api_token  # noqa: PLC0415
     from proxy.store.database import DatabaseError, resolved_database  # noqa: PLC0415
 

@@ -30,7 +30,7 @@ from ocpp.v201 import ChargePoint, call, call_result
 from websockets.asyncio.client import ClientConnection, connect
 
 from csms.app import CsmsSettings, RunningCsms, running_csms
-from csms.station import Policy
+from csms.peer import Policy
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import ConnectionClosed, ConnectionOpened, Event, Frame
 from proxy.settings import Endpoint

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from ocpp.v201 import call
 
-from csms.station import Policy
+from csms.peer import Policy
 from tests.csms import flows
 from tests.csms.sim import Behaviour, csms, http, session_events, station
 from tests.pg import fetch

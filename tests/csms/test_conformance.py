@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from ocpp.v201 import call
 
-from csms.station import Policy
+from csms.peer import Policy
 from proxy.check import run_check
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import Event

@@ -236,6 +236,8 @@ async def _charging_then_faulted(page: Page, station: Charger) -> None:
     await expect(card).to_contain_text("100.0 kW", timeout=SOON)
     await expect(card).to_contain_text("0.833 kWh", timeout=SOON)
     await expect(card).to_contain_text(TRANSACTION)
+    await expect(card.locator("dd", has_text="2.0.1")).to_have_count(1)  # its OCPP version
+    await expect(_dot(page)).to_have_attribute("data-ocpp", "ocpp2.0.1")
     await expect(card).to_contain_text("s ago")
     await _no_scroll_bars(page)
     await page.screenshot(path=str(ARTIFACTS / "map.png"), full_page=True)

@@ -12,7 +12,7 @@ from ocpp.v201 import call
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from csms.station import Policy
+from csms.peer import Policy
 from tests.csms.sim import csms, ocpp_url, station
 from tests.pg import fetch
 from tests.proxy_harness import SUBPROTOCOL, run, within
