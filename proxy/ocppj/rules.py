@@ -45,8 +45,9 @@ _CATALOGUE = (
     Rule(
         "WS-001",
         (E, N),
-        "Upgrade request offers OCPP subprotocols including ocpp2.0.1",
-        "OCPP-J 2.0.1 §3.1.2",
+        "Upgrade request offers the OCPP subprotocol the connection is judged by (ocpp2.0.1 "
+        "when the CSMS selects none)",
+        "OCPP-J 1.6 §3.1.2; OCPP-J 2.0.1 §3.1.2",
     ),
     Rule(
         "WS-002",
@@ -173,6 +174,12 @@ _CATALOGUE = (
         (N,),
         "A -Signed CALL carries a flattened JWS naming its action and message type",
         "OCPP-J 2.0.1 §7.1, §7.3",
+    ),
+    Rule(
+        "RPC-019",
+        (E,),
+        "SEND (MessageTypeId 6, ocpp2.1) is never answered",
+        "OCPP-J 2.1 §4.2.4",
     ),
     Rule(
         "RPC-020",
