@@ -12,6 +12,14 @@ violations to codes differently: it judges the code against Table 8's meanings o
 are unambiguous. SEC-010 warns about a misspelt Appendix 1 event name and only notes another
 unknown one: Appendix 1 is not exhaustive, and a proprietary event is allowed for what none of
 its events describes.
+
+Which versions a rule judges its id says (`Rule.versions`): WS, RPC, SCH and BACKOFF rules are
+OCPP-J's own (framing, message ids, one CALL in flight, timeouts, schemas, transport, back-off)
+and judge every version with the same id. A rule about a version's messages carries the version
+in its group prefix: BOOT16-001 is an OCPP 1.6 rule, a TX21-… rule would be 2.1's only. A prefix
+without digits (BOOT, TX, SEC, ...) names a 2.0.1 rule, which judges 2.1 as well: 2.1 keeps
+2.0.1's messages and use cases. `only` narrows a shared rule to the versions that have what it
+judges (RPC-019: SEND exists in 2.1 alone).
 """
 
 from __future__ import annotations
@@ -19,8 +27,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from proxy.ocppj.findings import Severity
+from proxy.ocppj.versions import OCPP16, OCPP21, OCPP201, VERSIONS
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO  # N for notice: info
+
+SHARED_GROUPS = frozenset({"WS", "RPC", "SCH", "BACKOFF"})
+"""Rule groups of OCPP-J itself: their rules judge every version."""
+VERSION_DIGITS = {"16": (OCPP16,), "21": (OCPP21,)}
+"""A group prefix ending in these digits is that version's alone (BOOT16)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +44,24 @@ class Rule:
     """The severities its findings can have; the first is the default."""
     title: str
     reference: str
+    only: tuple[str, ...] = ()
+    """The versions a shared rule is limited to; empty: as its id says."""
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """The subprotocols whose connections this rule judges."""
+        if self.only:
+            return self.only
+        group = self.group
+        for digits, versions in VERSION_DIGITS.items():
+            if group.endswith(digits):
+                return versions
+        return tuple(VERSIONS) if group in SHARED_GROUPS else (OCPP201, OCPP21)
+
+    @property
+    def applies(self) -> str:
+        """The versions as a listing shows them: '1.6, 2.0.1, 2.1'."""
+        return ", ".join(version.removeprefix("ocpp") for version in self.versions)
 
     @property
     def severity(self) -> Severity:
@@ -180,6 +212,7 @@ _CATALOGUE = (
         (E,),
         "SEND (MessageTypeId 6, ocpp2.1) is never answered",
         "OCPP-J 2.1 §4.2.4",
+        only=(OCPP21,),
     ),
     Rule(
         "RPC-020",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+from proxy.capture import read_capture
+from proxy.check import run_check
 from proxy.ocppj.checks.answers import AnswersGroup
+from proxy.ocppj.rules import RULES
 from proxy.ocppj.rulesets import RULESETS, SHARED
 from proxy.ocppj.session import Monitor
 from proxy.ocppj.versions import OCPP16, OCPP21, OCPP201, V16, V21, V201
@@ -243,3 +246,45 @@ def test_unknown_or_missing_subprotocol_is_judged_as_ocpp201():
         wire = Wire(f"CP-{selected}").open(offered=("ocpp1.5",), selected=selected)
         monitor.feed(wire.events[0])
         assert monitor.sessions[wire.station].version is V201
+
+
+# ---- ocppscope check and rules ----------------------------------------------------------------
+
+
+def test_check_judges_a_capture_by_its_selected_subprotocol(tmp_path):
+    wire = boot16(ocpp16())
+    charging16(wire)
+    lines = [
+        {
+            "type": "open",
+            "ts": wire.events[0].timestamp,
+            "station": CP,
+            "path": f"/ocpp/{CP}",
+            "subprotocols": [OCPP16],
+            "selected": OCPP16,
+        },
+        *(
+            {
+                "type": "frame",
+                "ts": event.timestamp,
+                "station": CP,
+                "direction": str(event.direction),
+                "text": event.data,
+            }
+            for event in wire.events[1:]
+        ),
+    ]
+    capture = tmp_path / "ocpp16.jsonl"
+    capture.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+    report = run_check(read_capture(capture))
+
+    assert report.findings == []
+    assert [(s.station, s.version, s.transactions) for s in report.stations] == [(CP, OCPP16, 1)]
+
+
+def test_rules_say_which_versions_they_judge():
+    assert RULES["RPC-007"].versions == (OCPP16, OCPP201, OCPP21)
+    assert RULES["RPC-019"].versions == (OCPP21,)
+    assert RULES["BOOT-001"].versions == (OCPP201, OCPP21)
+    assert RULES["RPC-019"].applies == "2.1"
