@@ -190,6 +190,8 @@ V21: Final = Version(
 )
 
 VERSIONS: Final[dict[str, Version]] = {v.name: v for v in (V16, V201, V21)}
+ALL_ACTIONS: Final = frozenset().union(*(v.actions for v in VERSIONS.values()))
+"""Every action of every version: the bounded set of names metrics label series by."""
 DEFAULT: Final = V201
 """What a connection without a (known) selected subprotocol is judged by (WS-002 says why)."""
 
