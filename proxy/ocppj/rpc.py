@@ -388,6 +388,8 @@ class Rpc:
     ) -> None:
         """RPC-014 (the MessageId and code of a CALLERROR to an unusable frame), RPC-015."""
         session = self.session
+        if "RpcFrameworkError" not in session.version.error_codes:
+            return  # OCPP-J 1.6 names neither a MessageId ("-1") nor a code for such an answer
         got = message.message_id
         if rejected.message_id == "-1" and got != "-1":
             session.flag(
@@ -420,7 +422,7 @@ class Rpc:
                     "Part 4 §4.4 requires MessageTypeNotSupported",
                     details={"expected_code": "MessageTypeNotSupported", "got_code": code},
                 )
-        elif code != "RpcFrameworkError" and "RpcFrameworkError" in session.version.error_codes:
+        elif code != "RpcFrameworkError":
             session.flag(
                 "RPC-014",
                 f"a frame that is no valid RPC message is answered with {message.error_code}; "

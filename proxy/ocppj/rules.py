@@ -87,7 +87,12 @@ _CATALOGUE = (
         "CSMS selects exactly one subprotocol that the station offered",
         "OCPP-J 2.0.1 §3.2",
     ),
-    Rule("WS-003", (E,), "Only MessageTypeIds 2, 3, 4 on ocpp2.0.1", "OCPP-J 2.0.1 Table 3"),
+    Rule(
+        "WS-003",
+        (E,),
+        "Only MessageTypeIds 2, 3, 4 on ocpp1.6 and ocpp2.0.1 (5 and 6 are ocpp2.1's)",
+        "OCPP-J 1.6 §4.1.3; OCPP-J 2.0.1 Table 3; OCPP-J 2.1 §4.2",
+    ),
     Rule(
         "WS-004",
         (E, W),

@@ -72,7 +72,7 @@ def validate(
                 )
                 break
             # A null, {} or [] the schema forbids is a schema error too (RPC-011 says omit it).
-            violations.append(_describe(schema_name, error, payload))
+            violations.append(_describe(schema_name, error, payload, version))
     except UnicodeEncodeError:  # a lone surrogate escape ("\ud800"): JSON, but not Unicode text
         violations.append(
             Violation(
@@ -93,14 +93,17 @@ def validate(
 
 
 def _describe(
-    schema_name: str, error: jsonschema_rs.ValidationError, payload: dict[str, Any]
+    schema_name: str,
+    error: jsonschema_rs.ValidationError,
+    payload: dict[str, Any],
+    version: Version,
 ) -> Violation:
     where = _path(error.instance_path)
     kind = type(error.kind).__name__
     if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
         return Violation(
             "SCH-002",
-            f"{schema_name}: {where}: {error.message} (only customData may carry extra properties)",
+            f"{schema_name}: {where}: {error.message}{'' if version.draft == 4 else _CUSTOM}",
             kind=kind,
         )
     value = _at(payload, error.instance_path)
@@ -112,6 +115,10 @@ def _describe(
             kind=kind,
         )
     return Violation("SCH-001", f"{schema_name}: {where}: {error.message}", kind=kind)
+
+
+_CUSTOM = " (only customData may carry extra properties)"
+"""2.0.1 and 2.1 allow vendor extensions there; 1.6's schemas have no customData."""
 
 
 def _at(value: Any, parts: list[str | int]) -> Any:

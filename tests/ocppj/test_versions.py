@@ -7,6 +7,7 @@ import json
 from proxy.capture import read_capture
 from proxy.check import run_check
 from proxy.ocppj.checks.answers import AnswersGroup
+from proxy.ocppj.findings import Severity
 from proxy.ocppj.rules import RULES
 from proxy.ocppj.rulesets import RULESETS, SHARED
 from proxy.ocppj.session import Monitor
@@ -288,3 +289,22 @@ def test_rules_say_which_versions_they_judge():
     assert RULES["RPC-019"].versions == (OCPP21,)
     assert RULES["BOOT-001"].versions == (OCPP201, OCPP21)
     assert RULES["RPC-019"].applies == "2.1"
+
+
+def test_extra_property_on_ocpp16_is_sch_002_without_customdata_advice():
+    wire = boot16(ocpp16())
+    wire.call("Heartbeat", {"vendor": "x"}).error("FormationViolation")
+
+    findings = run(wire.events)
+
+    assert rule_ids(findings) == ["SCH-002"]
+    assert "customData" not in findings[0].message
+
+
+def test_callresulterror_on_ocpp21_is_judged_by_its_code():
+    wire = ocpp21().boot_again()
+    wire.call("Heartbeat", {}).result({"currentTime": wire.time(0.05)})
+    wire.raw(json.dumps([5, wire.last_id["charger"], "FormatViolation", "", {}]))
+    wire.raw(json.dumps([5, wire.last_id["charger"], "FormationViolation", "", {}]))
+
+    assert [(f.rule_id, f.severity) for f in run(wire.events)] == [("RPC-012", Severity.WARNING)]
