@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from ocppscope.bench.engine import synthetic_traffic
 from proxy.capture import read_capture
 from proxy.check import run_check
 from proxy.ocppj.checks.answers import AnswersGroup
+from proxy.ocppj.events import Frame
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.rules import RULES
 from proxy.ocppj.rulesets import RULESETS, SHARED
@@ -308,3 +310,17 @@ def test_callresulterror_on_ocpp21_is_judged_by_its_code():
     wire.raw(json.dumps([5, wire.last_id["charger"], "FormationViolation", "", {}]))
 
     assert [(f.rule_id, f.severity) for f in run(wire.events)] == [("RPC-012", Severity.WARNING)]
+
+
+def test_bench_ocpp16_fleet_is_compliant_traffic():
+    events = synthetic_traffic(3, 45, OCPP16)
+    monitor = Monitor()
+
+    findings = [finding for event in events for finding in monitor.feed(event).findings]
+
+    assert findings + monitor.finish(events[-1].timestamp) == []
+    assert {session.version for session in monitor.sessions.values()} == {V16}
+    texts = [event.data for event in events if isinstance(event, Frame)]
+    starts = sum('"StartTransaction"' in text for text in texts)
+    assert starts >= 3
+    assert sum('"StopTransaction"' in text for text in texts) == starts
