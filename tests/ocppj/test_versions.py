@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from ocppscope.bench.engine import synthetic_traffic
 from proxy.capture import read_capture
 from proxy.check import run_check
 from proxy.ocppj.checks.answers import AnswersGroup
-from proxy.ocppj.events import Frame
+from proxy.ocppj.events import ConnectionOpened, Frame
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.rules import RULES
 from proxy.ocppj.rulesets import RULESETS, SHARED
@@ -324,3 +325,19 @@ def test_bench_ocpp16_fleet_is_compliant_traffic():
     starts = sum('"StartTransaction"' in text for text in texts)
     assert starts >= 3
     assert sum('"StopTransaction"' in text for text in texts) == starts
+
+
+def test_bench_ocpp201_fleet_is_compliant_ocpp21_traffic_too():
+    """2.1 keeps 2.0.1's messages: the 2.0.1 day, selected as ocpp2.1, passes the 2.1 schemas."""
+    events = [
+        replace(event, offered_subprotocols=(OCPP21,), selected_subprotocol=OCPP21)
+        if isinstance(event, ConnectionOpened)
+        else event
+        for event in synthetic_traffic(2, 45)
+    ]
+    monitor = Monitor()
+
+    findings = [finding for event in events for finding in monitor.feed(event).findings]
+
+    assert findings + monitor.finish(events[-1].timestamp) == []
+    assert {session.version for session in monitor.sessions.values()} == {V21}
