@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from proxy.ocppj.findings import Severity
+from proxy.ocppj.versions import version_of
 
 MAX_MESSAGE_ID = 36
 MAX_ERROR_DESCRIPTION = 255
@@ -218,8 +219,8 @@ def _key(text: str, pos: int) -> tuple[str, int]:
 
 def _parse_array(items: list[Any], subprotocol: str | None, parsed: Parsed) -> None:
     type_id = items[0]
-    ocpp21 = subprotocol == "ocpp2.1"
-    if type_id in OCPP21_TYPES and not ocpp21:
+    known = version_of(subprotocol).message_types
+    if type_id in OCPP21_TYPES and type_id not in known:
         name = OCPP21_TYPES[type_id]
         parsed.violations.append(
             Violation(
@@ -230,10 +231,10 @@ def _parse_array(items: list[Any], subprotocol: str | None, parsed: Parsed) -> N
         )
         parsed.unsupported_type = True
         return
-    if type_id not in TYPE_NAMES and not (ocpp21 and type_id in OCPP21_TYPES):
-        known = "2, 3, 4, 5 and 6" if ocpp21 else "2, 3 and 4"
+    if type_id not in known:
+        listed = ", ".join(str(number) for number in sorted(known))
         parsed.violations.append(
-            Violation("RPC-002", f"unknown MessageTypeId {type_id}: OCPP-J knows {known}")
+            Violation("RPC-002", f"unknown MessageTypeId {type_id}: OCPP-J knows {listed}")
         )
         parsed.unsupported_type = True
         return
