@@ -19,7 +19,8 @@ and judge every version with the same id. A rule about a version's messages carr
 in its group prefix: BOOT16-001 is an OCPP 1.6 rule, a TX21-… rule would be 2.1's only. A prefix
 without digits (BOOT, TX, SEC, ...) names a 2.0.1 rule, which judges 2.1 as well: 2.1 keeps
 2.0.1's messages and use cases. `only` narrows a shared rule to the versions that have what it
-judges (RPC-019: SEND exists in 2.1 alone).
+judges (RPC-019: SEND exists in 2.1 alone; WS-004, WS-006 and WS-011 come from OCPP-J 2.0.1 and
+its errata, which OCPP-J 1.6 does not require); its group asks `Session.judges` first.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ _CATALOGUE = (
         (E, W),
         "Station identity: at most 48 characters of identifierString, no colon",
         "OCPP-J 2.0.1 §3.1.1; Errata 2023-12 §2.17.3",
+        only=(OCPP201, OCPP21),
     ),
     Rule(
         "WS-005",
@@ -105,11 +107,23 @@ _CATALOGUE = (
         "A CSMS refusing the upgrade for an unknown identity answers 404",
         "OCPP-J 2.0.1 §3.2",
     ),
-    Rule("WS-006", (N,), "OCPP version not part of the endpoint URL", "Errata 2023-12 §4.1"),
+    Rule(
+        "WS-006",
+        (N,),
+        "OCPP version not part of the endpoint URL",
+        "Errata 2023-12 §4.1",
+        only=(OCPP201, OCPP21),
+    ),
     Rule("WS-007", (W,), "Station keeps the WebSocket open", "OCPP-J 2.0.1 §3.1"),
     Rule("WS-008", (W,), "OCPP messages travel in text frames", "OCPP-J 2.0.1 §4.1.2 (inferred)"),
     Rule("WS-010", (W,), "No empty text messages", "ocpp-rpc compatibility note"),
-    Rule("WS-011", (W,), "CSMS accepts permessage-deflate when offered", "OCPP-J 2.0.1 §3.3"),
+    Rule(
+        "WS-011",
+        (W,),
+        "CSMS accepts permessage-deflate when offered",
+        "OCPP-J 2.0.1 §3.3",
+        only=(OCPP201, OCPP21),
+    ),
     Rule(
         "WS-014",
         (W,),

@@ -144,6 +144,10 @@ class Session:
         """This session's instance of a rule group, for what that group knows."""
         return cast(G, self._groups[kind])
 
+    def judges(self, rule_id: str) -> bool:
+        """Whether the rule applies to this session's version (`Rule.versions`)."""
+        return self.version.name in RULES[rule_id].versions
+
     def find(self, kind: type[G]) -> G | None:
         """A rule group this session's version may lack (a shared group asking a version's)."""
         return cast("G | None", self._groups.get(kind))

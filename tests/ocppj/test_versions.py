@@ -341,3 +341,18 @@ def test_bench_ocpp201_fleet_is_compliant_ocpp21_traffic_too():
 
     assert findings + monitor.finish(events[-1].timestamp) == []
     assert {session.version for session in monitor.sessions.values()} == {V21}
+
+
+def test_ocpp201_transport_rules_do_not_judge_ocpp16():
+    """WS-004 (identity), WS-006 (version in the URL), WS-011 (compression) are OCPP-J 2.0.1's."""
+    path = "/ocpp16/ABB:TACW22:0451"
+    headers = {"sec-websocket-extensions": "permessage-deflate"}
+    for selected, expected in ((OCPP16, []), (OCPP201, ["WS-004", "WS-006", "WS-011"])):
+        wire = Wire("ABB:TACW22:0451").open(
+            offered=(selected,),
+            selected=selected,
+            path=path,
+            request_headers=headers,
+            response_headers={"sec-websocket-protocol": selected},
+        )
+        assert sorted(rule_ids(run(wire.events))) == expected

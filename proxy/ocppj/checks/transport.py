@@ -119,9 +119,12 @@ class TransportGroup(RuleGroup):
                 f"CSMS selected subprotocol '{selected}', which the station did "
                 f"not offer ({', '.join(offered)})",
             )
-        _identity(session, event.station)
-        _version_in_path(session, event.path)
-        _compression(session, event)
+        if session.judges("WS-004"):
+            _identity(session, event.station)
+        if session.judges("WS-006"):
+            _version_in_path(session, event.path)
+        if session.judges("WS-011"):
+            _compression(session, event)
         for other in session.connections.values():
             session.flag(
                 "WS-015",
