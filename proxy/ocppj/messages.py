@@ -219,27 +219,10 @@ def _key(text: str, pos: int) -> tuple[str, int]:
 
 def _parse_array(items: list[Any], subprotocol: str | None, parsed: Parsed) -> None:
     type_id = items[0]
-    known = version_of(subprotocol).message_types
-    if type_id in OCPP21_TYPES and type_id not in known:
-        name = OCPP21_TYPES[type_id]
-        parsed.violations.append(
-            Violation(
-                "WS-003",
-                f"MessageTypeId {type_id} ({name}) exists only on ocpp2.1, "
-                f"this connection speaks {subprotocol or 'no negotiated subprotocol'}",
-            )
-        )
-        parsed.unsupported_type = True
+    if type_id not in TYPE_NAMES and not _known_type(type_id, subprotocol, parsed):
         return
-    if type_id not in known:
-        listed = ", ".join(str(number) for number in sorted(known))
-        parsed.violations.append(
-            Violation("RPC-002", f"unknown MessageTypeId {type_id}: OCPP-J knows {listed}")
-        )
-        parsed.unsupported_type = True
-        return
-    name = TYPE_NAMES.get(type_id) or OCPP21_TYPES[type_id]
     if len(items) < 2:
+        name = TYPE_NAMES.get(type_id) or OCPP21_TYPES[type_id]
         parsed.violations.append(Violation("RPC-003", f"{name} has no MessageId"))
         return
     message_id = items[1]
@@ -266,10 +249,34 @@ def _parse_array(items: list[Any], subprotocol: str | None, parsed: Parsed) -> N
         _parse_callerror(items, parsed, type_id)
 
 
+def _known_type(type_id: int, subprotocol: str | None, parsed: Parsed) -> bool:
+    """Whether a MessageTypeId other than 2, 3, 4 is one of the connection's version (2.1's 5
+    and 6); WS-003 or RPC-002 when it is not."""
+    known = version_of(subprotocol).message_types
+    if type_id in known:
+        return True
+    if type_id in OCPP21_TYPES:
+        parsed.violations.append(
+            Violation(
+                "WS-003",
+                f"MessageTypeId {type_id} ({OCPP21_TYPES[type_id]}) exists only on ocpp2.1, "
+                f"this connection speaks {subprotocol or 'no negotiated subprotocol'}",
+            )
+        )
+    else:
+        listed = ", ".join(str(number) for number in sorted(known))
+        parsed.violations.append(
+            Violation("RPC-002", f"unknown MessageTypeId {type_id}: OCPP-J knows {listed}")
+        )
+    parsed.unsupported_type = True
+    return False
+
+
 def _parse_call(items: list[Any], parsed: Parsed, type_id: int) -> None:
     kind = "CALL" if type_id == CALL else "SEND"
-    shape = f'[{type_id}, "<MessageId>", "<Action>", {{<Payload>}}]'
-    _check_length(items, 4, kind, shape, parsed)
+    if len(items) != 4:
+        shape = f'[{type_id}, "<MessageId>", "<Action>", {{<Payload>}}]'
+        _check_length(items, 4, kind, shape, parsed)
     action = items[2] if len(items) > 2 else None
     if type(action) is not str:
         parsed.violations.append(

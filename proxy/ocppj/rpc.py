@@ -112,6 +112,12 @@ class Rpc:
         known = call.action in version.actions
         if signs is None and not known:
             self._unknown_action(call.action)
+        elif action in version.send_actions:
+            session.flag(
+                "RPC-009",
+                f"{action} is sent with SEND (MessageTypeId 6), never as a CALL "
+                "(OCPP-J 2.1 §4.2.4)",
+            )
         elif not version.may_send(action, direction):
             session.flag(
                 "RPC-009",

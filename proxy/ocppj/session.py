@@ -355,47 +355,42 @@ class Session:
             self.connections_opened += 1
         self.connection = connection
         self.direction = event.direction
-        if isinstance(event.data, bytes):
-            self.flag(
-                "WS-008",
-                f"{event.direction.sender} sent a binary frame of "
-                f"{len(event.data)} bytes; OCPP-J messages are UTF-8 JSON text frames",
-            )
-            try:
-                text = event.data.decode("utf-8")
-            except UnicodeDecodeError:
-                self.flag("RPC-001", "binary frame is not valid UTF-8")
-                return
-        else:
-            text = event.data
+        text = event.data if isinstance(event.data, str) else self._binary(event, event.data)
+        if text is None:
+            return
         parsed = parse_frame(text, connection.subprotocol)
         outcome.parsed = parsed
         self.message_id = parsed.message_id
-        if isinstance(parsed.message, Call | Send):
-            self.action = parsed.message.action
+        message = parsed.message
+        if isinstance(message, Call) or isinstance(message, Send):  # noqa: SIM101 (faster than a union)
+            self.action = message.action
         self.report(parsed.violations)
         for handler in self.routes.frames:
             handler(parsed)
-        message = parsed.message
         if message is None:
             self.rpc.rejected(parsed, connection)
             connection.last_activity = event.timestamp
             return
-        if isinstance(message, CallResultError):
-            self.rpc.result_refused(message)
-            connection.last_activity = event.timestamp
-            return
-        compact = "" if isinstance(message, CallError) else self._compact(message, text)
-        if isinstance(message, Send):
-            outcome.action = message.action
-            self.rpc.send(message)
-        elif isinstance(message, Call):
+        if isinstance(message, CallError):
+            if isinstance(message, CallResultError):
+                self.rpc.result_refused(message)
+                connection.last_activity = event.timestamp
+                return
+            compact = ""
+        else:
+            compact = "".join(text.split())
+            if message.payload and ("{}" in compact or "[]" in compact or "null" in compact):
+                self._empty_fields(message.payload)
+        if isinstance(message, Call):
             outcome.action = message.action
             self.current_call = self.rpc.call(message, compact, connection)
             routes = self.routes
             for on_call in routes.calls.get(message.action, routes.any_call):
                 on_call(message)
             self.current_call = None
+        elif isinstance(message, Send):
+            outcome.action = message.action
+            self.rpc.send(message)
         else:
             pending = self.rpc.response(message, connection)
             if pending is not None:
@@ -404,17 +399,26 @@ class Session:
                 self._dispatch_response(pending, message)
         connection.last_activity = event.timestamp
 
-    def _compact(self, message: Call | CallResult | Send, text: str) -> str:
-        """The frame without whitespace (what RPC-005 compares); RPC-011 for empty fields."""
-        compact = "".join(text.split())
-        if message.payload and ("{}" in compact or "[]" in compact or "null" in compact):
-            for where, value in empty_fields(message.payload):
-                self.flag(
-                    "RPC-011",
-                    f"{where} is {json.dumps(value)}: omit an empty "
-                    "optional field, fill a required one",
-                )
-        return compact
+    def _binary(self, event: Frame, data: bytes) -> str | None:
+        """WS-008 for a binary frame; its text, or None (RPC-001) when it is not UTF-8."""
+        self.flag(
+            "WS-008",
+            f"{event.direction.sender} sent a binary frame of "
+            f"{len(data)} bytes; OCPP-J messages are UTF-8 JSON text frames",
+        )
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.flag("RPC-001", "binary frame is not valid UTF-8")
+            return None
+
+    def _empty_fields(self, payload: dict[str, object]) -> None:
+        """RPC-011: null, {} or [] below the top level of a payload."""
+        for where, value in empty_fields(payload):
+            self.flag(
+                "RPC-011",
+                f"{where} is {json.dumps(value)}: omit an empty optional field, fill a required one",
+            )
 
     def report(self, violations: list[Violation]) -> None:
         for violation in violations:
@@ -424,7 +428,11 @@ class Session:
         routes = self.routes
         if isinstance(message, CallResult):
             version = self.version
-            if message.payload is not None and pending.action in version.actions:
+            if (
+                message.payload is not None
+                and pending.action in version.actions
+                and pending.action not in version.send_actions  # no response schema: never answered
+            ):
                 self.report(validate(f"{pending.action}Response", message.payload, False, version))
             for handler in routes.results.get(pending.action, routes.any_result):
                 handler(pending, message)

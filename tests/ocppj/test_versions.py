@@ -356,3 +356,14 @@ def test_ocpp201_transport_rules_do_not_judge_ocpp16():
             response_headers={"sec-websocket-protocol": selected},
         )
         assert sorted(rule_ids(run(wire.events))) == expected
+
+
+def test_send_only_action_as_a_call_is_rpc_009():
+    wire = ocpp21().boot_again()
+    payload = {"id": 1, "pending": 0, "basetime": wire.time(), "data": [{"t": 0.5, "v": "1"}]}
+    wire.call("NotifyPeriodicEventStream", payload).result({})
+
+    findings = run(wire.events)
+
+    assert rule_ids(findings) == ["RPC-009"]
+    assert "SEND" in findings[0].message
