@@ -15,6 +15,7 @@ from proxy.ocppj.findings import Finding, Severity
 from proxy.ocppj.rules import RULES
 from proxy.ocppj.timefmt import format_datetime
 from proxy.ocppj.unchecked import UNCHECKED
+from proxy.ocppj.versions import VERSIONS
 
 SIDES = {"both": "both", "charger": "station only", "csms": "CSMS only"}
 """How the station table names whose frames a station's events hold."""
@@ -29,6 +30,7 @@ def render_table(
     stations = Table(title="Stations", title_justify="left")
     for column in (
         "station",
+        "version",
         "sides",
         "connections",
         "frames",
@@ -38,10 +40,13 @@ def render_table(
         "warnings",
         "info",
     ):
-        stations.add_column(column, justify="left" if column in ("station", "sides") else "right")
+        stations.add_column(
+            column, justify="left" if column in ("station", "version", "sides") else "right"
+        )
     for summary in report.stations:
         stations.add_row(
             summary.station,
+            summary.version,
             SIDES[summary.observed],
             str(summary.connections),
             str(summary.frames),
@@ -107,6 +112,7 @@ def to_json(report: CheckReport, shown: list[Finding]) -> str:
         "stations": [
             {
                 "station": summary.station,
+                "version": summary.version,
                 "connections": summary.connections,
                 "frames": summary.frames,
                 "transactions": summary.transactions,
@@ -189,11 +195,14 @@ def _line(finding: Finding) -> str:
 def render_rules(console: Console) -> None:
     """The rules checked, then the catalogue entries not checked with the reason for each."""
     table = Table(title=f"{len(RULES)} rules checked", title_justify="left")
-    for column in ("id", "severity", "rule", "reference"):
+    for column in ("id", "severity", "versions", "rule", "reference"):
         table.add_column(column, overflow="fold")
     for rule in RULES.values():
-        table.add_row(rule.id, "/".join(rule.severities), rule.title, rule.reference)
+        table.add_row(rule.id, "/".join(rule.severities), rule.applies, rule.title, rule.reference)
     console.print(table)
+    for version in VERSIONS:
+        count = sum(version in rule.versions for rule in RULES.values())
+        console.print(f"{version}: {count} rules")
     unchecked = Table(title=f"{len(UNCHECKED)} not checked", title_justify="left")
     for column in ("id", "check", "reference", "why not"):
         unchecked.add_column(column, overflow="fold")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import sys
 
-from proxy.ocppj.rules import RULES, Rule
+from proxy.ocppj.rules import RULES, VERSION_DIGITS, Rule
 from proxy.ocppj.unchecked import UNCHECKED
+from proxy.ocppj.versions import VERSIONS
 
 GROUPS = {
     "WS": "Transport and handshake",
@@ -29,9 +30,17 @@ GROUPS = {
     "HB16": "OCPP 1.6J heartbeat",
     "STAT16": "OCPP 1.6J connector status",
     "TX16": "OCPP 1.6J transactions",
-    "RPC16": "OCPP-J 1.6 CALLERROR codes",
     "QUEUE16": "OCPP 1.6J offline queueing",
 }
+
+
+def _heading(group: str) -> str:
+    """BOOT16: 'Boot and registration, OCPP 1.6'."""
+    for digits in VERSION_DIGITS:
+        base = group.removesuffix(digits)
+        if base != group and base in GROUPS:
+            return f"{GROUPS[base]}, OCPP {'.'.join(digits)}"
+    return GROUPS.get(group, group)
 
 
 def _cell(text: str) -> str:
@@ -50,19 +59,29 @@ def reference() -> str:
         "they are judged.",
         f"{len(RULES)} rules are checked and {len(UNCHECKED)} catalogue entries are not.",
         "",
+        "Each connection is judged by the OCPP version its handshake selected (ocpp2.0.1 when",
+        "none); the `versions` column says which versions a rule judges. WS, RPC, SCH and",
+        "BACKOFF rules are OCPP-J's own and judge every version; a group prefix with digits",
+        "(BOOT16) is that version's alone; the others are 2.0.1's and judge 2.1 too.",
+        "",
+        *(
+            f"- {version}: {sum(version in rule.versions for rule in RULES.values())} rules"
+            for version in VERSIONS
+        ),
+        "",
     ]
     by_group: dict[str, list[Rule]] = {}
     for rule in RULES.values():
         by_group.setdefault(rule.group, []).append(rule)
     for group, rules in by_group.items():
         lines += [
-            f"## {GROUPS.get(group, group)} ({group})",
+            f"## {_heading(group)} ({group})",
             "",
-            "| id | severity | rule | reference |",
-            "| --- | --- | --- | --- |",
+            "| id | severity | versions | rule | reference |",
+            "| --- | --- | --- | --- | --- |",
         ]
         lines += [
-            f"| {rule.id} | {'/'.join(rule.severities)} | {_cell(rule.title)} | "
+            f"| {rule.id} | {'/'.join(rule.severities)} | {rule.applies} | {_cell(rule.title)} | "
             f"{_cell(rule.reference)} |"
             for rule in rules
         ]

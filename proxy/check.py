@@ -88,6 +88,8 @@ class StationSummary:
     """Rules not judged for this station (one side observed), with the reason of each."""
     suppressed: dict[str, int] = field(default_factory=dict)
     """How often each skipped rule would have fired on what is only a gap in the log."""
+    version: str = "ocpp2.0.1"
+    """The subprotocol whose rules judged the station (its last connection's)."""
 
 
 @dataclass(slots=True)
@@ -126,11 +128,7 @@ def run_check(
         if outcome.rtt is not None:
             tally.rtts.append(outcome.rtt)
         message = outcome.parsed.message if outcome.parsed else None
-        if (
-            isinstance(message, Call)
-            and message.action == "TransactionEvent"
-            and ((message.payload or {}).get("eventType") == "Started")
-        ):
+        if isinstance(message, Call) and _starts_transaction(message):
             tally.transactions += 1
     findings.extend(monitor.finish(last))
     findings.sort(key=lambda finding: finding.timestamp)
@@ -139,6 +137,13 @@ def run_check(
         for station, session in sorted(monitor.sessions.items())
     ]
     return CheckReport(stations, findings, count)
+
+
+def _starts_transaction(call: Call) -> bool:
+    """A 2.0.1/2.1 TransactionEvent Started, or a 1.6 StartTransaction."""
+    if call.action == "TransactionEvent":
+        return (call.payload or {}).get("eventType") == "Started"
+    return call.action == "StartTransaction"
 
 
 def _summary(session: Session, tally: _Tally, findings: list[Finding]) -> StationSummary:
@@ -157,4 +162,5 @@ def _summary(session: Session, tally: _Tally, findings: list[Finding]) -> Statio
         session.observed,
         dict(session.skipped),
         dict(session.suppressed),
+        session.version.name,
     )

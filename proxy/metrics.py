@@ -40,8 +40,9 @@ from prometheus_client.utils import floatToGoString
 
 from proxy.faults.kinds import Kind
 from proxy.frame import Frame
-from proxy.ocppj.actions import ACTIONS, Direction
+from proxy.ocppj.actions import Direction
 from proxy.ocppj.findings import Finding
+from proxy.ocppj.versions import ALL_ACTIONS
 
 disable_created_metrics()  # a `_created` series beside every counter would double each scrape
 
@@ -63,10 +64,10 @@ SEQNO_RULE = "TX-003"
 
 def bounded_action(action: str | None) -> str:
     """An OCPP action as a label value: `""` for frames without one, `other` for names outside
-    OCPP 2.0.1 (a station could otherwise make up a series per frame)."""
+    OCPP 1.6, 2.0.1 and 2.1 (a station could otherwise make up a series per frame)."""
     if action is None:
         return ""
-    return action if action in ACTIONS else OTHER
+    return action if action in ALL_ACTIONS else OTHER
 
 
 def close_label(code: int | None) -> str:

@@ -290,7 +290,7 @@ def test_table_prints_the_station_table_and_the_findings() -> None:
     for station in SEEDED_STATIONS:
         assert re.search(rf"│ {re.escape(station)} +│", run.stdout)
     # two connections: before and after the loss
-    assert re.search(r"│ CP-NET +│ both +│ +2 │", run.stdout)
+    assert re.search(r"│ CP-NET +│ ocpp2.0.1 +│ both +│ +2 │", run.stdout)
     assert "Findings" in run.stdout
     for rule, line in SEEDED_FINDINGS:
         assert re.search(rf"^ *[0-9:.]+ +{line} +CP-[A-Z]+ +{rule} ", run.stdout, re.M), (
@@ -479,10 +479,12 @@ def test_bench_engine_measures_compliant_traffic() -> None:
     run = ocppscope("bench", "engine", "--stations", "2", "--minutes", "2")
     assert run.returncode == 0, run.stderr
     assert "frames/s" in run.stdout
-    rate = re.search(r"ocppscope engine, all rules\s*│\s*([\d,]+)\s*│", run.stdout)
-    assert rate, run.stdout
-    assert int(rate.group(1).replace(",", "")) > 0
-    assert "findings on this compliant traffic: 0" in run.stdout
+    for version in ("ocpp2.0.1", "ocpp1.6"):
+        rate = re.search(rf"ocppscope engine, {version}, all rules\s*│\s*([\d,]+)\s*│", run.stdout)
+        assert rate, run.stdout
+        assert int(rate.group(1).replace(",", "")) > 0
+        assert f"findings on this compliant {version} traffic: 0" in run.stdout
+    assert "ocpp1.6 / ocpp2.0.1 engine throughput: " in run.stdout
 
 
 # ---- the demo capture --------------------------------------------------------------------------

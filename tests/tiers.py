@@ -39,6 +39,7 @@ UNIT_MODULES = frozenset(
         "tests/ocppj/test_rules_heartbeat.py",
         "tests/ocppj/test_rules_remote.py",
         "tests/ocppj/test_rules_rpc.py",
+        "tests/ocppj/test_versions.py",
         "tests/ocppj/test_rules_security.py",
         "tests/ocppj/test_rules_status.py",
         "tests/ocppj/test_rules_transactions.py",

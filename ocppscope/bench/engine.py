@@ -5,61 +5,45 @@ Both run in the same process on the same frames, so the ratio holds on a noisy m
 
 from __future__ import annotations
 
-import itertools
-import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from proxy.ocppj.actions import Direction
-from proxy.ocppj.events import ConnectionOpened, Event, Frame
+from ocppscope.bench.engine_traffic import (
+    DOWN,
+    HEARTBEAT,
+    METER_PERIOD,
+    POLL_PERIOD,
+    SESSION_LENGTH,
+    START,
+    UP,
+    Talk,
+    Timed,
+)
+from ocppscope.bench.traffic16 import station_traffic16
+from proxy.ocppj.events import Event, Frame
 from proxy.ocppj.schemas import compile_all
 from proxy.ocppj.session import Monitor
 from proxy.ocppj.timefmt import format_datetime
+from proxy.ocppj.versions import OCPP16, OCPP201, VERSIONS
 
-START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-HEARTBEAT, METER_PERIOD, SESSION_LENGTH, POLL_PERIOD = 30.0, 5.0, 1800.0, 300.0
 BASELINE_FRAMES = 3000
-UP, DOWN = Direction.CHARGER_TO_CSMS, Direction.CSMS_TO_CHARGER
 
 
-def _station_traffic(index: int, minutes: int) -> Iterator[tuple[float, int, Event]]:
+def _station_traffic(index: int, minutes: int) -> Iterator[Timed]:
     """One station's day: boot, status, heartbeats, metered sessions, CSMS polls and remote starts."""
     station = f"BENCH-{index:05d}"
-    connection = f"{station}#1"
-    ids = itertools.count(1)
-    order = itertools.count()
+    talk = Talk(index, station)
+    call = talk.call
     offset = (index * 0.37) % HEARTBEAT
     end = START + minutes * 60
     kwh_unit = index % 3 == 0  # some vendors report the register in kWh
 
-    def frame(at: float, direction: Direction, message: list[Any]) -> tuple[float, int, Event]:
-        return (
-            at,
-            next(order),
-            Frame(at, station, connection, direction, json.dumps(message, separators=(",", ":"))),
-        )
-
-    def call(
-        at: float,
-        direction: Direction,
-        action: str,
-        request: dict[str, Any],
-        response: dict[str, Any],
-    ) -> Iterator[tuple[float, int, Event]]:
-        message_id = f"{index:05d}-{next(ids):08d}"
-        yield frame(at, direction, [2, message_id, action, request])
-        yield frame(at + 0.012, direction.reverse, [3, message_id, response])
-
     now = START + offset
-    yield (
-        now,
-        next(order),
-        ConnectionOpened(now, station, connection, f"/ocpp/{station}", ("ocpp2.0.1",), "ocpp2.0.1"),
-    )
+    yield talk.opened(now, OCPP201)
     yield from call(
         now,
         UP,
@@ -136,9 +120,7 @@ def _station_traffic(index: int, minutes: int) -> Iterator[tuple[float, int, Eve
         next_beat += HEARTBEAT
 
 
-def _session(
-    call: Any, station: str, number: int, start: float, kwh_unit: bool
-) -> Iterator[tuple[float, int, Event]]:
+def _session(call: Any, station: str, number: int, start: float, kwh_unit: bool) -> Iterator[Timed]:
     transaction_id = f"{station}-TX{number:04d}"
     power_w, energy_wh, seq = 50_000.0, 12_000_000.0 + number * 40_000, 0
     yield from call(
@@ -211,12 +193,19 @@ def _session(
     )
 
 
-def synthetic_traffic(stations: int, minutes: int) -> list[Event]:
+DAYS: dict[str, Callable[[int, int], Iterator[Timed]]] = {
+    OCPP201: _station_traffic,
+    OCPP16: station_traffic16,
+}
+"""The station day of each version the benchmark feeds."""
+
+
+def synthetic_traffic(stations: int, minutes: int, version: str = OCPP201) -> list[Event]:
     """A fleet's frames interleaved in time order, as the proxy would see them."""
     timeline = [
         (at, index, order, event)
         for index in range(stations)
-        for at, order, event in _station_traffic(index, minutes)
+        for at, order, event in DAYS[version](index, minutes)
     ]
     timeline.sort(key=lambda item: item[:3])
     return [item[3] for item in timeline]
@@ -251,30 +240,37 @@ def _ocpp_library_rate(frames: list[Frame]) -> float:
 
 
 def run_engine_benchmark(stations: int, minutes: int, console: Console) -> None:
-    events = synthetic_traffic(stations, minutes)
-    frames = [event for event in events if isinstance(event, Frame)]
-    compile_all()
+    """Both fleets, 2.0.1 first; the library baseline runs on the 2.0.1 frames."""
+    fleets = {version: synthetic_traffic(stations, minutes, version) for version in DAYS}
+    frames = [event for event in fleets[OCPP201] if isinstance(event, Frame)]
+    for version in DAYS:
+        compile_all(VERSIONS[version])
     _ocpp_library_rate(frames[:50])  # warm both sides' schema caches
-    engine_rate, frame_count, findings = _engine_rate(events)
+    rates = {version: _engine_rate(events) for version, events in fleets.items()}
     library_rate = _ocpp_library_rate(frames[:BASELINE_FRAMES])
+    counts = " and ".join(f"{count:,} {version}" for version, (_, count, _) in rates.items())
     table = Table(
-        title=f"Conformance engine, {stations} stations x {minutes} min "
-        f"({frame_count:,} frames), CPU time on one core",
+        title=f"Conformance engine, {stations} stations x {minutes} min per version "
+        f"({counts} frames), CPU time on one core",
         title_justify="left",
     )
     for column in ("what", "frames/s", "µs/frame", "vs ocpp library"):
         table.add_column(column, justify="left" if column == "what" else "right")
+    for version, (rate, _, _) in rates.items():
+        table.add_row(
+            f"ocppscope engine, {version}, all rules",
+            f"{rate:,.0f}",
+            f"{1e6 / rate:.1f}",
+            f"{rate / library_rate:.0f}x",
+        )
     table.add_row(
-        "ocppscope engine, all rules",
-        f"{engine_rate:,.0f}",
-        f"{1e6 / engine_rate:.1f}",
-        f"{engine_rate / library_rate:.0f}x",
-    )
-    table.add_row(
-        f"ocpp library unpack + validate ({min(BASELINE_FRAMES, frame_count):,} frames)",
+        f"ocpp library unpack + validate ({min(BASELINE_FRAMES, len(frames)):,} frames)",
         f"{library_rate:,.0f}",
         f"{1e6 / library_rate:.1f}",
         "1x",
     )
     console.print(table)
-    console.print(f"findings on this compliant traffic: {findings}")
+    ratio = rates[OCPP16][0] / rates[OCPP201][0]
+    console.print(f"ocpp1.6 / ocpp2.0.1 engine throughput: {ratio:.2f}")
+    for version, (_, _, findings) in rates.items():
+        console.print(f"findings on this compliant {version} traffic: {findings}")

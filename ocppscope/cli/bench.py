@@ -47,7 +47,8 @@ def bench_engine(
         int, typer.Option(min=1, max=600, help="Simulated minutes of traffic per station.")
     ] = 10,
 ) -> None:
-    """Frames/s of the conformance engine on one core, next to the ocpp library's validation."""
+    """Frames/s of the conformance engine on one core for an ocpp2.0.1 and an ocpp1.6 fleet, next to
+    the ocpp library's validation."""
     from ocppscope.bench.engine import run_engine_benchmark  # noqa: PLC0415 (heavy, bench only)
 
     run_engine_benchmark(stations, minutes, Console())

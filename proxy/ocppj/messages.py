@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from proxy.ocppj.findings import Severity
+from proxy.ocppj.versions import version_of
 
 MAX_MESSAGE_ID = 36
 MAX_ERROR_DESCRIPTION = 255
@@ -42,7 +43,21 @@ class CallError:
     details: Any
 
 
-Message = Call | CallResult | CallError
+@dataclass(slots=True)
+class CallResultError(CallError):
+    """OCPP-J 2.1 §4.2.5: the CALL's sender refusing the CALLRESULT it got; answers nothing."""
+
+
+@dataclass(slots=True)
+class Send:
+    """OCPP-J 2.1 §4.2.4: a CALL that is never answered (MessageTypeId 6)."""
+
+    message_id: str
+    action: str
+    payload: dict[str, Any] | None
+
+
+Message = Call | CallResult | CallError | Send
 
 
 @dataclass(slots=True)
@@ -204,26 +219,11 @@ def _key(text: str, pos: int) -> tuple[str, int]:
 
 def _parse_array(items: list[Any], subprotocol: str | None, parsed: Parsed) -> None:
     type_id = items[0]
-    if type_id in OCPP21_TYPES:
-        if subprotocol != "ocpp2.1":
-            name = OCPP21_TYPES[type_id]
-            parsed.violations.append(
-                Violation(
-                    "WS-003",
-                    f"MessageTypeId {type_id} ({name}) exists only on ocpp2.1, "
-                    f"this connection speaks {subprotocol or 'no negotiated subprotocol'}",
-                )
-            )
-            parsed.unsupported_type = True
-        return
-    if type_id not in TYPE_NAMES:
-        parsed.violations.append(
-            Violation("RPC-002", f"unknown MessageTypeId {type_id}: 2.0.1 knows 2, 3 and 4")
-        )
-        parsed.unsupported_type = True
+    if type_id not in TYPE_NAMES and not _known_type(type_id, subprotocol, parsed):
         return
     if len(items) < 2:
-        parsed.violations.append(Violation("RPC-003", f"{TYPE_NAMES[type_id]} has no MessageId"))
+        name = TYPE_NAMES.get(type_id) or OCPP21_TYPES[type_id]
+        parsed.violations.append(Violation("RPC-003", f"{name} has no MessageId"))
         return
     message_id = items[1]
     if type(message_id) is not str:
@@ -234,32 +234,59 @@ def _parse_array(items: list[Any], subprotocol: str | None, parsed: Parsed) -> N
             )
         )
         return
-    if type_id == CALL and len(message_id) > MAX_MESSAGE_ID:  # a response must echo it
+    if type_id in (CALL, SEND) and len(message_id) > MAX_MESSAGE_ID:  # a response echoes it
         parsed.violations.append(
             Violation(
                 "RPC-004",
                 f"MessageId is {len(message_id)} characters long, the maximum is {MAX_MESSAGE_ID}",
             )
         )
-    if type_id == CALL:
-        _parse_call(items, parsed)
+    if type_id in (CALL, SEND):
+        _parse_call(items, parsed, type_id)
     elif type_id == CALLRESULT:
         _parse_callresult(items, parsed)
     else:
-        _parse_callerror(items, parsed)
+        _parse_callerror(items, parsed, type_id)
 
 
-def _parse_call(items: list[Any], parsed: Parsed) -> None:
-    _check_length(items, 4, "CALL", '[2, "<MessageId>", "<Action>", {<Payload>}]', parsed)
+def _known_type(type_id: int, subprotocol: str | None, parsed: Parsed) -> bool:
+    """Whether a MessageTypeId other than 2, 3, 4 is one of the connection's version (2.1's 5
+    and 6); WS-003 or RPC-002 when it is not."""
+    known = version_of(subprotocol).message_types
+    if type_id in known:
+        return True
+    if type_id in OCPP21_TYPES:
+        parsed.violations.append(
+            Violation(
+                "WS-003",
+                f"MessageTypeId {type_id} ({OCPP21_TYPES[type_id]}) exists only on ocpp2.1, "
+                f"this connection speaks {subprotocol or 'no negotiated subprotocol'}",
+            )
+        )
+    else:
+        listed = ", ".join(str(number) for number in sorted(known))
+        parsed.violations.append(
+            Violation("RPC-002", f"unknown MessageTypeId {type_id}: OCPP-J knows {listed}")
+        )
+    parsed.unsupported_type = True
+    return False
+
+
+def _parse_call(items: list[Any], parsed: Parsed, type_id: int) -> None:
+    kind = "CALL" if type_id == CALL else "SEND"
+    if len(items) != 4:
+        shape = f'[{type_id}, "<MessageId>", "<Action>", {{<Payload>}}]'
+        _check_length(items, 4, kind, shape, parsed)
     action = items[2] if len(items) > 2 else None
     if type(action) is not str:
         parsed.violations.append(
-            Violation("RPC-003", f"CALL Action must be a string, got {_json_type(action)}")
+            Violation("RPC-003", f"{kind} Action must be a string, got {_json_type(action)}")
         )
         return
-    payload = _payload(items[3] if len(items) > 3 else _MISSING, "CALL", parsed)
-    parsed.message = Call(parsed.message_id or "", action, payload)
-    parsed.message_type = "CALL"
+    payload = _payload(items[3] if len(items) > 3 else _MISSING, kind, parsed)
+    message_class = Call if type_id == CALL else Send
+    parsed.message = message_class(parsed.message_id or "", action, payload)
+    parsed.message_type = kind
 
 
 def _parse_callresult(items: list[Any], parsed: Parsed) -> None:
@@ -269,20 +296,21 @@ def _parse_callresult(items: list[Any], parsed: Parsed) -> None:
     parsed.message_type = "CALLRESULT"
 
 
-def _parse_callerror(items: list[Any], parsed: Parsed) -> None:
-    shape = '[4, "<MessageId>", "<errorCode>", "<errorDescription>", {<errorDetails>}]'
-    _check_length(items, 5, "CALLERROR", shape, parsed)
+def _parse_callerror(items: list[Any], parsed: Parsed, type_id: int) -> None:
+    kind = "CALLERROR" if type_id == CALLERROR else "CALLRESULTERROR"
+    shape = f'[{type_id}, "<MessageId>", "<errorCode>", "<errorDescription>", {{<errorDetails>}}]'
+    _check_length(items, 5, kind, shape, parsed)
     code, description, details = [*items[2:], None, None, None][:3]
     if type(code) is not str:
         parsed.violations.append(
-            Violation("RPC-003", f"CALLERROR errorCode must be a string, got {_json_type(code)}")
+            Violation("RPC-003", f"{kind} errorCode must be a string, got {_json_type(code)}")
         )
         code = ""
     if type(description) is not str:
         parsed.violations.append(
             Violation(
                 "RPC-003",
-                "CALLERROR errorDescription must be a string "
+                f"{kind} errorDescription must be a string "
                 f'("" when there is nothing to say), got {_json_type(description)}',
             )
         )
@@ -291,7 +319,7 @@ def _parse_callerror(items: list[Any], parsed: Parsed) -> None:
         parsed.violations.append(
             Violation(
                 "RPC-003",
-                f"CALLERROR errorDescription is {len(description)} characters, "
+                f"{kind} errorDescription is {len(description)} characters, "
                 f"the maximum is {MAX_ERROR_DESCRIPTION}",
             )
         )
@@ -299,12 +327,13 @@ def _parse_callerror(items: list[Any], parsed: Parsed) -> None:
         parsed.violations.append(
             Violation(
                 "RPC-003",
-                "CALLERROR errorDetails must be a JSON object ({} when empty), "
+                f"{kind} errorDetails must be a JSON object ({{}} when empty), "
                 f"got {_json_type(details)}",
             )
         )
-    parsed.message = CallError(parsed.message_id or "", code, description, details)
-    parsed.message_type = "CALLERROR"
+    message_class = CallError if type_id == CALLERROR else CallResultError
+    parsed.message = message_class(parsed.message_id or "", code, description, details)
+    parsed.message_type = kind
 
 
 def _check_length(items: list[Any], expected: int, kind: str, shape: str, parsed: Parsed) -> None:

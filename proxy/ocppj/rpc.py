@@ -10,16 +10,18 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from proxy.ocppj import signed
-from proxy.ocppj.actions import ACTIONS, Direction, may_send
-from proxy.ocppj.errors import ERROR_CODES, LEGACY_ERROR_CODES
+from proxy.ocppj.actions import Direction
+from proxy.ocppj.errors import LEGACY_ERROR_CODES
 from proxy.ocppj.findings import Severity
-from proxy.ocppj.messages import Call, CallError, CallResult, Parsed
+from proxy.ocppj.messages import Call, CallError, CallResult, Parsed, Send
 from proxy.ocppj.schemas import validate
 from proxy.ocppj.signed import signed_action
 
 if TYPE_CHECKING:
     from proxy.ocppj.session import Session
 
+REMEMBERED_SENDS = 64
+"""SEND MessageIds remembered per sender, to name an answer to one (RPC-019)."""
 REMEMBERED_RESPONSES = 64
 """Answered and timed-out CALLs remembered per sender, to name late or repeated responses."""
 REMEMBERED_PAYLOAD_CHARS = 64 * 1024
@@ -93,6 +95,7 @@ class Rpc:
         self._sent_ids: dict[Direction, dict[str, int]] = {d: {} for d in Direction}
         self._answered: dict[Direction, dict[str, PendingCall]] = {d: {} for d in Direction}
         self._timed_out: dict[Direction, dict[str, PendingCall]] = {d: {} for d in Direction}
+        self._sends: dict[Direction, dict[str, str]] = {d: {} for d in Direction}
 
     def call(self, call: Call, compact: str, connection: Connection) -> PendingCall:
         """Check a CALL against the RPC rules and its schema; it is then outstanding."""
@@ -103,16 +106,19 @@ class Rpc:
         duplicate = outstanding.get(call.message_id)
         if duplicate is not None and "RPC-017" not in session.skipped:
             return self._duplicate(call, duplicate)
-        signs = signed_action(call.action)
+        version = session.version
+        signs = signed_action(call.action, version.actions) if version.signed else None
         action = signs or call.action
-        known = call.action in ACTIONS
+        known = call.action in version.actions
         if signs is None and not known:
+            self._unknown_action(call.action)
+        elif action in version.send_actions:
             session.flag(
                 "RPC-009",
-                f"unknown action '{call.action}' (actions are case-sensitive "
-                "2.0.1 message names without 'Request')",
+                f"{action} is sent with SEND (MessageTypeId 6), never as a CALL "
+                "(OCPP-J 2.1 §4.2.4)",
             )
-        elif not may_send(action, direction):
+        elif not version.may_send(action, direction):
             session.flag(
                 "RPC-009",
                 f"{action} is initiated by the "
@@ -141,11 +147,49 @@ class Rpc:
         outstanding[call.message_id] = pending
         self._expect_answer(pending)
         if known and call.payload is not None:
-            violations = validate(f"{call.action}Request", call.payload)
+            violations = validate(version.request_schema(call.action), call.payload, False, version)
             pending.valid = not violations
             pending.violations = tuple(violation.kind or "" for violation in violations)
             session.report(violations)
         return pending
+
+    def _unknown_action(self, action: str) -> None:
+        version = self.session.version
+        suffix = " without 'Request'" if version.request_suffix else ""
+        self.session.flag(
+            "RPC-009",
+            f"unknown action '{action}' (actions are case-sensitive "
+            f"{version.label} message names{suffix})",
+        )
+
+    def send(self, message: Send) -> None:
+        """A SEND (OCPP-J 2.1 §4.2.4): its action and payload are judged as a CALL's, but it is
+        never outstanding; an answer to it is RPC-019."""
+        session = self.session
+        direction = session.direction
+        assert direction is not None
+        version = session.version
+        if message.action not in version.actions:
+            self._unknown_action(message.action)
+        else:
+            if not version.may_send(message.action, direction):
+                session.flag(
+                    "RPC-009",
+                    f"{message.action} is sent by the "
+                    f"{direction.reverse.sender}, not by the {direction.sender}",
+                )
+            if message.payload is not None:
+                schema = version.request_schema(message.action)
+                session.report(validate(schema, message.payload, False, version))
+        sends = self._sends[direction]
+        sends[message.message_id] = message.action
+        if len(sends) > REMEMBERED_SENDS:
+            del sends[next(iter(sends))]
+
+    def result_refused(self, message: CallError) -> None:
+        """A CALLRESULTERROR (OCPP-J 2.1 §4.2.5) answers a CALLRESULT, not a CALL: only its
+        errorCode is judged here."""
+        self._check_error_code(message.error_code)
 
     def _duplicate(self, call: Call, earlier: PendingCall) -> PendingCall:
         """RPC-017 rather than RPC-005 and RPC-007: the receiver is still processing the CALL
@@ -173,7 +217,8 @@ class Rpc:
                 self.session.flag(
                     "RPC-005",
                     f"{call.action} retransmitted with the MessageId "
-                    f"'{call.message_id}' of an earlier identical CALL; 2.0.1 expects a "
+                    f"'{call.message_id}' of an earlier identical CALL; "
+                    f"{self.session.version.name.removeprefix('ocpp')} expects a "
                     "new id for every CALL",
                     Severity.WARNING,
                 )
@@ -226,6 +271,8 @@ class Rpc:
         connection.rejected_frame = rejected
         if not rejected.unsupported_type:
             return  # a frame that cannot be parsed may be dropped (Part 4 §4.2.3)
+        if "MessageTypeNotSupported" not in session.version.error_codes:
+            return  # OCPP-J 1.6 §4.1.3: a receiver ignores a MessageTypeId it does not know
         receiver = direction.reverse.sender
         timeout = session.message_timeout
         connection_id = connection.connection_id
@@ -304,7 +351,15 @@ class Rpc:
             return late
         repeated = self._answered[asker].get(message.message_id)
         rejected = connection.rejected_frame
-        if repeated is not None and repeated.duplicates:
+        sent = self._sends[asker].get(message.message_id)
+        if sent is not None:
+            session.action = sent
+            session.flag(
+                "RPC-019",
+                f"the {direction.sender} answered the {sent} SEND of the {asker.sender} with a "
+                f"{kind}; a SEND is never answered (OCPP-J 2.1 §4.2.4)",
+            )
+        elif repeated is not None and repeated.duplicates:
             repeated.duplicates -= 1  # the answer to the repeated CALL (RPC-017)
         elif repeated is not None:
             session.action = repeated.action
@@ -339,6 +394,8 @@ class Rpc:
     ) -> None:
         """RPC-014 (the MessageId and code of a CALLERROR to an unusable frame), RPC-015."""
         session = self.session
+        if "RpcFrameworkError" not in session.version.error_codes:
+            return  # OCPP-J 1.6 names neither a MessageId ("-1") nor a code for such an answer
         got = message.message_id
         if rejected.message_id == "-1" and got != "-1":
             session.flag(
@@ -381,20 +438,24 @@ class Rpc:
             )
 
     def _check_error_code(self, code: str) -> None:
-        if code in ERROR_CODES:
+        version = self.session.version
+        if code in version.error_codes:
             return
-        modern = LEGACY_ERROR_CODES.get(code)
-        if modern is not None:
+        spelled = version.respelled.get(code)
+        if spelled is not None:
+            other = "2.0.1" if version.name == "ocpp1.6" else "1.6"
             self.session.flag(
                 "RPC-012",
-                f"errorCode '{code}' is the OCPP 1.6 spelling; Part 4 Table 8 spells it '{modern}'",
+                f"errorCode '{code}' is the OCPP {other} spelling; {version.error_table} "
+                f"spells it '{spelled}'",
                 Severity.WARNING,
-                details={"got_code": code, "expected_code": modern},
+                details={"got_code": code, "expected_code": spelled},
             )
         else:
             self.session.flag(
                 "RPC-012",
-                f"errorCode '{code}' is not one of the 12 OCPP 2.0.1 codes",
+                f"errorCode '{code}' is not one of the {len(version.error_codes)} "
+                f"{version.label} codes",
                 details={"got_code": code},
             )
 

@@ -12,6 +12,15 @@ violations to codes differently: it judges the code against Table 8's meanings o
 are unambiguous. SEC-010 warns about a misspelt Appendix 1 event name and only notes another
 unknown one: Appendix 1 is not exhaustive, and a proprietary event is allowed for what none of
 its events describes.
+
+Which versions a rule judges its id says (`Rule.versions`): WS, RPC, SCH and BACKOFF rules are
+OCPP-J's own (framing, message ids, one CALL in flight, timeouts, schemas, transport, back-off)
+and judge every version with the same id. A rule about a version's messages carries the version
+in its group prefix: BOOT16-001 is an OCPP 1.6 rule, a TX21-… rule would be 2.1's only. A prefix
+without digits (BOOT, TX, SEC, ...) names a 2.0.1 rule, which judges 2.1 as well: 2.1 keeps
+2.0.1's messages and use cases. `only` narrows a shared rule to the versions that have what it
+judges (RPC-019: SEND exists in 2.1 alone; WS-004, WS-006 and WS-011 come from OCPP-J 2.0.1 and
+its errata, which OCPP-J 1.6 does not require); its group asks `Session.judges` first.
 """
 
 from __future__ import annotations
@@ -19,8 +28,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from proxy.ocppj.findings import Severity
+from proxy.ocppj.versions import OCPP16, OCPP21, OCPP201, VERSIONS
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO  # N for notice: info
+
+SHARED_GROUPS = frozenset({"WS", "RPC", "SCH", "BACKOFF"})
+"""Rule groups of OCPP-J itself: their rules judge every version."""
+VERSION_DIGITS = {"16": (OCPP16,), "21": (OCPP21,)}
+"""A group prefix ending in these digits is that version's alone (BOOT16)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +45,24 @@ class Rule:
     """The severities its findings can have; the first is the default."""
     title: str
     reference: str
+    only: tuple[str, ...] = ()
+    """The versions a shared rule is limited to; empty: as its id says."""
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """The subprotocols whose connections this rule judges."""
+        if self.only:
+            return self.only
+        group = self.group
+        for digits, versions in VERSION_DIGITS.items():
+            if group.endswith(digits):
+                return versions
+        return tuple(VERSIONS) if group in SHARED_GROUPS else (OCPP201, OCPP21)
+
+    @property
+    def applies(self) -> str:
+        """The versions as a listing shows them: '1.6, 2.0.1, 2.1'."""
+        return ", ".join(version.removeprefix("ocpp") for version in self.versions)
 
     @property
     def severity(self) -> Severity:
@@ -45,8 +78,9 @@ _CATALOGUE = (
     Rule(
         "WS-001",
         (E, N),
-        "Upgrade request offers OCPP subprotocols including ocpp2.0.1",
-        "OCPP-J 2.0.1 §3.1.2",
+        "Upgrade request offers the OCPP subprotocol the connection is judged by (ocpp2.0.1 "
+        "when the CSMS selects none)",
+        "OCPP-J 1.6 §3.1.2; OCPP-J 2.0.1 §3.1.2",
     ),
     Rule(
         "WS-002",
@@ -54,12 +88,18 @@ _CATALOGUE = (
         "CSMS selects exactly one subprotocol that the station offered",
         "OCPP-J 2.0.1 §3.2",
     ),
-    Rule("WS-003", (E,), "Only MessageTypeIds 2, 3, 4 on ocpp2.0.1", "OCPP-J 2.0.1 Table 3"),
+    Rule(
+        "WS-003",
+        (E,),
+        "Only MessageTypeIds 2, 3, 4 on ocpp1.6 and ocpp2.0.1 (5 and 6 are ocpp2.1's)",
+        "OCPP-J 1.6 §4.1.3; OCPP-J 2.0.1 Table 3; OCPP-J 2.1 §4.2",
+    ),
     Rule(
         "WS-004",
         (E, W),
         "Station identity: at most 48 characters of identifierString, no colon",
         "OCPP-J 2.0.1 §3.1.1; Errata 2023-12 §2.17.3",
+        only=(OCPP201, OCPP21),
     ),
     Rule(
         "WS-005",
@@ -67,11 +107,23 @@ _CATALOGUE = (
         "A CSMS refusing the upgrade for an unknown identity answers 404",
         "OCPP-J 2.0.1 §3.2",
     ),
-    Rule("WS-006", (N,), "OCPP version not part of the endpoint URL", "Errata 2023-12 §4.1"),
+    Rule(
+        "WS-006",
+        (N,),
+        "OCPP version not part of the endpoint URL",
+        "Errata 2023-12 §4.1",
+        only=(OCPP201, OCPP21),
+    ),
     Rule("WS-007", (W,), "Station keeps the WebSocket open", "OCPP-J 2.0.1 §3.1"),
     Rule("WS-008", (W,), "OCPP messages travel in text frames", "OCPP-J 2.0.1 §4.1.2 (inferred)"),
     Rule("WS-010", (W,), "No empty text messages", "ocpp-rpc compatibility note"),
-    Rule("WS-011", (W,), "CSMS accepts permessage-deflate when offered", "OCPP-J 2.0.1 §3.3"),
+    Rule(
+        "WS-011",
+        (W,),
+        "CSMS accepts permessage-deflate when offered",
+        "OCPP-J 2.0.1 §3.3",
+        only=(OCPP201, OCPP21),
+    ),
     Rule(
         "WS-014",
         (W,),
@@ -173,6 +225,13 @@ _CATALOGUE = (
         (N,),
         "A -Signed CALL carries a flattened JWS naming its action and message type",
         "OCPP-J 2.0.1 §7.1, §7.3",
+    ),
+    Rule(
+        "RPC-019",
+        (E,),
+        "SEND (MessageTypeId 6, ocpp2.1) is never answered",
+        "OCPP-J 2.1 §4.2.4",
+        only=(OCPP21,),
     ),
     Rule(
         "RPC-020",
@@ -717,12 +776,6 @@ _CATALOGUE = (
         (E,),
         "A connector starts no transaction while its previous one was not stopped",
         "OCPP 1.6 §4.8 Start Transaction, §4.10 Stop Transaction",
-    ),
-    Rule(
-        "RPC16-001",
-        (E,),
-        "CALLERROR codes of an ocpp1.6 link are the ten OCPP-J 1.6 codes, in their 1.6 spelling",
-        "OCPP-J 1.6 §4.2.3 CallError",
     ),
     Rule(
         "QUEUE16-001",

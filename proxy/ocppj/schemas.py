@@ -1,4 +1,4 @@
-"""OCPP 2.0.1 payload validation with the `ocpp` package's schemas, compiled once with jsonschema-rs."""
+"""OCPP payload validation (1.6, 2.0.1, 2.1) with the `ocpp` package's schemas, via jsonschema-rs."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import jsonschema_rs
 
-from proxy.ocppj.actions import ACTIONS, SCHEMA_DIR
 from proxy.ocppj.messages import Violation
+from proxy.ocppj.versions import DEFAULT, Version
 
 MAX_REPORTED_ERRORS = 5
 INT32 = (-(2**31), 2**31 - 1)
@@ -18,13 +18,19 @@ INT32 = (-(2**31), 2**31 - 1)
 
 
 @cache
-def validator(schema_name: str, int32: bool = False) -> jsonschema_rs.Validator:
-    """Compile `<Action>Request` / `<Action>Response`; date-time formats are checked too. With
-    `int32`, every integer field is bounded to 32 bits as well (what a receiver may refuse)."""
+def validator(
+    schema_name: str, int32: bool = False, version: Version = DEFAULT
+) -> jsonschema_rs.Validator:
+    """Compile one of `version`'s schemas (`<Action>Request` / `<Action>Response`; 1.6 names a
+    request `<Action>`); date-time formats are checked too. With `int32`, every integer field is
+    bounded to 32 bits as well (what a receiver may refuse)."""
     # The OCA files start with a byte order mark, hence utf-8-sig (as the ocpp package reads them).
-    schema = json.loads((SCHEMA_DIR / f"{schema_name}.json").read_text(encoding="utf-8-sig"))
+    text = (version.schema_dir / f"{schema_name}.json").read_text(encoding="utf-8-sig")
+    schema = json.loads(text)
     if int32:
         _bound_integers(schema)
+    if version.draft == 4:
+        return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
     return jsonschema_rs.Draft6Validator(schema, validate_formats=True)
 
 
@@ -41,17 +47,20 @@ def _bound_integers(node: Any) -> None:
             _bound_integers(value)
 
 
-def compile_all() -> int:
-    """Compile every schema up front (for benchmarks and start-up); returns how many."""
-    for action in ACTIONS:
-        validator(f"{action}Request")
-        validator(f"{action}Response")
-    return 2 * len(ACTIONS)
+def compile_all(version: Version = DEFAULT) -> int:
+    """Compile a version's schemas up front (for benchmarks and start-up); returns how many."""
+    for action in version.actions:
+        validator(version.request_schema(action), version=version)
+        if action not in version.send_actions:
+            validator(f"{action}Response", version=version)
+    return 2 * len(version.actions) - len(version.send_actions)
 
 
-def validate(schema_name: str, payload: dict[str, Any], int32: bool = False) -> list[Violation]:
+def validate(
+    schema_name: str, payload: dict[str, Any], int32: bool = False, version: Version = DEFAULT
+) -> list[Violation]:
     """Schema violations of one payload, each naming the field and what is wrong with it."""
-    checker = validator(schema_name, int32)
+    checker = validator(schema_name, int32, version)
     violations: list[Violation] = []
     try:
         if checker.is_valid(payload):
@@ -63,7 +72,7 @@ def validate(schema_name: str, payload: dict[str, Any], int32: bool = False) -> 
                 )
                 break
             # A null, {} or [] the schema forbids is a schema error too (RPC-011 says omit it).
-            violations.append(_describe(schema_name, error, payload))
+            violations.append(_describe(schema_name, error, payload, version))
     except UnicodeEncodeError:  # a lone surrogate escape ("\ud800"): JSON, but not Unicode text
         violations.append(
             Violation(
@@ -84,14 +93,17 @@ def validate(schema_name: str, payload: dict[str, Any], int32: bool = False) -> 
 
 
 def _describe(
-    schema_name: str, error: jsonschema_rs.ValidationError, payload: dict[str, Any]
+    schema_name: str,
+    error: jsonschema_rs.ValidationError,
+    payload: dict[str, Any],
+    version: Version,
 ) -> Violation:
     where = _path(error.instance_path)
     kind = type(error.kind).__name__
     if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
         return Violation(
             "SCH-002",
-            f"{schema_name}: {where}: {error.message} (only customData may carry extra properties)",
+            f"{schema_name}: {where}: {error.message}{'' if version.draft == 4 else _CUSTOM}",
             kind=kind,
         )
     value = _at(payload, error.instance_path)
@@ -103,6 +115,10 @@ def _describe(
             kind=kind,
         )
     return Violation("SCH-001", f"{schema_name}: {where}: {error.message}", kind=kind)
+
+
+_CUSTOM = " (only customData may carry extra properties)"
+"""2.0.1 and 2.1 allow vendor extensions there; 1.6's schemas have no customData."""
 
 
 def _at(value: Any, parts: list[str | int]) -> Any:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
-from proxy.ocppj.actions import ACTIONS, Direction
+from proxy.ocppj.actions import Direction
 from proxy.ocppj.checks.device_model import DeviceModelGroup
 from proxy.ocppj.events import ConnectionClosed, ConnectionOpened, Event, Frame, HandshakeRefused
 from proxy.ocppj.findings import Detail, Finding, Severity
@@ -28,7 +28,9 @@ from proxy.ocppj.messages import (
     Call,
     CallError,
     CallResult,
+    CallResultError,
     Parsed,
+    Send,
     Violation,
     empty_fields,
     parse_frame,
@@ -37,13 +39,12 @@ from proxy.ocppj.observed import Observed, skipped_rules
 from proxy.ocppj.routing import Routes, RuleGroup
 from proxy.ocppj.rpc import Connection, PendingCall, Rpc
 from proxy.ocppj.rules import RULES
-from proxy.ocppj.rulesets import OCPP201, groups_for
+from proxy.ocppj.rulesets import groups_for
 from proxy.ocppj.schemas import validate
 from proxy.ocppj.state import Backoff, Link
+from proxy.ocppj.versions import DEFAULT, OCPP201, VERSIONS, Version, version_of
 
 __all__ = ["Config", "Connection", "Monitor", "Outcome", "PendingCall", "Session"]
-
-DEFAULT_SUBPROTOCOL = OCPP201
 
 G = TypeVar("G", bound=RuleGroup)
 
@@ -102,9 +103,12 @@ class Session:
         groups: Sequence[type[RuleGroup]] | None = None,
         observed: Observed | None = None,
     ) -> None:
-        """`groups` replaces the ruleset of `version` (tests, tools judging one group alone);
-        `observed` replaces the config's for this station."""
+        """`version` is the subprotocol whose rules judge the station (`proxy.ocppj.versions`);
+        `groups` replaces its ruleset (tests, tools judging one group alone); `observed`
+        replaces the config's for this station."""
+        kinds = groups_for(version) if groups is None else groups
         self.station = station
+        self.version: Version = VERSIONS[version]
         self.config = config or Config()
         self.observed: Observed = observed or self.config.observed
         self.skipped: dict[str, str] = skipped_rules(self.observed)
@@ -128,7 +132,6 @@ class Session:
         self.current_call: PendingCall | None = None
         self.action: str | None = None
         """The action of the frame being handled (for a response: of the CALL it answers)."""
-        kinds = groups_for(version) if groups is None else groups
         self._groups: dict[type[RuleGroup], RuleGroup] = {kind: kind(self) for kind in kinds}
         for kind in kinds:
             missing = [need.__name__ for need in kind.needs if need not in self._groups]
@@ -140,6 +143,14 @@ class Session:
     def group(self, kind: type[G]) -> G:
         """This session's instance of a rule group, for what that group knows."""
         return cast(G, self._groups[kind])
+
+    def judges(self, rule_id: str) -> bool:
+        """Whether the rule applies to this session's version (`Rule.versions`)."""
+        return self.version.name in RULES[rule_id].versions
+
+    def find(self, kind: type[G]) -> G | None:
+        """A rule group this session's version may lack (a shared group asking a version's)."""
+        return cast("G | None", self._groups.get(kind))
 
     # ---- driving ---------------------------------------------------------------------------
 
@@ -337,50 +348,39 @@ class Session:
             connection = Connection(
                 event.connection_id,
                 event.timestamp,
-                DEFAULT_SUBPROTOCOL,
+                self.version.name,
                 last_activity=event.timestamp,
             )
             self.connections[event.connection_id] = connection
             self.connections_opened += 1
         self.connection = connection
         self.direction = event.direction
-        if isinstance(event.data, bytes):
-            self.flag(
-                "WS-008",
-                f"{event.direction.sender} sent a binary frame of "
-                f"{len(event.data)} bytes; OCPP-J messages are UTF-8 JSON text frames",
-            )
-            try:
-                text = event.data.decode("utf-8")
-            except UnicodeDecodeError:
-                self.flag("RPC-001", "binary frame is not valid UTF-8")
-                return
-        else:
-            text = event.data
+        text = event.data if isinstance(event.data, str) else self._binary(event, event.data)
+        if text is None:
+            return
         parsed = parse_frame(text, connection.subprotocol)
         outcome.parsed = parsed
         self.message_id = parsed.message_id
-        if isinstance(parsed.message, Call):
-            self.action = parsed.message.action
+        message = parsed.message
+        if isinstance(message, Call) or isinstance(message, Send):  # noqa: SIM101 (faster than a union)
+            self.action = message.action
         self.report(parsed.violations)
         for handler in self.routes.frames:
             handler(parsed)
-        message = parsed.message
         if message is None:
             self.rpc.rejected(parsed, connection)
             connection.last_activity = event.timestamp
             return
         if isinstance(message, CallError):
+            if isinstance(message, CallResultError):
+                self.rpc.result_refused(message)
+                connection.last_activity = event.timestamp
+                return
             compact = ""
         else:
             compact = "".join(text.split())
             if message.payload and ("{}" in compact or "[]" in compact or "null" in compact):
-                for where, value in empty_fields(message.payload):
-                    self.flag(
-                        "RPC-011",
-                        f"{where} is {json.dumps(value)}: omit an empty "
-                        "optional field, fill a required one",
-                    )
+                self._empty_fields(message.payload)
         if isinstance(message, Call):
             outcome.action = message.action
             self.current_call = self.rpc.call(message, compact, connection)
@@ -388,6 +388,9 @@ class Session:
             for on_call in routes.calls.get(message.action, routes.any_call):
                 on_call(message)
             self.current_call = None
+        elif isinstance(message, Send):
+            outcome.action = message.action
+            self.rpc.send(message)
         else:
             pending = self.rpc.response(message, connection)
             if pending is not None:
@@ -396,6 +399,27 @@ class Session:
                 self._dispatch_response(pending, message)
         connection.last_activity = event.timestamp
 
+    def _binary(self, event: Frame, data: bytes) -> str | None:
+        """WS-008 for a binary frame; its text, or None (RPC-001) when it is not UTF-8."""
+        self.flag(
+            "WS-008",
+            f"{event.direction.sender} sent a binary frame of "
+            f"{len(data)} bytes; OCPP-J messages are UTF-8 JSON text frames",
+        )
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.flag("RPC-001", "binary frame is not valid UTF-8")
+            return None
+
+    def _empty_fields(self, payload: dict[str, object]) -> None:
+        """RPC-011: null, {} or [] below the top level of a payload."""
+        for where, value in empty_fields(payload):
+            self.flag(
+                "RPC-011",
+                f"{where} is {json.dumps(value)}: omit an empty optional field, fill a required one",
+            )
+
     def report(self, violations: list[Violation]) -> None:
         for violation in violations:
             self.flag(violation.rule_id, violation.message, violation.severity)
@@ -403,8 +427,13 @@ class Session:
     def _dispatch_response(self, pending: PendingCall, message: CallResult | CallError) -> None:
         routes = self.routes
         if isinstance(message, CallResult):
-            if message.payload is not None and pending.action in ACTIONS:
-                self.report(validate(f"{pending.action}Response", message.payload))
+            version = self.version
+            if (
+                message.payload is not None
+                and pending.action in version.actions
+                and pending.action not in version.send_actions  # no response schema: never answered
+            ):
+                self.report(validate(f"{pending.action}Response", message.payload, False, version))
             for handler in routes.results.get(pending.action, routes.any_result):
                 handler(pending, message)
         else:
@@ -413,27 +442,25 @@ class Session:
 
 
 class Monitor:
-    """Routes events to one `Session` per station; what the drivers hold."""
+    """Routes events to one `Session` per station, of the version its connection selected."""
 
     def __init__(
         self,
         config: Config | None = None,
         *,
-        version: str = OCPP201,
         observed: Mapping[str, Observed] | None = None,
     ) -> None:
         """`observed`: whose frames are recorded, per station (others: `config.observed`)."""
         self.config = config or Config()
-        self.version = version
         self.observed: Mapping[str, Observed] = observed or {}
-        groups_for(version)  # an unknown version fails here, not at the first station
         self.sessions: dict[str, Session] = {}
 
-    def session(self, station: str) -> Session:
+    def session(self, station: str, version: str = DEFAULT.name) -> Session:
+        """The station's session; a new one of `version` for a station not seen yet."""
         session = self.sessions.get(station)
         if session is None:
             session = self.sessions[station] = Session(
-                station, self.config, version=self.version, observed=self.observed.get(station)
+                station, self.config, version=version, observed=self.observed.get(station)
             )
         return session
 
@@ -443,7 +470,20 @@ class Monitor:
         self.session(station).excuse(connection_id, direction, message_id)
 
     def feed(self, event: Event) -> Outcome:
-        return self.session(event.station).feed(event)
+        if not isinstance(event, ConnectionOpened):
+            return self.session(event.station).feed(event)
+        version = version_of(event.selected_subprotocol).name
+        session = self.sessions.get(event.station)
+        if session is None or session.version.name == version:
+            return self.session(event.station, version).feed(event)
+        # Reconnected speaking another version: what the old session knew (its boot, its
+        # transactions, its device model) belongs to that version's rules; its due timeouts
+        # still fire, then a new session judges the station by the new version.
+        earlier = session.tick(event.timestamp)
+        del self.sessions[event.station]
+        outcome = self.session(event.station, version).feed(event)
+        outcome.findings[:0] = earlier
+        return outcome
 
     def tick(self, now: float) -> list[Finding]:
         return [finding for session in self.sessions.values() for finding in session.tick(now)]

@@ -17,10 +17,10 @@ _MESSAGE_TYPE_FIELDS = ("OCPPMessageTypedId", "OCPPMessageTypeId")
 """§7.1 spells the field `OCPPMessageTypedId`; the corrected spelling is taken as well."""
 
 
-def signed_action(action: str) -> str | None:
-    """The OCPP action a `<Action>-Signed` action signs; None for any other action."""
+def signed_action(action: str, actions: frozenset[str] = ACTIONS) -> str | None:
+    """The OCPP action (one of `actions`) a `<Action>-Signed` action signs; None for any other."""
     base = action.removesuffix(SUFFIX)
-    return base if base != action and base in ACTIONS else None
+    return base if base != action and base in actions else None
 
 
 def is_known(action: str) -> bool:

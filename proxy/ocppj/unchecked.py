@@ -50,13 +50,6 @@ _UNCHECKED: Final[tuple[Unchecked, ...]] = (
         "MessageIds are reported as RPC-005 or RPC-017 whoever sent them",
     ),
     Unchecked(
-        "RPC-019",
-        "SEND (MessageTypeId 6) is never answered",
-        "OCPP-J 2.1 §4.2.4",
-        "SEND exists in OCPP 2.1 only; on ocpp2.0.1 a type-6 frame is WS-003 for its sender and "
-        "RPC-015 for the receiver's answer, so nothing is left to judge until 2.1 is supported",
-    ),
-    Unchecked(
         "SEC-006",
         "The CSMS supports the required cipher suites; no TLS compression",
         "OCPP 2.0.1 Part 2 A00.FR.318, A00.FR.321",

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from proxy.ocppj.findings import Severity
-from proxy.ocppj.messages import Call, CallError, CallResult, parse_frame
+from proxy.ocppj.messages import Call, CallError, CallResult, CallResultError, Send, parse_frame
 
 OCPP201 = "ocpp2.0.1"
 OCPP21 = "ocpp2.1"
@@ -336,12 +336,22 @@ def test_ocpp21_message_type_outside_ocpp21_is_ws_003(text, subprotocol):
     assert parsed.message is None
 
 
-@pytest.mark.parametrize("text", [CALLRESULTERROR, SEND], ids=["type-5", "type-6"])
-def test_ocpp21_message_type_on_ocpp21_is_accepted(text):
+@pytest.mark.parametrize(
+    ("text", "kind", "message_class"),
+    [(CALLRESULTERROR, "CALLRESULTERROR", CallResultError), (SEND, "SEND", Send)],
+    ids=["type-5", "type-6"],
+)
+def test_ocpp21_message_type_on_ocpp21_is_accepted(text, kind, message_class):
     parsed = parse_frame(text, OCPP21)
 
     assert parsed.violations == []
-    assert parsed.message is None
+    assert parsed.message_type == kind
+    assert type(parsed.message) is message_class
+    assert parsed.message.message_id == MID
+
+
+def test_ocpp21_send_is_shaped_like_a_call():
+    assert violations(f'[6,"{MID}","NotifyPeriodicEventStream"]', OCPP21) == [("RPC-003", None)]
 
 
 def test_unknown_message_type_on_ocpp21_is_still_rpc_002():

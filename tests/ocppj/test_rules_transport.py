@@ -23,8 +23,14 @@ def test_upgrade_without_subprotocol_header_is_ws_001_error():
     assert rule_severities(run(wire.events)) == [("WS-001", Severity.ERROR)]
 
 
-def test_station_offering_only_ocpp16_is_ws_001_info():
+def test_station_offering_only_ocpp16_is_judged_by_ocpp16():
     wire = Wire("ABB-TACW22-0451").open(offered=("ocpp1.6",), selected="ocpp1.6")
+
+    assert run(wire.events) == []
+
+
+def test_station_offering_no_version_the_engine_judges_is_ws_001_info():
+    wire = Wire("ABB-TACW22-0451").open(offered=("ocpp1.5",), selected=None)
 
     assert rule_severities(run(wire.events)) == [("WS-001", Severity.INFO)]
 
@@ -97,7 +103,12 @@ def test_send_message_on_ocpp21_connection_is_not_ws_003():
                 6,
                 "0f3c7a52-9e41-4b8d-a2f6-7c1d3e5b9a08",
                 "NotifyPeriodicEventStream",
-                {"id": 1, "pending": 0, "basetime": wire.time(), "data": []},
+                {
+                    "id": 1,
+                    "pending": 0,
+                    "basetime": wire.time(),
+                    "data": [{"t": 0.5, "v": "230.1"}],
+                },
             ]
         )
     )

@@ -73,7 +73,8 @@ def test_boot16_001_before_the_answer_and_without_any_boot() -> None:
     wire.call(
         "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
     )
-    assert rule_severities(run16(wire)) == [("BOOT16-001", E)]
+    # RPC-007 as well: the StatusNotification is a second CALL in flight
+    assert rule_severities(run16(wire)) == [("RPC-007", E), ("BOOT16-001", E)]
     unbooted = Wire16().open16().heartbeat().heartbeat()
     assert rule_severities(run16(unbooted)) == [("BOOT16-001", W)]
 
@@ -200,7 +201,7 @@ def test_tx16_005_deauthorised_transaction_stopped_for_another_reason() -> None:
 
 
 def test_tx16_005_not_when_stop_on_invalid_id_is_off() -> None:
-    wire = accepted().call("GetConfiguration", {"keys": ["StopTransactionOnInvalidId"]}, "csms")
+    wire = accepted().call("GetConfiguration", {"key": ["StopTransactionOnInvalidId"]}, "csms")
     wire.result(
         {
             "configurationKey": [
@@ -219,7 +220,7 @@ def test_tx16_006_second_start_on_a_connector_without_a_stop() -> None:
     assert run16(accepted().start(17).stop(17, 20_500).start(18)) == []
 
 
-# ---- RPC16 ----------------------------------------------------------------------------------
+# ---- CALLERROR codes on a 1.6 link: the shared RPC-012, judged by the 1.6 list ----------------
 
 
 @pytest.mark.parametrize(
@@ -228,20 +229,20 @@ def test_tx16_006_second_start_on_a_connector_without_a_stop() -> None:
         ("FormationViolation", []),
         ("OccurenceConstraintViolation", []),
         ("NotImplemented", []),
-        ("FormatViolation", ["RPC16-001"]),
-        ("OccurrenceConstraintViolation", ["RPC16-001"]),
-        ("RpcFrameworkError", ["RPC16-001"]),
-        ("MessageTypeNotSupported", ["RPC16-001"]),
-        ("Rejected", ["RPC16-001"]),
+        ("FormatViolation", [("RPC-012", Severity.WARNING)]),
+        ("OccurrenceConstraintViolation", [("RPC-012", Severity.WARNING)]),
+        ("RpcFrameworkError", [("RPC-012", Severity.ERROR)]),
+        ("MessageTypeNotSupported", [("RPC-012", Severity.ERROR)]),
+        ("Rejected", [("RPC-012", Severity.ERROR)]),
     ],
 )
-def test_rpc16_001_callerror_codes(code: str, expected: list[str]) -> None:
+def test_callerror_codes_of_a_16_link(code: str, expected: list[tuple[str, Severity]]) -> None:
     wire = accepted().call("DataTransfer", {"vendorId": "com.abb", "messageId": "x"})
     wire.error(code, description="cannot process")
-    assert [f.rule_id for f in run16(wire)] == expected
+    assert [(f.rule_id, f.severity) for f in run16(wire)] == expected
 
 
-def test_rpc16_001_names_the_16_spelling() -> None:
+def test_a_20_spelling_on_a_16_link_names_the_16_one() -> None:
     wire = accepted().call("ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}, "csms")
     wire.error("OccurrenceConstraintViolation", sender="charger")
     (finding,) = run16(wire)
@@ -263,7 +264,7 @@ def test_queue16_001_queued_stop_before_the_boot_is_accepted() -> None:
     wire.call(
         "StopTransaction", {"transactionId": 17, "meterStop": 21_000, "timestamp": wire.time(-600)}
     )
-    assert [f.rule_id for f in run16(wire)] == ["QUEUE16-001"]
+    assert [f.rule_id for f in run16(wire)] == ["RPC-007", "QUEUE16-001"]  # a 2nd CALL in flight
 
 
 def test_queue16_001_queue_delivered_after_accepted_is_fine() -> None:

@@ -14,7 +14,6 @@ from proxy.ocppj.actions import Direction
 from proxy.ocppj.errors import LEGACY_ERROR_CODES
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.routing import RuleGroup, on_close, on_error, on_result
-from proxy.ocppj.signed import is_known
 
 if TYPE_CHECKING:
     from proxy.ocppj.events import ConnectionClosed
@@ -84,7 +83,7 @@ class AnswersGroup(RuleGroup):
     def accepted(self, pending: PendingCall, result: CallResult) -> None:
         session = self.session
         receiver = pending.direction.reverse.sender
-        if not is_known(pending.action):
+        if not session.version.knows(pending.action):
             session.flag(
                 "RPC-020",
                 f"the {receiver} answered the unknown action '{pending.action}' with a "
@@ -109,7 +108,7 @@ class AnswersGroup(RuleGroup):
     def refused(self, pending: PendingCall, error: CallError) -> None:
         session = self.session
         got = LEGACY_ERROR_CODES.get(error.error_code, error.error_code)
-        if not is_known(pending.action):
+        if not session.version.knows(pending.action):
             if got != "NotImplemented":
                 session.flag(
                     "RPC-020",
@@ -125,10 +124,13 @@ class AnswersGroup(RuleGroup):
         expected = fitting_codes(pending.violations)
         if got in expected:
             return
+        version = session.version
+        named = [c if c in version.error_codes else version.respelled.get(c, c) for c in expected]
         session.flag(
             "RPC-016",
             f"{pending.action} CALL with {_WHAT.get(expected[0], 'a schema violation')} answered "
-            f"with {error.error_code}; Part 4 Table 8 names {' or '.join(expected)}",
+            f"with {error.error_code}; {version.error_table} names "
+            f"{' or '.join(named)}",
             details={
                 "expected_code": expected[0],
                 "got_code": got,
@@ -145,7 +147,7 @@ class AnswersGroup(RuleGroup):
             if direction.reverse.side != event.closed_by:
                 continue
             for pending in connection.pending[direction].values():
-                if is_known(pending.action):
+                if self.session.version.knows(pending.action):
                     continue
                 receiver = direction.reverse.sender
                 self.session.flag(

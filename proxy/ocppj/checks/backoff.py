@@ -163,7 +163,8 @@ def _delivery_message(delivery: OfflineDelivery) -> str:
 class BackoffGroup(RuleGroup):
     """Owns the reconnect attempts and episodes after each lost connection."""
 
-    needs = (TransactionsGroup,)
+    # The offline delivery review reads the 2.0.1 transactions (TransactionsGroup) when the
+    # version has them; 1.6's offline queue is judged by its own group.
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
@@ -276,6 +277,8 @@ class BackoffGroup(RuleGroup):
         reconnects.episodes.append(episode)
         del reconnects.episodes[:-REMEMBERED_PERIODS]
         session.flag("BACKOFF-007", message, severity)
+        if session.find(TransactionsGroup) is None:
+            return
         session.at(
             ("offline-delivery", episode.lost_at),
             session.now + session.config.transaction_grace,

@@ -115,7 +115,8 @@ class BootGroup(RuleGroup):
 
     @on_result("Reset", "UpdateFirmware")
     def restart_accepted(self, pending: PendingCall, result: CallResult) -> None:
-        if (result.payload or {}).get("status") in RESTARTS:
+        status = (result.payload or {}).get("status")
+        if isinstance(status, str) and status in RESTARTS:  # a broken payload may hold anything
             self.restart_asked = True
 
     @on_result(*ANSWERED_WHILE_PENDING, *REJECTED_WHILE_PENDING)

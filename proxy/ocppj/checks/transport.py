@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from proxy.ocppj.messages import Call, Parsed
     from proxy.ocppj.session import Session
 
-OCPP201 = "ocpp2.0.1"
 MAX_IDENTITY = 48
 INVALID_PAYLOAD = 1007
 MESSAGE_TOO_BIG = 1009
@@ -100,28 +99,32 @@ class TransportGroup(RuleGroup):
     def handshake(self, event: ConnectionOpened) -> None:
         session = self.session
         offered = event.offered_subprotocols
+        speaks = session.version.name
+        selected = event.selected_subprotocol
         if offered is None:
             session.flag(
                 "WS-001",
                 "upgrade request has no Sec-WebSocket-Protocol header; "
-                "the station must offer ocpp2.0.1",
+                f"the station must offer {speaks}",
             )
-        elif OCPP201 not in offered:
+        elif speaks not in offered and (selected is None or selected in offered):
             session.flag(
                 "WS-001",
-                f"station offered {', '.join(offered) or 'nothing'}, not {OCPP201}",
+                f"station offered {', '.join(offered) or 'nothing'}, not {speaks}",
                 Severity.INFO,
             )
-        selected = event.selected_subprotocol
         if selected is not None and offered is not None and selected not in offered:
             session.flag(
                 "WS-002",
                 f"CSMS selected subprotocol '{selected}', which the station did "
                 f"not offer ({', '.join(offered)})",
             )
-        _identity(session, event.station)
-        _version_in_path(session, event.path)
-        _compression(session, event)
+        if session.judges("WS-004"):
+            _identity(session, event.station)
+        if session.judges("WS-006"):
+            _version_in_path(session, event.path)
+        if session.judges("WS-011"):
+            _compression(session, event)
         for other in session.connections.values():
             session.flag(
                 "WS-015",
