@@ -80,6 +80,12 @@ _CATALOGUE = (
         "Part 2 Appendices DeviceDataCtrlr/LocalAuthListCtrlr.BytesPerMessage",
     ),
     Rule("WS-015", (W,), "One connection per station at a time", "OCPP-J 2.0.1 §3 (inferred)"),
+    Rule(
+        "WS-017",
+        (N,),
+        "Messages sent after the peer's Close reach no one",
+        "RFC 6455 §5.5.1, §7.1.2",
+    ),
     # RPC framework
     Rule("RPC-001", (E,), "Message is valid UTF-8 JSON", "OCPP-J 2.0.1 §4.1.2"),
     Rule(
