@@ -15,13 +15,13 @@ from typing import Any
 import wsproto.connection
 import wsproto.events
 import wsproto.frame_protocol
-from wsproto.frame_protocol import Opcode
 from mitmproxy import connection as mitmproxy_connection
 from mitmproxy import http, websocket
 from mitmproxy.master import Master
 from mitmproxy.proxy import commands
 from mitmproxy.proxy import events as proxy_events
 from mitmproxy.proxy.layers import websocket as websocket_layer
+from wsproto.frame_protocol import Opcode
 
 
 def close_websocket(master: Master, client_id: str, code: int, reason: str) -> bool:
@@ -119,7 +119,7 @@ def read_after_close() -> None:
     drops, or after CLOSE_GRACE seconds. A charger that closed stays connected meanwhile too:
     mitmproxy drops the CSMS's connection as soon as the charger's is gone.
     """
-    websocket_layer.WebsocketLayer.relay_messages = _relay  # type: ignore[method-assign, assignment]
+    websocket_layer.WebsocketLayer.relay_messages = _relay  # type: ignore[method-assign]
 
 
 def after_close(flow: http.HTTPFlow) -> bool:
@@ -141,7 +141,7 @@ def _relay(layer: websocket_layer.WebsocketLayer, event: Any) -> Any:
             reply = yield command
     waiting = [ws for ws in (layer.server_ws, layer.client_ws) if ws.state is _LOCAL_CLOSING]
     if layer._handle_event == layer.done and waiting:
-        layer._handle_event = lambda later: _drain(layer, waiting, later)  # type: ignore[method-assign]
+        layer._handle_event = lambda later: _drain(layer, waiting, later)
         yield commands.RequestWakeup(CLOSE_GRACE)
 
 

@@ -206,7 +206,9 @@ def test_a_frame_the_charger_sends_after_the_csms_closed_is_stored_and_judged(
         ]
         assert "WS-017" in rows[1]["finding_ids"]
         assert closes == ["csms"]
-        assert "WS-017" in [r["rule_id"] for r in await fetch(database_url, "SELECT * FROM findings")]
+        assert "WS-017" in [
+            r["rule_id"] for r in await fetch(database_url, "SELECT * FROM findings")
+        ]
 
     run(scenario())
 

@@ -16,8 +16,8 @@ import typer.main
 
 from ocppscope.cli.main import app
 from proxy.ocppj.rules import RULES
-from proxy.ocppj.unchecked import UNCHECKED
 from proxy.ocppj.timefmt import format_datetime
+from proxy.ocppj.unchecked import UNCHECKED
 from tests.support import ocppscope_executable
 
 ROOT = Path(__file__).resolve().parents[1]
