@@ -16,8 +16,8 @@ RULE_ID = re.compile(r'"((?:WS|RPC|SCH|SEC|BOOT|HB|STAT|TX|AUTH|REM|SC|DM|BACKOF
 REQUIRED_GROUPS = {"WS", "RPC", "BOOT", "HB", "STAT", "TX", "REM", "BACKOFF", "SCH"}
 OURS = {"BACKOFF-007", "RPC-020", "WS-017"}
 """Ids this project added (the back-off analyser's episode verdict, the receiver's answer to an
-unknown action, a message sent after the peer's Close): not in the workplace catalogue RULES.md whose numbering our ids follow, and an id
-it later defines must not mean something else here."""
+unknown action, a message sent after the peer's Close): not in the workplace catalogue RULES.md
+whose numbering our ids follow, and an id it later defines must not mean something else here."""
 
 
 def _ids_in(paths: list[Path]) -> set[str]:
