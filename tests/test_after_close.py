@@ -120,15 +120,19 @@ async def closing_csms() -> AsyncIterator[tuple[str, list[str]]]:
 
 
 @contextlib.asynccontextmanager
-async def late_csms() -> AsyncIterator[tuple[str, list[LateSender]]]:
+async def late_csms(answers: bool) -> AsyncIterator[tuple[str, list[LateSender]]]:
     """A hand-driven CSMS that accepts every upgrade and sends a late frame on the charger's
-    Close."""
+    Close (and answers it, or not)."""
     senders: list[LateSender] = []
     served: list[asyncio.Task[None]] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sender = LateSender(
-            reader, writer, wsproto.WSConnection(wsproto.ConnectionType.SERVER), LATE_CSMS
+            reader,
+            writer,
+            wsproto.WSConnection(wsproto.ConnectionType.SERVER),
+            LATE_CSMS,
+            answers,
         )
         senders.append(sender)
         async for event in sender.events():
@@ -213,12 +217,17 @@ def test_a_frame_the_charger_sends_after_the_csms_closed_is_stored_and_judged(
     run(scenario())
 
 
+@pytest.mark.parametrize("answers", [True, False], ids=["answers-the-close", "never-answers"])
 def test_a_frame_the_csms_sends_after_the_charger_closed_is_stored_and_judged(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, answers: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The charger that closed stays connected until the CSMS answers (mitmproxy drops the CSMS
+    side once the charger's connection is gone), at most for the grace period."""
+    monkeypatch.setattr(connections, "CLOSE_GRACE", 1.0)
+
     async def scenario() -> None:
         async with (
-            late_csms() as (csms_url, senders),
+            late_csms(answers) as (csms_url, senders),
             running_proxy(
                 tmp_path / "conf", csms_url, store=True, database_url=database_url
             ) as proxy,
@@ -231,7 +240,10 @@ def test_a_frame_the_csms_sends_after_the_charger_closed_is_stored_and_judged(
             ) as ws:
                 await ws.send(EARLY)
                 await until(lambda: bool(senders) and senders[0].received == [EARLY])
+                started = time.monotonic()
                 await within(ws.close(1000, "leaving"))
+                waited = time.monotonic() - started
+                assert (waited >= connections.CLOSE_GRACE) is not answers
                 with pytest.raises(ConnectionClosed):
                     await within(ws.recv())  # nothing after the close reached the charger
             await until(lambda: bool(proxy.recorder.ended), what="the end of the flow")
