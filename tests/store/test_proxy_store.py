@@ -29,7 +29,7 @@ START_TIMEOUT = 30.0
 async def healthz(port: int) -> dict[str, Any]:
     reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
     try:
-        writer.write(b"GET /healthz HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         response = await asyncio.wait_for(reader.read(), 5)
     finally:
         writer.close()
