@@ -23,6 +23,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from addons.metrics import Metrics
 from proxy import connections
 from proxy.ocppj.actions import Direction
 from tests.pg import fetch
@@ -202,6 +203,11 @@ def test_a_frame_the_charger_sends_after_the_csms_closed_is_stored_and_judged(
             assert finding.direction is Direction.CHARGER_TO_CSMS
             assert finding.message_id == "late"
             assert "the station sent this CALL after the CSMS closed" in finding.message
+            exchanged = proxy.addon(Metrics).registry.get_sample_value(
+                "ocppscope_frames_total",
+                {"direction": "charger_to_csms", "message_type": "CALL", "action": "Heartbeat"},
+            )
+            assert exchanged == 1  # the early frame only: the late one reached no one
             rows, closes = await stored(proxy, database_url, 2)
             assert csms_received == [EARLY]
         assert [(r["message_id"], r["direction"], r["status"]) for r in rows] == [
