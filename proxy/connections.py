@@ -130,6 +130,8 @@ def after_close(flow: http.HTTPFlow) -> bool:
 
 
 def _relay(layer: websocket_layer.WebsocketLayer, event: Any) -> Any:
+    """mitmproxy's relay, with what `_held_back` names withheld; once it has relayed a Close
+    that a side still owes an answer to, the layer reads on with `_drain`."""
     relayed = _relay_messages(layer, event)
     reply = None
     while True:
