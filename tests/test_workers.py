@@ -13,7 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from proxy.workers import affinity_key, worker_for
-from tests.support import environment, free_port
+from tests.support import environment, free_port, stop_process
 from tests.test_proxy_cli import OCPPSCOPE, ROOT, csms, exited
 
 STATIONS = 8
@@ -92,10 +92,8 @@ def test_a_station_keeps_its_worker_across_reconnects(tmp_path: Path) -> None:
                     await asyncio.sleep(0.1)
                 process.send_signal(signal.SIGTERM)
                 return await exited(process, 20)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait(timeout=5)
+            finally:  # SIGTERM first: the proxy stops its embedded PostgreSQL on the way out
+                stop_process(process, 15)
 
     code = asyncio.run(asyncio.wait_for(scenario(), 90))
     lines = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
