@@ -118,5 +118,6 @@ INTEGRATION_MODULES = frozenset(
         "tests/test_robustness.py",
         "tests/test_runtime.py",
         "tests/test_workers.py",
+        "tests/test_versions_lab.py",
     }
 )
