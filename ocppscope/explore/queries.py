@@ -26,6 +26,11 @@ _FRAME = """
     direction, message_type, action, message_id, status, rtt_ms, finding_ids, size_bytes
 """
 _WHEN = "extract(epoch FROM logged_at)::float8 AS at"
+_IN_RANGE = (
+    "charger_id = $1 AND ($2::timestamptz IS NULL OR logged_at >= $2) "
+    "AND ($3::timestamptz IS NULL OR logged_at < $3)"
+)
+"""A station's rows ($1) in [since, until) ($2, $3; either may be NULL: unbounded)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +133,7 @@ async def connections(
         SELECT {_WHEN}, event, connection_id, subprotocol, remote_address, close_code,
                closed_by, http_status
         FROM proxy_connection_log
-        WHERE charger_id = $1 AND ($2::timestamptz IS NULL OR logged_at >= $2)
-          AND ($3::timestamptz IS NULL OR logged_at < $3)
+        WHERE {_IN_RANGE}
         ORDER BY logged_at, proxy_run, seq
         """,
         station,
@@ -180,8 +184,7 @@ async def findings(
         SELECT proxy_run::text || '.' || seq AS key, {_WHEN}, rule_id, severity, message,
                reference, connection_id, direction, message_id, action
         FROM findings
-        WHERE charger_id = $1 AND ($2::timestamptz IS NULL OR logged_at >= $2)
-          AND ($3::timestamptz IS NULL OR logged_at < $3)
+        WHERE {_IN_RANGE}
         ORDER BY logged_at, proxy_run, seq
         """,
         station,
@@ -200,8 +203,7 @@ async def faults(
         SELECT proxy_run::text || '.' || seq AS key, {_WHEN}, fault_id, kind, event,
                connection_id, direction, message_id, action, detail
         FROM fault_events
-        WHERE charger_id = $1 AND ($2::timestamptz IS NULL OR logged_at >= $2)
-          AND ($3::timestamptz IS NULL OR logged_at < $3)
+        WHERE {_IN_RANGE}
         ORDER BY logged_at, proxy_run, seq
         """,
         station,
@@ -254,8 +256,7 @@ async def capture_rows(
         SELECT {_WHEN}, logged_at, proxy_run, seq, event, connection_id, path, subprotocol,
                close_code, closed_by, http_status
         FROM proxy_connection_log
-        WHERE charger_id = $1 AND ($2::timestamptz IS NULL OR logged_at >= $2)
-          AND ($3::timestamptz IS NULL OR logged_at < $3)
+        WHERE {_IN_RANGE}
         """,
         station,
         since,
@@ -266,8 +267,7 @@ async def capture_rows(
         SELECT {_WHEN}, logged_at, proxy_run, seq, connection_id, direction, message_type,
                message_id, action, status, payload::text AS payload, raw
         FROM ocpp_message_log
-        WHERE charger_id = $1 AND ($2::timestamptz IS NULL OR logged_at >= $2)
-          AND ($3::timestamptz IS NULL OR logged_at < $3)
+        WHERE {_IN_RANGE}
         """,
         station,
         since,
