@@ -39,6 +39,19 @@ class Attached(LibraryChargePoint):
         self.first_id = str(uuid.uuid4())
         """The MessageId a duplicate-ids station gives every CALL on this connection."""
 
+    def send_triggered(self, requested_message: str, evse: int | None) -> None:
+        """After an accepted TriggerMessage: the requested message (StatusNotification of
+        `evse`, or of every EVSE when it names none of the station's)."""
+        station = self.station
+        if requested_message == "Heartbeat":
+            station.spawn(station.quietly(station.heartbeat()))
+        elif requested_message == "BootNotification":
+            station.spawn(station.quietly(station.boot_again()))
+        elif requested_message == "StatusNotification":
+            numbers = [evse] if evse in station.evses else station.evses
+            for number in numbers:
+                station.spawn(station.quietly(station.status(number)))
+
 
 class Link(Attached, ChargePoint):
     """The OCPP 2.0.1 handlers; the answers are built from the class's `_call_result` so that
@@ -180,12 +193,4 @@ class Link(Attached, ChargePoint):
     def after_trigger_message(
         self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any
     ) -> None:
-        station = self.station
-        if requested_message == "Heartbeat":
-            station.spawn(station.quietly(station.heartbeat()))
-        elif requested_message == "BootNotification":
-            station.spawn(station.quietly(station.boot_again()))
-        elif requested_message == "StatusNotification":
-            numbers = [evse["id"]] if evse and evse.get("id") in station.evses else station.evses
-            for number in numbers:
-                station.spawn(station.quietly(station.status(number)))
+        self.send_triggered(requested_message, evse.get("id") if evse else None)

@@ -135,12 +135,4 @@ class Link16(Attached, ChargePoint):
     def after_trigger_message(
         self, requested_message: str, connector_id: int | None = None, **_: Any
     ) -> None:
-        station = self.station
-        if requested_message == "Heartbeat":
-            station.spawn(station.quietly(station.heartbeat()))
-        elif requested_message == "BootNotification":
-            station.spawn(station.quietly(station.boot_again()))
-        elif requested_message == "StatusNotification":
-            numbers = [connector_id] if connector_id in station.evses else station.evses
-            for number in numbers:
-                station.spawn(station.quietly(station.status(number)))
+        self.send_triggered(requested_message, connector_id)
