@@ -19,6 +19,7 @@ from tests.proxy_harness import charger, run, running_csms, within
 from tests.support import free_port
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+V201 = "ocpp2.0.1"
 LONG_ID = "x" * 37
 """A MessageId one character over OCPP-J's 36: RPC-004."""
 
@@ -54,6 +55,7 @@ def settled(samples: Samples) -> bool:
         direction="csms_to_charger",
         message_type="CALLRESULT",
         action="Heartbeat",
+        ocpp_version=V201,
     )
     return (answers, value(samples, "ocppscope_faults_applied_total", kind="drop")) == (4, 1)
 
@@ -115,7 +117,9 @@ def test_metrics_say_what_went_through(tmp_path: Path, database_url: str) -> Non
         frames = family(after, "ocppscope_frames_total")
         up, down = "charger_to_csms", "csms_to_charger"
         assert frames == {
-            frozenset({"direction": d, "message_type": t, "action": a}.items()): n
+            frozenset(
+                {"direction": d, "message_type": t, "action": a, "ocpp_version": V201}.items()
+            ): n
             for d, t, a, n in [
                 (up, "CALL", "BootNotification", 1),
                 (down, "CALLRESULT", "BootNotification", 1),
@@ -124,9 +128,9 @@ def test_metrics_say_what_went_through(tmp_path: Path, database_url: str) -> Non
             ]
         }
         assert family(after, "ocppscope_findings_total") == {
-            frozenset({"rule": "RPC-004", "severity": "error"}.items()): 1,
+            frozenset({"rule": "RPC-004", "severity": "error", "ocpp_version": V201}.items()): 1,
             # heartbeats back to back, far faster than the 300 s interval the CSMS gave
-            frozenset({"rule": "HB-002", "severity": "info"}.items()): 1,
+            frozenset({"rule": "HB-002", "severity": "info", "ocpp_version": V201}.items()): 1,
         }
         assert family(after, "ocppscope_faults_applied_total") == {
             frozenset({"kind": "drop"}.items()): 1
@@ -137,8 +141,9 @@ def test_metrics_say_what_went_through(tmp_path: Path, database_url: str) -> Non
             frozenset({"closed_by": "charger", "code": "1000"}.items()): 1
         }
         heartbeats = {"action": "Heartbeat", "direction": up}
-        assert value(after, "ocppscope_call_duration_seconds_count", **heartbeats) == 4
-        assert value(after, "ocppscope_call_duration_seconds_bucket", le="+Inf", **heartbeats) == 4
+        timed = {**heartbeats, "ocpp_version": V201}
+        assert value(after, "ocppscope_call_duration_seconds_count", **timed) == 4
+        assert value(after, "ocppscope_call_duration_seconds_bucket", le="+Inf", **timed) == 4
         assert value(after, "ocppscope_calls_unanswered_total", **heartbeats) == 0
         assert value(stored, "ocppscope_store_write_lag_seconds", quantile="0.99") > 0
         assert ("ocppscope_store_discarded_total", frozenset()) in stored
