@@ -15,7 +15,9 @@ from addons import default_addons
 from proxy.runtime import running_proxy
 from proxy.settings import Endpoint, ProxySettings, parse_upstream
 from tests.csms.sim import request
+from tests.pg import fetch
 from tests.proxy_harness import charger, run, running_csms, within
+from tests.store.load import answering_csms
 from tests.support import free_port
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -151,3 +153,71 @@ def test_metrics_say_what_went_through(tmp_path: Path, database_url: str) -> Non
         assert value(after, "process_resident_memory_bytes") > 10_000_000
 
     run(scenario(), 60)
+
+
+VERSION_STATIONS = {"V16": "ocpp1.6", "V201": "ocpp2.0.1", "VNONE": None}
+"""Station -> the subprotocol it offers (and the CSMS selects); VNONE offers none."""
+
+
+def test_each_connection_is_stored_and_counted_under_the_version_it_selected(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A 1.6 and a 2.0.1 station, and one that selected no subprotocol (judged by the 2.0.1
+    rules, WS-002), through one proxy: their frames and findings in PostgreSQL and their series
+    in /metrics each carry their own version, `unknown` (NULL when stored) for the third."""
+    from websockets.asyncio.client import connect  # noqa: PLC0415
+
+    async def scenario() -> Samples:
+        async with answering_csms(("ocpp1.6", "ocpp2.0.1")) as (csms_port, _counts):
+            settings = ProxySettings(
+                listen=Endpoint("127.0.0.1", 0),
+                upstream=parse_upstream(f"ws://127.0.0.1:{csms_port}"),
+                confdir=tmp_path,
+                quiet=True,
+                store=True,
+                database_url=database_url,
+                admin=Endpoint("127.0.0.1", free_port()),
+            )
+            assert settings.admin is not None
+            admin = f"http://127.0.0.1:{settings.admin.port}"
+            async with running_proxy(settings, default_addons()) as proxy:
+                base = f"ws://127.0.0.1:{proxy.addresses[0][1]}/ocpp"
+                for name, offered in VERSION_STATIONS.items():
+                    async with connect(
+                        f"{base}/{name}",
+                        subprotocols=[offered] if offered else None,  # type: ignore[list-item]
+                        ping_interval=None,
+                        open_timeout=10,
+                    ) as ws:
+                        assert ws.subprotocol == offered
+                        for n, payload in enumerate(({}, {"bogus": 1})):  # the second: SCH-*
+                            await ws.send(json.dumps([2, f"h{n}", "Heartbeat", payload]))
+                            await within(ws.recv())
+                return await scrape_until(
+                    admin,
+                    lambda s: (
+                        value(s, "ocppscope_stations_connected") == 0
+                        and value(s, "ocppscope_store_queue_depth") == 0
+                        and sum(family(s, "ocppscope_frames_total").values()) == 12
+                    ),
+                    "every frame counted and stored",
+                )
+
+    after = run(scenario(), 60)
+    labels = {"unknown" if version is None else version for version in VERSION_STATIONS.values()}
+    for name in ("ocppscope_frames_total", "ocppscope_findings_total"):
+        assert {dict(key)["ocpp_version"] for key in family(after, name)} == labels, name
+    for label in labels:
+        answered = {"action": "Heartbeat", "direction": "charger_to_csms", "ocpp_version": label}
+        assert value(after, "ocppscope_call_duration_seconds_count", **answered) == 2, label
+
+    for table in ("ocpp_message_log", "findings"):
+        rows = asyncio.run(
+            fetch(
+                database_url,
+                f"SELECT charger_id, ocpp_version, count(*) AS n FROM {table} "
+                "GROUP BY 1, 2",
+            )
+        )
+        assert len(rows) == len(VERSION_STATIONS), (table, rows)  # one version per station
+        assert {row["charger_id"]: row["ocpp_version"] for row in rows} == VERSION_STATIONS
