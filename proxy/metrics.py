@@ -42,7 +42,7 @@ from proxy.faults.kinds import Kind
 from proxy.frame import Frame
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.findings import Finding
-from proxy.ocppj.versions import ALL_ACTIONS
+from proxy.ocppj.versions import ALL_ACTIONS, UNKNOWN
 
 disable_created_metrics()  # a `_created` series beside every counter would double each scrape
 
@@ -58,8 +58,6 @@ ATTEMPTS_LABELLED = 6
 """Attempt numbers kept apart; later attempts share the label `6+` (the wait stops doubling
 after RetryBackOffRepeatTimes anyway)."""
 OTHER = "other"
-UNKNOWN_VERSION = "unknown"
-"""The `ocpp_version` of a connection that selected none of ocpp1.6, ocpp2.0.1, ocpp2.1."""
 TIMEOUT_RULE = "RPC-008"
 SEQNO_RULE = "TX-003"
 
@@ -74,7 +72,7 @@ def bounded_action(action: str | None) -> str:
 
 def version_label(version: str | None) -> str:
     """A `known_version` (Frame.version, Finding.version) as a label value."""
-    return version or UNKNOWN_VERSION
+    return version or UNKNOWN
 
 
 def close_label(code: int | None) -> str:
@@ -102,7 +100,7 @@ class FrameCounts(Collector):
 
     def count(self, frame: Frame) -> None:
         action = bounded_action(frame.action)
-        version = frame.version or UNKNOWN_VERSION
+        version = frame.version or UNKNOWN
         key = (frame.direction, frame.message_type, action, version)
         frames = self.frames
         frames[key] = frames.get(key, 0) + 1

@@ -19,6 +19,7 @@ UNIT_MODULES = frozenset(
         "tests/csms/test_metering.py",
         "tests/csms/test_protocols.py",
         "tests/dashboards/test_queries.py",
+        "tests/explore/test_export.py",
         "tests/explore/test_ladder.py",
         "tests/faults/test_book.py",
         "tests/faults/test_plan.py",

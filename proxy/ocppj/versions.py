@@ -196,6 +196,10 @@ DEFAULT: Final = V201
 """What a connection without a (known) selected subprotocol is judged by (WS-002 says why)."""
 
 
+UNKNOWN: Final = "unknown"
+"""How metrics and reports name the version of a connection that selected none of VERSIONS."""
+
+
 def known_version(subprotocol: str | None) -> str | None:
     """The selected subprotocol when it names one of VERSIONS, else None: what stored frames and
     findings, metrics and reports carry (a connection without one is judged by DEFAULT's rules,
