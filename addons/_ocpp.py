@@ -91,7 +91,7 @@ def selected_subprotocol(flow: http.HTTPFlow) -> str | None:
 def connection_version(flow: http.HTTPFlow) -> str | None:
     """The version the connection selected (`known_version`): None when none it knows."""
     try:
-        return flow.metadata[VERSION_KEY]  # type: ignore[no-any-return]
+        return flow.metadata[VERSION_KEY]
     except KeyError:
         version = flow.metadata[VERSION_KEY] = known_version(selected_subprotocol(flow))
         return version

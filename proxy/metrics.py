@@ -5,8 +5,9 @@ Each proxy has a registry of its own, so several proxies in one process (tests) 
 Updates are O(1); the two made per frame (frames, round trips) are plain numbers without locks
 (`FrameCounts`). Every label is bounded: direction, message type, action (the actions of OCPP
 1.6, 2.0.1 and 2.1, else `other`), OCPP version (the three, else `unknown`), rule and severity,
-fault kind, close reason, HTTP status, attempt number. Never a station: per-station detail lives in PostgreSQL (a per-station histogram at 5,000 stations made
-each scrape 8 MB and 2.4 s, docs/metrics.md).
+fault kind, close reason, HTTP status, attempt number. Never a station: per-station detail lives
+in PostgreSQL (a per-station histogram at 5,000 stations made each scrape 8 MB and 2.4 s,
+docs/metrics.md).
 """
 
 from __future__ import annotations

@@ -215,8 +215,7 @@ def test_each_connection_is_stored_and_counted_under_the_version_it_selected(
         rows = asyncio.run(
             fetch(
                 database_url,
-                f"SELECT charger_id, ocpp_version, count(*) AS n FROM {table} "
-                "GROUP BY 1, 2",
+                f"SELECT charger_id, ocpp_version, count(*) AS n FROM {table} GROUP BY 1, 2",
             )
         )
         assert len(rows) == len(VERSION_STATIONS), (table, rows)  # one version per station

@@ -214,7 +214,9 @@ class Session:
             self.suppressed[rule_id] = self.suppressed.get(rule_id, 0) + 1
             return
         event = self.event
-        connection_id = connection_id or (self.connection.connection_id if self.connection else None)
+        connection_id = connection_id or (
+            self.connection.connection_id if self.connection else None
+        )
         self._findings.append(
             Finding(
                 rule_id=rule_id,

@@ -77,7 +77,9 @@ def test_frames_findings_and_round_trips_counted_exactly() -> None:
     frames = "ocppscope_frames_total"
     up, down = "charger_to_csms", "csms_to_charger"
     v201 = {"ocpp_version": "ocpp2.0.1"}
-    assert value(metrics, frames, direction=up, message_type="CALL", action="Heartbeat", **v201) == 4
+    assert (
+        value(metrics, frames, direction=up, message_type="CALL", action="Heartbeat", **v201) == 4
+    )
     assert (
         value(
             metrics, frames, direction=down, message_type="CALLRESULT", action="Heartbeat", **v201

@@ -20,8 +20,8 @@ from scenarios.report import (
     Report,
     ScenarioOutcome,
     TransactionRow,
-    VersionRow,
     Verdict,
+    VersionRow,
     exit_code,
     parse_since,
     render,
@@ -168,10 +168,22 @@ def test_json_holds_every_section_with_times_in_utc() -> None:
     assert document["chargers"][0]["total_kwh"] == 1.6666
     assert document["hours"][0]["frames"] == 1234
     assert document["versions"] == [
-        {"version": "ocpp1.6", "stations": 1, "frames": 200, "errors": 0, "warnings": 0,
-         "findings": 0},
-        {"version": "ocpp2.0.1", "stations": 2, "frames": 1034, "errors": 0, "warnings": 2,
-         "findings": 2},
+        {
+            "version": "ocpp1.6",
+            "stations": 1,
+            "frames": 200,
+            "errors": 0,
+            "warnings": 0,
+            "findings": 0,
+        },
+        {
+            "version": "ocpp2.0.1",
+            "stations": 2,
+            "frames": 1034,
+            "errors": 0,
+            "warnings": 2,
+            "findings": 2,
+        },
     ]
     assert document["findings"]["counts"] == [
         {"rule_id": "WS-007", "severity": "warning", "count": 2}

@@ -75,7 +75,8 @@ def test_frames_and_findings_carry_the_version_their_connection_selected(
     """None for no selection or one the engine does not know: judged by the 2.0.1 rules, it
     still did not select 2.0.1 (WS-002 says so)."""
     frame = engine_frames(
-        Wire().open(offered=("ocpp1.6", "ocpp2.0.1", "ocpp2.1"), selected=selected)
+        Wire()
+        .open(offered=("ocpp1.6", "ocpp2.0.1", "ocpp2.1"), selected=selected)
         .raw('[2,"m1","Heartbeat",{"extra":1}]')
     )[-1]
     rows = RowMaker("p")
