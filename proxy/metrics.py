@@ -96,8 +96,9 @@ class FrameCounts(Collector):
     def __init__(self) -> None:
         self.frames: dict[tuple[Direction, str, str, str], int] = {}
         self.calls: dict[tuple[str, Direction, str], list[float]] = {}
-        """Per (action, the answer's direction, version): count per bucket, +Inf last but one, then the
-        sum. Keyed by the answer's direction: `Direction.reverse` costs more than the rest."""
+        """Per (action, the answer's direction, version): count per bucket, +Inf last but one,
+        then the sum. Keyed by the answer's direction: `Direction.reverse` costs more than the
+        rest."""
 
     def count(self, frame: Frame) -> None:
         action = bounded_action(frame.action)

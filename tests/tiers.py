@@ -25,6 +25,7 @@ UNIT_MODULES = frozenset(
         "tests/faults/test_plan.py",
         "tests/faults/test_rules.py",
         "tests/ocppj/test_device_model.py",
+        "tests/ocppj/test_finding_versions.py",
         "tests/ocppj/test_groups.py",
         "tests/ocppj/test_messages.py",
         "tests/ocppj/test_observed.py",
