@@ -95,6 +95,20 @@ def test_a_mixed_fleet_is_judged_by_each_stations_own_version(
         for station in CHARGED:
             seen = {row["action"] for row in actions if row["charger_id"] == station}
             assert OWN_ACTIONS[FLEET[station]] <= seen, (station, seen)
+        stored = asyncio.run(
+            fetch(
+                database_url,
+                "SELECT DISTINCT charger_id, ocpp_version FROM ocpp_message_log "
+                "UNION SELECT DISTINCT charger_id, ocpp_version FROM findings",
+            )
+        )
+        # every frame and finding of a station carries the version its connections selected
+        assert sorted((row["charger_id"], row["ocpp_version"]) for row in stored) == sorted(
+            (station, version)
+            for station, version in FLEET.items()
+            if any(row["charger_id"] == station for row in stored)
+        )
+        assert FLEET.keys() <= {row["charger_id"] for row in stored}
         findings = asyncio.run(
             fetch(
                 database_url,

@@ -196,6 +196,17 @@ DEFAULT: Final = V201
 """What a connection without a (known) selected subprotocol is judged by (WS-002 says why)."""
 
 
+UNKNOWN: Final = "unknown"
+"""How metrics and reports name the version of a connection that selected none of VERSIONS."""
+
+
+def known_version(subprotocol: str | None) -> str | None:
+    """The selected subprotocol when it names one of VERSIONS, else None: what stored frames and
+    findings, metrics and reports carry (a connection without one is judged by DEFAULT's rules,
+    and WS-002 says so, but it did not select that version)."""
+    return subprotocol if subprotocol in VERSIONS else None
+
+
 def version_of(subprotocol: str | None) -> Version:
     """The version a connection that selected `subprotocol` speaks; 2.0.1 when none or unknown."""
     return VERSIONS.get(subprotocol or "", DEFAULT)
