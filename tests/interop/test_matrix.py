@@ -30,7 +30,7 @@ import contextlib
 import json
 import shutil
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
@@ -83,6 +83,11 @@ class Script:
     """The action whose CALL from the charger breaks its schema (past the sender's validation)."""
     bad_answer: str | None = None
     """The action whose answer from the CSMS breaks its schema (past the sender's validation)."""
+
+    @property
+    def charger_answers(self) -> dict[str, dict[str, Any]]:
+        """What the charger answers to each action the CSMS calls."""
+        return {self.command.action: self.reply} if self.command else {}
 
     @property
     def frames(self) -> int:
@@ -324,8 +329,7 @@ class LibraryCharger:
     async def run(self, url: str, protocol: str, script: Script) -> None:
         """Connect, make the script's calls, answer the CSMS's command, close with 1000."""
         library = LIBRARY[protocol]
-        answers = {script.command.action: script.reply} if script.command else {}
-        cls = library_class(library, answers)
+        cls = library_class(library, script.charger_answers)
         async with connect(url, subprotocols=[Subprotocol(protocol)], ping_interval=None) as ws:
             self.connection = Recording(ws)
             cp = cls(STATION, self.connection, response_timeout=STEP)
@@ -388,12 +392,9 @@ async def node_end(
         "protocol": protocol,
         "url": url,
         "station": STATION,
-        "calls": [{"action": c.action, "payload": c.payload} for c in script.calls],
-        "answers": script.answers
-        if role == "csms"
-        else {c.action: script.reply for c in [command] if c},
-        "command": command
-        and {"after": "Heartbeat", "action": command.action, "payload": command.payload},
+        "calls": [asdict(call) for call in script.calls],
+        "answers": script.answers if role == "csms" else script.charger_answers,
+        "command": command and {"after": "Heartbeat", **asdict(command)},
         "deflate": deflate,
     }
     process = await asyncio.create_subprocess_exec(
