@@ -90,6 +90,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/faults/test_kinds.py",
         "tests/faults/test_scenarios.py",
         "tests/interop/test_csharp_charger.py",
+        "tests/interop/test_matrix.py",
         "tests/scenarios/test_report_db.py",
         "tests/scenarios/test_run.py",
         "tests/bench/test_simulate.py",
