@@ -125,9 +125,11 @@ class FaultBook:
                 continue
             if rule.spec.row.calls_only and facts.message_type != "CALL":
                 continue
-            error_code = rule.spec.reply_code(version) if rule.kind is Kind.REPLY_ERROR else None
-            if rule.kind is Kind.REPLY_ERROR and error_code is None:
-                continue  # a code this connection's version does not have
+            error_code = None
+            if rule.kind is Kind.REPLY_ERROR:
+                error_code = rule.spec.reply_code(version)
+                if error_code is None:
+                    continue  # a code this connection's version does not have
             if selector.nth is not None:  # counted even when an earlier rule took the frame
                 seen = rule.seen[station] = rule.seen.get(station, 0) + 1
                 if seen != selector.nth:

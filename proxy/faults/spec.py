@@ -222,8 +222,9 @@ def _check_reply_code(spec: FaultSpec, action: str) -> None:
 
 
 def _near(action: object) -> str:
-    """', did you mean X?' for a misspelt action (case, a letter), else (case matters)."""
-    if isinstance(action, str):
+    """': did you mean X?' for a misspelt action (case, a letter or two), else '(case
+    matters)'."""
+    if isinstance(action, str) and len(action) <= 64:
         close = difflib.get_close_matches(action, ALL_ACTIONS, n=1, cutoff=0.8)
         if not close:
             close = [name for name in ALL_ACTIONS if name.lower() == action.lower()]
