@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 from tests.pg import fetch
-from tests.test_lab import DIRECT, Ports, get, started
+from tests.test_lab import DIRECT, Ports, online, started
 
 FLEET = {
     "MIX-16-A": "ocpp1.6",
@@ -40,15 +39,6 @@ def fleet_file(path: Path) -> Path:
         )
     )
     return path
-
-
-def online(csms: str, station: str) -> bool:
-    """The CSMS knows the station (404 until its first connection) and it is connected."""
-    try:
-        return json.loads(get(f"{csms}/chargers/{station}")[1]).get("status") == "Online"
-    except urllib.error.HTTPError as refused:
-        assert refused.code == 404, refused
-        return False
 
 
 def post(url: str, body: object, token: str) -> dict[str, object]:

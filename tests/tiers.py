@@ -89,6 +89,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/faults/test_fault_cli.py",
         "tests/faults/test_kinds.py",
         "tests/faults/test_scenarios.py",
+        "tests/faults/test_versions.py",
         "tests/interop/test_csharp_charger.py",
         "tests/interop/test_matrix.py",
         "tests/scenarios/test_report_db.py",
