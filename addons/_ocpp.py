@@ -108,11 +108,6 @@ def offered_subprotocols(flow: http.HTTPFlow) -> tuple[str, ...] | None:
     return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
 
 
-def selected_subprotocol(flow: http.HTTPFlow) -> str | None:
-    """The subprotocol the CSMS selected in its 101 answer: the connection's OCPP version."""
-    return flow.response.headers.get("sec-websocket-protocol") if flow.response else None
-
-
 CLIENT_LEFT = "Client disconnected."
 """mitmproxy 11's error for a flow whose client closed (or half-closed) before its response."""
 
