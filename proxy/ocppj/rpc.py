@@ -187,14 +187,14 @@ class Rpc:
             del sends[next(iter(sends))]
 
     def result_refused(self, message: CallError) -> None:
-        """A CALLRESULTERROR (OCPP-J 2.1 §4.2.5) answers a CALLRESULT, not a CALL: only its
+        """A CALLRESULTERROR (OCPP-J 2.1 §4.2.3) answers a CALLRESULT, not a CALL: only its
         errorCode is judged here."""
         self._check_error_code(message.error_code)
 
     def _duplicate(self, call: Call, earlier: PendingCall) -> PendingCall:
         """RPC-017 rather than RPC-005 and RPC-007: the receiver is still processing the CALL
-        whose MessageId this one repeats; it may refuse it with RpcFrameworkError (Part 4
-        §4.2.3) or answer both, and either answer is expected."""
+        whose MessageId this one repeats; it may refuse it with RpcFrameworkError
+        (OCPP-J 2.0.1 §4.2.3) or answer both, and either answer is expected."""
         session = self.session
         earlier.duplicates += 1
         same = call.action == earlier.action and call.payload == earlier.call.payload
@@ -263,14 +263,14 @@ class Rpc:
 
     def rejected(self, parsed: Parsed, connection: Connection) -> None:
         """Remember a frame that is no usable message; one of an unknown MessageTypeId SHALL get
-        a MessageTypeNotSupported CALLERROR (Part 4 §4.4): RPC-015 when none came in time."""
+        a MessageTypeNotSupported CALLERROR (OCPP-J 2.0.1 §4.4): RPC-015 when none came in time."""
         session = self.session
         direction = session.direction
         assert direction is not None
         rejected = RejectedFrame(direction, parsed.message_id or "-1", parsed.unsupported_type)
         connection.rejected_frame = rejected
         if not rejected.unsupported_type:
-            return  # a frame that cannot be parsed may be dropped (Part 4 §4.2.3)
+            return  # a frame that cannot be parsed may be dropped (OCPP-J 2.0.1 §4.2.3)
         if "MessageTypeNotSupported" not in session.version.error_codes:
             return  # OCPP-J 1.6 §4.1.3: a receiver ignores a MessageTypeId it does not know
         receiver = direction.reverse.sender
@@ -425,14 +425,14 @@ class Rpc:
                 session.flag(
                     "RPC-015",
                     f"a frame of unknown MessageTypeId is answered with {message.error_code}; "
-                    "Part 4 §4.4 requires MessageTypeNotSupported",
+                    f"{session.version.cite('unknown_type')} requires MessageTypeNotSupported",
                     details={"expected_code": "MessageTypeNotSupported", "got_code": code},
                 )
         elif code != "RpcFrameworkError":
             session.flag(
                 "RPC-014",
                 f"a frame that is no valid RPC message is answered with {message.error_code}; "
-                "Part 4 Table 8 names RpcFrameworkError for it",
+                f"{session.version.cite('error_codes')} names RpcFrameworkError for it",
                 Severity.WARNING,
                 details={"expected_code": "RpcFrameworkError", "got_code": code},
             )
@@ -446,7 +446,7 @@ class Rpc:
             other = "2.0.1" if version.name == "ocpp1.6" else "1.6"
             self.session.flag(
                 "RPC-012",
-                f"errorCode '{code}' is the OCPP {other} spelling; {version.error_table} "
+                f"errorCode '{code}' is the OCPP {other} spelling; {version.cite('error_codes')} "
                 f"spells it '{spelled}'",
                 Severity.WARNING,
                 details={"got_code": code, "expected_code": spelled},

@@ -218,7 +218,7 @@ class Session:
                 severity=severity or rule.severity,
                 station=self.station,
                 message=message,
-                reference=rule.reference,
+                reference=rule.reference_for(self.version.name),
                 timestamp=self.now,
                 connection_id=connection_id
                 or (self.connection.connection_id if self.connection else None),
