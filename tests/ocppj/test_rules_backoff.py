@@ -360,7 +360,7 @@ def test_backoff007_compliant_episode_is_info() -> None:
         f"expected 1-1, 2-2, 4-4, 8-8, 16-16 s ({SEED_SETTINGS}): compliant"
     )
     assert findings[0].timestamp == pytest.approx(reconnect)
-    assert findings[0].reference == "OCPP-J 2.0.1 §5.3, §8; Part 6 TC_B_57_CS"
+    assert findings[0].reference == "OCPP-J 2.0.1 §5.3, §8.1-8.3; OCPP 2.0.1 Part 6 TC_B_57_CS"
     [episode] = observed(w.events, SEED).group(BackoffGroup).reconnects.episodes
     assert episode.lost_at == lost
     assert episode.attempts == (
