@@ -27,6 +27,10 @@ RPC-014, RPC-015 and RPC-018 judge 2.0.1 and 2.1 only); its group asks `Session.
 A shared rule cites each version's own OCPP-J text: it names the topics (`ocppj`), each
 `Version` knows where its document says them (RPC-010 is OCPP-J 1.6 §4.2.3 on a 1.6 connection,
 OCPP-J 2.0.1 §4.1.7, §4.2.3 on a 2.0.1 one), and a finding carries its connection's citation.
+Where the texts differ on what a shared rule judges, the `Version` says how (§4.1.4 message ids,
+RPC-005/017: unique per connection on 1.6, per station on 2.0.1 and 2.1, a 2.1 retry may keep
+its id; an unknown MessageTypeId, RPC-015: answered on 2.0.1 (§4.4), ignored on 2.1 (§4.1.3,
+§4.4); the back-off reset, BACKOFF-004: a SHALL of 2.1 §5.4 only).
 """
 
 from __future__ import annotations
@@ -191,7 +195,8 @@ _CATALOGUE = (
     Rule(
         "RPC-005",
         (E, W),
-        "A CALL's MessageId is never reused by the same sender",
+        "A CALL's MessageId is new for its sender: on the connection (1.6), on any of the "
+        "station's (2.0.1, 2.1, which counts SENDs too); a 2.1 retry may keep its id",
         "OCPP 2.0.1 Errata 2023-12 §4.2",
         ocppj=("message_id",),
     ),
@@ -255,8 +260,9 @@ _CATALOGUE = (
     ),
     Rule(
         "RPC-015",
-        (E,),
-        "An unknown MessageTypeId is answered with MessageTypeNotSupported",
+        (E, W),
+        "An unknown MessageTypeId is answered with MessageTypeNotSupported (2.0.1) or ignored "
+        "(2.1), never by closing the connection",
         "",
         only=(OCPP201, OCPP21),
         ocppj=("message_type", "unknown_type"),
@@ -271,9 +277,10 @@ _CATALOGUE = (
     Rule(
         "RPC-017",
         (W,),
-        "No CALL repeats the MessageId of the sender's CALL still being processed",
+        "No CALL repeats the MessageId of the sender's CALL still being processed (2.1: unless "
+        "it retries that CALL)",
         "",
-        ocppj=("callerror",),
+        ocppj=("message_id", "callerror"),
     ),
     Rule(
         "RPC-018",
@@ -628,10 +635,11 @@ _CATALOGUE = (
     ),
     Rule(
         "BACKOFF-004",
-        (N,),
-        "A late first attempt that continues the previous outage's back-off (not reset)",
-        "inferred; libocpp resets on connect",
-        ocppj=("reconnect",),
+        (N, W),
+        "A late first attempt that continues the previous outage's back-off: not reset after "
+        "the successful connection (a SHALL of 2.1; info where inferred, 1.6 and 2.0.1)",
+        "",
+        ocppj=("reconnect", "backoff"),
     ),
     Rule(
         "BACKOFF-005",
@@ -788,10 +796,12 @@ _CATALOGUE = (
     ),
     Rule(
         "HB16-001",
-        (W,),
-        "No silence longer than the heartbeat interval of BootNotification.conf or "
-        "ChangeConfiguration HeartbeatInterval",
-        "OCPP 1.6 §4.6 Heartbeat; §9.1.10 HeartbeatInterval",
+        (N, W),
+        "Silence beyond the heartbeat interval (BootNotification.conf, ChangeConfiguration "
+        "HeartbeatInterval) is info, heartbeats being optional over WebSocket; a day and the "
+        "interval without any OCPP message is a warning (a daily Heartbeat is advised)",
+        "OCPP 1.6 edition 2 §4.6 Heartbeat; §9.1.10 HeartbeatInterval",
+        ocppj=("heartbeat",),
     ),
     Rule(
         "STAT16-001",

@@ -390,7 +390,7 @@ class Session:
             self.current_call = None
         elif isinstance(message, Send):
             outcome.action = message.action
-            self.rpc.send(message)
+            self.rpc.send(message, compact, connection)
         else:
             pending = self.rpc.response(message, connection)
             if pending is not None:

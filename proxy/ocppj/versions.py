@@ -56,6 +56,18 @@ class Version:
     """2.1: actions sent with SEND (MessageTypeId 6), which are never answered."""
     signed: bool = True
     """Signed messages, `<Action>-Signed` (OCPP-J 2.0.1 §7, kept by 2.1; 1.6 has none)."""
+    unknown_type_code: str | None = None
+    """The CALLERROR code that answers a frame of unknown MessageTypeId (OCPP-J 2.0.1 §4.4);
+    None where the receiver SHALL ignore it (OCPP-J 1.6 §4.1.3, OCPP-J 2.1 §4.1.3 and §4.4)."""
+    ids_per_connection: bool = False
+    """A CALL's message ID is new on its WebSocket connection (OCPP-J 1.6 §4.1.4), not on any
+    connection of the station as 2.0.1 and 2.1 §4.1.4 want."""
+    retry_keeps_id: bool = False
+    """A retried CALL MAY keep its original's message ID (OCPP-J 2.1 §4.1.4); 2.0.1 §4.1.4
+    wants a new one for retries too, 1.6 §4.1.4 for every CALL."""
+    resets_backoff: bool = False
+    """After a successful connection the back-off SHALL be reset (OCPP-J 2.1 §5.4); 1.6 sets no
+    back-off, and 2.0.1 §5.3 does not say it."""
 
     def knows(self, action: str) -> bool:
         """An action of this version, or its signed form (the receiver processes what it signs)."""
@@ -189,6 +201,7 @@ _OCPPJ_16: Final = {
     "validity": "§4.2.3",
     "callerror": "§4.2.3",
     "error_codes": "§4.2.3 Table 7",
+    "heartbeat": "§5.3",
     "reconnect": "§5.4",
     "configuration": "§7",
 }
@@ -214,6 +227,7 @@ _OCPPJ_201: Final = {
     "callerror": "§4.2.3",
     "error_codes": "§4.3 Table 8",
     "unknown_type": "§4.4",
+    "heartbeat": "§5.2",
     "reconnect": "§5.3",
     "backoff": "§8.1-8.3",
     "configuration": "§8.4",
@@ -227,6 +241,7 @@ _OCPPJ_21: Final = {
     "compression": "§3.4",
     "error_codes": "§4.3 Table 9",
     "send": "§4.2.4",
+    "heartbeat": "§5.3",
     "reconnect": "§5.4",
 }
 """OCPP-J 2.1 edition 2: CALLRESULTERROR shares §4.2.3 with CALLERROR, SEND is §4.2.4."""
@@ -242,6 +257,7 @@ V16: Final = Version(
     error_codes=_CODES_16,
     sections=_OCPPJ_16,
     signed=False,
+    ids_per_connection=True,
     respelled={
         "FormatViolation": "FormationViolation",
         "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
@@ -261,6 +277,7 @@ V201: Final = Version(
     respelled=LEGACY_ERROR_CODES,
     sections=_OCPPJ_201,
     message_types=frozenset({2, 3, 4}),
+    unknown_type_code="MessageTypeNotSupported",
 )
 
 V21: Final = Version(
@@ -277,6 +294,8 @@ V21: Final = Version(
     sections=_OCPPJ_21,
     message_types=frozenset({2, 3, 4, 5, 6}),
     send_actions=frozenset({"NotifyPeriodicEventStream"}),
+    retry_keeps_id=True,
+    resets_backoff=True,
 )
 
 VERSIONS: Final[dict[str, Version]] = {v.name: v for v in (V16, V201, V21)}
