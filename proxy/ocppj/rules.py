@@ -197,7 +197,7 @@ _CATALOGUE = (
         (E, W),
         "A CALL's MessageId is new for its sender: on the connection (1.6), on any of the "
         "station's (2.0.1, 2.1, which counts SENDs too); a 2.1 retry may keep its id",
-        "OCPP 2.0.1 Errata 2023-12 §4.2",
+        "",
         ocppj=("message_id",),
     ),
     Rule(

@@ -15,7 +15,7 @@ from proxy.ocppj.rules import RULES
 from proxy.ocppj.rulesets import RULESETS, SHARED
 from proxy.ocppj.session import Monitor
 from proxy.ocppj.versions import OCPP16, OCPP21, OCPP201, V16, V21, V201
-from tests.ocppj.wire import Wire, rule_ids, run
+from tests.ocppj.wire import Wire, rule_ids, rule_severities, run
 
 CP = "ABB-TACW22-0451"
 TX = 4711
@@ -162,6 +162,34 @@ def test_unknown_message_type_on_ocpp16_needs_no_answer():
     wire.wait(120)
 
     assert rule_ids(run(wire.events)) == ["RPC-002"]
+
+
+def counted16(wire: Wire) -> Wire:
+    """A 1.6 charge point numbering its CALLs 1, 2, ... from each connection's start."""
+    boot = {"chargePointVendor": "ABB", "chargePointModel": "Terra AC"}
+    wire.call("BootNotification", boot, message_id="1")
+    wire.result({"status": "Accepted", "currentTime": wire.time(0.05), "interval": 300})
+    status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+    return wire.wait(1).call("StatusNotification", status, message_id="2").result({})
+
+
+def test_ocpp16_message_ids_counted_again_on_a_new_connection_are_fine():
+    """OCPP-J 1.6 §4.1.4: a CALL's id differs from the sender's earlier ones "on the same
+    WebSocket connection" (2.0.1 and 2.1: "on any WebSocket connection")."""
+    wire = counted16(ocpp16()).wait(60).close(1006).wait(10)
+    counted16(wire.open(offered=(OCPP16,), selected=OCPP16))
+
+    assert run(wire.events) == []
+
+
+def test_ocpp16_message_id_reused_on_the_same_connection_is_rpc_005():
+    wire = counted16(ocpp16()).wait(60)
+    wire.call("Heartbeat", {}, message_id="2").result({"currentTime": wire.time(0.05)})
+
+    findings = run(wire.events)
+
+    assert rule_severities(findings) == [("RPC-005", Severity.ERROR)]
+    assert findings[0].reference == "OCPP-J 1.6 §4.1.4"
 
 
 def test_ocpp16_ruleset_is_the_shared_groups_and_the_16_groups_only():

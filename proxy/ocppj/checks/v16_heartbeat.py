@@ -31,6 +31,8 @@ MIN_SLACK = 5.0
 """Seconds of silence tolerated beyond the interval (10 % for long intervals)."""
 DAY = 86_400
 """OCPP 1.6 §4.6: "it is advised to at least send one heartbeat per 24 hour"."""
+DAY_SLACK = 0.01
+"""Share of a day tolerated beyond it (about 15 minutes): a daily timer runs late by minutes."""
 
 
 class Heartbeat16Group(RuleGroup):
@@ -79,13 +81,17 @@ class Heartbeat16Group(RuleGroup):
             return  # not registered yet, or waiting for an answer (the RPC rules judge that)
         silence = session.now - connection.last_activity
         interval = self.interval
-        if silence > _allowed(max(DAY, interval)):
+        if silence > _allowed(max(DAY, interval), DAY_SLACK):
             severity, beyond = Severity.WARNING, "a daily Heartbeat is advised for the clock"
-        elif interval > 0 and silence > _allowed(interval):
-            severity, beyond = Severity.INFO, "heartbeats are optional over WebSocket"
+        elif interval > 0 and silence > _allowed(interval, 0.1):
+            severity, beyond = (
+                Severity.INFO,
+                "heartbeats are optional over WebSocket, whose pings (unseen by the proxy) may "
+                "stand in for them",
+            )
         else:
             return
-        granted = f"the heartbeat interval is {interval} s" if interval > 0 else "no interval"
+        granted = f"the heartbeat interval is {interval} s" if interval > 0 else "none was granted"
         session.flag(
             "HB16-001",
             f"no OCPP message for {silence:.0f} s {what}; {granted}, and {beyond} (OCPP 1.6 §4.6)",
@@ -94,6 +100,6 @@ class Heartbeat16Group(RuleGroup):
         )
 
 
-def _allowed(seconds: float) -> float:
-    """Silence tolerated for a period of `seconds`: the observer's slack added."""
-    return seconds + max(MIN_SLACK, 0.1 * seconds)
+def _allowed(seconds: float, share: float) -> float:
+    """Silence tolerated for a period of `seconds`: `share` of it, at least MIN_SLACK, added."""
+    return seconds + max(MIN_SLACK, share * seconds)
