@@ -123,7 +123,7 @@ def create_app(endpoint: OcppEndpoint, guard: ApiGuard, command_timeout: float =
     )
     async def stop(charger_id: str, body: StopBody) -> dict[str, Any]:
         target = station(charger_id)
-        ended = fleet.expect_end(body.transactionId)
+        ended = fleet.expect_end(charger_id, body.transactionId)
         try:
             answer = await _command(target.request_stop(body.transactionId), command_timeout)
             _require_accepted(answer, target.names.stop)
@@ -142,7 +142,9 @@ def create_app(endpoint: OcppEndpoint, guard: ApiGuard, command_timeout: float =
     async def power(charger_id: str, body: PowerBody) -> dict[str, Any]:
         target = station(charger_id)
         running = fleet.chargers[charger_id].transaction_id
-        evse_id = endpoint.ledger.transaction(running).usage(0).evse_id if running else None
+        evse_id = (
+            endpoint.ledger.transaction(charger_id, running).usage(0).evse_id if running else None
+        )
         answer = await _command(
             target.limit_power(body.maxPowerKw, running, evse_id or 1), command_timeout
         )

@@ -62,7 +62,7 @@ class Fleet:
     """Bumped on every change; the map's event stream waits for it to move."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _started: dict[tuple[str, int], asyncio.Future[Usage]] = field(default_factory=dict)
-    _ended: dict[str, asyncio.Future[Usage]] = field(default_factory=dict)
+    _ended: dict[tuple[str, str], asyncio.Future[Usage]] = field(default_factory=dict)
     watchers: list[Callable[[str, Usage], None]] = field(default_factory=list)
     """Called with (charger id, usage record) whenever a transaction's record moves (metrics)."""
 
@@ -106,16 +106,16 @@ class Fleet:
         if usage.remote_start_id is not None:
             _resolve(self._started.pop((charger_id, usage.remote_start_id), None), usage)
         if usage.ended:
-            _resolve(self._ended.pop(usage.transaction_id, None), usage)
+            _resolve(self._ended.pop((charger_id, usage.transaction_id), None), usage)
 
     def expect_start(self, charger_id: str, remote_start_id: int) -> asyncio.Future[Usage]:
         future: asyncio.Future[Usage] = asyncio.get_running_loop().create_future()
         self._started[(charger_id, remote_start_id)] = future
         return future
 
-    def expect_end(self, transaction_id: str) -> asyncio.Future[Usage]:
+    def expect_end(self, charger_id: str, transaction_id: str) -> asyncio.Future[Usage]:
         future: asyncio.Future[Usage] = asyncio.get_running_loop().create_future()
-        self._ended[transaction_id] = future
+        self._ended[(charger_id, transaction_id)] = future
         return future
 
     def forget(self, future: asyncio.Future[Usage]) -> None:

@@ -61,7 +61,7 @@ def updated(request: dict[str, Any]) -> dict[str, Any]:
 
 def ended(request: dict[str, Any]) -> dict[str, Any]:
     """StopTransaction.req: meterStop (Wh) is the register at the end; a missing reason is
-    Local (OCPP 1.6 §7.41, Reason)."""
+    Local (OCPP 1.6 §4.10; §7.36 Reason)."""
     info = {
         "transactionId": str(request["transactionId"]),
         "stoppedReason": request.get("reason", "Local"),

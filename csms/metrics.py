@@ -63,15 +63,16 @@ class CsmsMetrics(Collector):
         )
         registry.register(self)
         ProcessCollector(registry=registry)
-        self._usages: dict[str, Usage] = {}
-        """The latest usage record counted, per transaction: what the next one adds to."""
+        self._usages: dict[tuple[str, str], Usage] = {}
+        """The latest usage record counted, per charger and transaction: what the next adds to."""
         fleet.watchers.append(self.usage)
 
     def usage(self, charger_id: str, usage: Usage) -> None:
         charger = self.fleet.chargers.get(charger_id)
         site = (charger.site if charger else None) or NO_SITE
-        before = self._usages.get(usage.transaction_id)
-        self._usages[usage.transaction_id] = usage
+        key = (charger_id, usage.transaction_id)
+        before = self._usages.get(key)
+        self._usages[key] = usage
         was_running = before is not None and not before.ended
         if not usage.ended and not was_running:
             self.running.labels(site).inc()

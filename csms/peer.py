@@ -43,12 +43,15 @@ class Policy:
 
 @dataclass
 class Ledger:
-    """Transactions by id, shared by every connection (a replay may come on a new one)."""
+    """Transactions by charger and id (a station names its own, so two may use one id), shared
+    by every connection (a replay may come on a new one)."""
 
-    transactions: dict[str, Transaction] = field(default_factory=dict)
+    transactions: dict[tuple[str, str], Transaction] = field(default_factory=dict)
 
-    def transaction(self, transaction_id: str) -> Transaction:
-        return self.transactions.setdefault(transaction_id, Transaction(transaction_id))
+    def transaction(self, charger_id: str, transaction_id: str) -> Transaction:
+        return self.transactions.setdefault(
+            (charger_id, transaction_id), Transaction(transaction_id)
+        )
 
 
 def now() -> str:
@@ -139,10 +142,10 @@ class Peer(ChargePoint):
     async def record(self, transaction_id: str, event: Event, request: dict[str, Any]) -> Usage:
         """Keep one event of a transaction (`request`: its TransactionEventRequest, camelCase) and
         refresh the transaction's row of charger_usage_log and the map from all of its events."""
-        transaction = self.ledger.transactions.get(transaction_id)
+        transaction = self.ledger.transactions.get((self.id, transaction_id))
         if transaction is None:  # new, or begun before this CSMS started: what do we know?
-            transaction = self.ledger.transaction(transaction_id)
-            for earlier in await self.repository.transaction_events(transaction_id):
+            transaction = self.ledger.transaction(self.id, transaction_id)
+            for earlier in await self.repository.transaction_events(self.id, transaction_id):
                 transaction.add(event_from_request(earlier)[1])
         await self.repository.transaction_event(self.id, transaction_id, event.seq_no, request)
         transaction.add(event)

@@ -133,11 +133,14 @@ class Repository:
                 power_kw,
             )
 
-    async def transaction_events(self, transaction_id: str) -> list[dict[str, Any]]:
-        """The TransactionEventRequests stored for a transaction (camelCase payloads)."""
+    async def transaction_events(
+        self, charger_id: str, transaction_id: str
+    ) -> list[dict[str, Any]]:
+        """The TransactionEventRequests stored for a charger's transaction (camelCase payloads)."""
         rows = await self.pool.fetch(
-            "SELECT request FROM charger_transaction_event WHERE transaction_id = $1 "
-            "ORDER BY seq_no",
+            "SELECT request FROM charger_transaction_event "
+            "WHERE charger_id = $1 AND transaction_id = $2 ORDER BY seq_no",
+            charger_id,
             transaction_id,
         )
         return [json.loads(row["request"]) for row in rows]
@@ -148,7 +151,7 @@ class Repository:
         """Keep a TransactionEvent; a retransmission of a seqNo replaces the earlier copy."""
         await self.pool.execute(
             "INSERT INTO charger_transaction_event (transaction_id, seq_no, charger_id, request) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (transaction_id, seq_no) DO UPDATE SET "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (charger_id, transaction_id, seq_no) DO UPDATE SET "
             "request = EXCLUDED.request, received_at = now()",
             transaction_id,
             seq_no,
@@ -165,7 +168,7 @@ class Repository:
                 energy_consumed, cost, duration_seconds, start_time, end_time, stopped_reason,
                 remote_start_id, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
-            ON CONFLICT (transaction_id) DO UPDATE SET
+            ON CONFLICT (charger_id, transaction_id) DO UPDATE SET
                 evse_id = EXCLUDED.evse_id, id_token = EXCLUDED.id_token,
                 energy_consumed = EXCLUDED.energy_consumed, cost = EXCLUDED.cost,
                 duration_seconds = EXCLUDED.duration_seconds, start_time = EXCLUDED.start_time,
@@ -188,7 +191,8 @@ class Repository:
     async def transaction_id_16(self, charger_id: str, start: dict[str, Any]) -> tuple[int, bool]:
         """The OCPP 1.6 transactionId of a StartTransaction (`start`: what identifies it in its
         TransactionEvent form, csms/metering16.py), and whether it is new: the one it got before
-        if the station sends it again, else a new one, unique across restarts."""
+        if the station sends it again, else a new one, unique across restarts and never the
+        name of another transaction of that charger."""
         earlier = await self.pool.fetchval(
             "SELECT transaction_id FROM charger_transaction_event "
             "WHERE charger_id = $1 AND seq_no = 0 AND request @> $2::jsonb LIMIT 1",
@@ -197,6 +201,19 @@ class Repository:
         )
         if earlier is not None:
             return int(earlier), False
-        allocated = await self.pool.fetchval("SELECT nextval('ocpp16_transaction_id')")
-        assert allocated is not None
-        return int(allocated), True
+        while True:  # ends: the charger has finitely many transactions
+            row = await self.pool.fetchrow(_NEXT_16, charger_id)
+            assert row is not None
+            if not row["taken"]:
+                return int(row["id"]), True
+
+
+_NEXT_16 = """
+WITH next AS (SELECT nextval('ocpp16_transaction_id')::text AS id)
+SELECT next.id, EXISTS (
+    SELECT 1 FROM charger_transaction_event e WHERE e.charger_id = $1 AND e.transaction_id = next.id
+) AS taken
+FROM next
+"""
+"""A new 1.6 transactionId and whether the charger already has a transaction of that name: one
+its 2.0.1 or 2.1 firmware chose, or one numbered before the sequence was reset."""

@@ -57,8 +57,8 @@ _TRANSACTIONS = """
 SELECT transaction_id, charger_id, energy_consumed, cost, duration_seconds, start_time, end_time,
        stopped_reason, id_token, remote_start_id
 FROM charger_usage_log
-WHERE charger_id = ANY($1) AND transaction_id IN (
-    SELECT transaction_id FROM charger_transaction_event
+WHERE charger_id = ANY($1) AND (charger_id, transaction_id) IN (
+    SELECT charger_id, transaction_id FROM charger_transaction_event
     WHERE charger_id = ANY($1) AND received_at BETWEEN $2 AND $3
 )
 ORDER BY start_time, charger_id
@@ -67,11 +67,11 @@ ORDER BY start_time, charger_id
 window (its own clock). Their start_time is the station's, which under --speed runs ahead of the
 wall clock and would reach into the next scenarios' sessions."""
 _EVENTS = """
-SELECT transaction_id, seq_no, request->>'eventType' AS event_type,
+SELECT charger_id, transaction_id, seq_no, request->>'eventType' AS event_type,
        (request->>'timestamp')::timestamptz AS timestamp,
        coalesce((request->>'offline')::boolean, false) AS offline
 FROM charger_transaction_event
-WHERE transaction_id = ANY($1)
+WHERE charger_id = ANY($1) AND transaction_id = ANY($2)
 ORDER BY transaction_id, seq_no
 """
 _POWER = """
@@ -95,7 +95,7 @@ async def evidence(connection: asyncpg.Connection, window: RunWindow) -> Evidenc
     ids = list(window.charger_ids)
     real = (ids, window.started_at, window.ended_at)
     usage = await connection.fetch(_TRANSACTIONS, *real)
-    events = await connection.fetch(_EVENTS, [row["transaction_id"] for row in usage])
+    events = await connection.fetch(_EVENTS, ids, [row["transaction_id"] for row in usage])
     return Evidence(
         messages=tuple(
             Message(**{**row, "payload": _json(row["payload"])})
@@ -121,7 +121,8 @@ async def evidence(connection: asyncpg.Connection, window: RunWindow) -> Evidenc
                 events=tuple(
                     TransactionEvent(e["seq_no"], e["event_type"], e["timestamp"], e["offline"])
                     for e in events
-                    if e["transaction_id"] == row["transaction_id"]
+                    if (e["charger_id"], e["transaction_id"])
+                    == (row["charger_id"], row["transaction_id"])
                 ),
             )
             for row in usage

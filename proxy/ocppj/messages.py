@@ -1,4 +1,4 @@
-"""OCPP-J framing: one frame's text in, a typed message and its framing violations out (Part 4 §4)."""
+"""OCPP-J framing: one frame's text in, a typed message and its framing violations out (OCPP-J §4)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class CallError:
 
 @dataclass(slots=True)
 class CallResultError(CallError):
-    """OCPP-J 2.1 §4.2.5: the CALL's sender refusing the CALLRESULT it got; answers nothing."""
+    """OCPP-J 2.1 §4.2.3: the CALL's sender refusing the CALLRESULT it got; answers nothing."""
 
 
 @dataclass(slots=True)

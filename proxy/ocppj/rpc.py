@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from proxy.ocppj import signed
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.errors import LEGACY_ERROR_CODES
-from proxy.ocppj.findings import Severity
+from proxy.ocppj.findings import Detail, Severity
 from proxy.ocppj.messages import Call, CallError, CallResult, Parsed, Send
 from proxy.ocppj.schemas import validate
 from proxy.ocppj.signed import signed_action
@@ -92,7 +92,8 @@ class Rpc:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._sent_ids: dict[Direction, dict[str, int]] = {d: {} for d in Direction}
+        self._sent_ids: dict[Direction, dict[str, tuple[int, str]]] = {d: {} for d in Direction}
+        """Per sender: MessageId -> the fingerprint of its CALL or SEND, and its connection."""
         self._answered: dict[Direction, dict[str, PendingCall]] = {d: {} for d in Direction}
         self._timed_out: dict[Direction, dict[str, PendingCall]] = {d: {} for d in Direction}
         self._sends: dict[Direction, dict[str, str]] = {d: {} for d in Direction}
@@ -127,7 +128,7 @@ class Rpc:
         if signs is not None:
             for problem in signed.problems(signs, call.payload):
                 session.flag("RPC-018", f"{call.action}: {problem}")
-        self._check_id_reuse(call, compact, direction)
+        self._check_id_reuse(call, compact, direction, connection)
         if outstanding:
             earlier = next(iter(outstanding.values()))
             session.flag(
@@ -162,9 +163,9 @@ class Rpc:
             f"{version.label} message names{suffix})",
         )
 
-    def send(self, message: Send) -> None:
-        """A SEND (OCPP-J 2.1 §4.2.4): its action and payload are judged as a CALL's, but it is
-        never outstanding; an answer to it is RPC-019."""
+    def send(self, message: Send, compact: str, connection: Connection) -> None:
+        """A SEND (OCPP-J 2.1 §4.2.4): its action, MessageId and payload are judged as a CALL's,
+        but it is never outstanding; an answer to it is RPC-019."""
         session = self.session
         direction = session.direction
         assert direction is not None
@@ -181,23 +182,26 @@ class Rpc:
             if message.payload is not None:
                 schema = version.request_schema(message.action)
                 session.report(validate(schema, message.payload, False, version))
+        self._check_id_reuse(message, compact, direction, connection)
         sends = self._sends[direction]
         sends[message.message_id] = message.action
         if len(sends) > REMEMBERED_SENDS:
             del sends[next(iter(sends))]
 
     def result_refused(self, message: CallError) -> None:
-        """A CALLRESULTERROR (OCPP-J 2.1 §4.2.5) answers a CALLRESULT, not a CALL: only its
+        """A CALLRESULTERROR (OCPP-J 2.1 §4.2.3) answers a CALLRESULT, not a CALL: only its
         errorCode is judged here."""
         self._check_error_code(message.error_code)
 
     def _duplicate(self, call: Call, earlier: PendingCall) -> PendingCall:
         """RPC-017 rather than RPC-005 and RPC-007: the receiver is still processing the CALL
-        whose MessageId this one repeats; it may refuse it with RpcFrameworkError (Part 4
-        §4.2.3) or answer both, and either answer is expected."""
+        whose MessageId this one repeats; it may refuse it with RpcFrameworkError
+        (OCPP-J 2.0.1 §4.2.3) or answer both, and either answer is expected."""
         session = self.session
         earlier.duplicates += 1
         same = call.action == earlier.action and call.payload == earlier.call.payload
+        if same and session.version.retry_keeps_id:
+            return earlier  # a retry MAY keep its message ID (OCPP-J 2.1 §4.1.4)
         session.flag(
             "RPC-017",
             f"{earlier.direction.sender} repeated the MessageId '{call.message_id}' of its "
@@ -207,30 +211,37 @@ class Rpc:
         )
         return earlier
 
-    def _check_id_reuse(self, call: Call, compact: str, direction: Direction) -> None:
-        """RPC-005; CALLs are compared without whitespace, so a re-serialised retry is identical."""
+    def _check_id_reuse(
+        self, message: Call | Send, compact: str, direction: Direction, connection: Connection
+    ) -> None:
+        """RPC-005; CALLs are compared without whitespace, so a re-serialised retry is identical.
+        The version's §4.1.4 sets the scope: 1.6 the connection, 2.0.1 and 2.1 the station; 2.1
+        keeps one id space for CALL and SEND and lets a retry keep its id."""
+        session = self.session
+        version = session.version
         sent = self._sent_ids[direction]
         fingerprint = hash(compact)
-        earlier = sent.get(call.message_id)
-        if earlier is not None:
-            if earlier == fingerprint:
-                self.session.flag(
+        earlier = sent.pop(message.message_id, None)
+        if earlier is not None and not (
+            version.ids_per_connection and earlier[1] != connection.connection_id
+        ):
+            if earlier[0] != fingerprint:
+                kinds = "CALL or SEND" if version.send_actions else "CALL"
+                session.flag(
                     "RPC-005",
-                    f"{call.action} retransmitted with the MessageId "
-                    f"'{call.message_id}' of an earlier identical CALL; "
-                    f"{self.session.version.name.removeprefix('ocpp')} expects a "
-                    "new id for every CALL",
+                    f"MessageId '{message.message_id}' was already used by the "
+                    f"{direction.sender} for a different {kinds}",
+                )
+            elif not version.retry_keeps_id:
+                session.flag(
+                    "RPC-005",
+                    f"{message.action} retransmitted with the MessageId "
+                    f"'{message.message_id}' of an earlier identical CALL; "
+                    f"{version.cite('message_id')} wants a new id for every CALL",
                     Severity.WARNING,
                 )
-            else:
-                self.session.flag(
-                    "RPC-005",
-                    f"MessageId '{call.message_id}' was already used by the "
-                    f"{direction.sender} for a different CALL",
-                )
-            del sent[call.message_id]
-        sent[call.message_id] = fingerprint
-        if len(sent) > self.session.config.remembered_ids:
+        sent[message.message_id] = (fingerprint, connection.connection_id)
+        if len(sent) > session.config.remembered_ids:
             del sent[next(iter(sent))]
 
     def _expect_answer(self, pending: PendingCall) -> None:
@@ -262,33 +273,37 @@ class Rpc:
         session.at(key, pending.timestamp + timeout, timed_out)
 
     def rejected(self, parsed: Parsed, connection: Connection) -> None:
-        """Remember a frame that is no usable message; one of an unknown MessageTypeId SHALL get
-        a MessageTypeNotSupported CALLERROR (Part 4 §4.4): RPC-015 when none came in time."""
+        """Remember a frame that is no usable message. One of an unknown MessageTypeId SHALL get
+        a MessageTypeNotSupported CALLERROR on 2.0.1 (OCPP-J 2.0.1 §4.4): RPC-015 when none came
+        in time; 2.1 SHALL ignore it (OCPP-J 2.1 §4.1.3, §4.4): RPC-015 only when the receiver
+        closes the connection or answers with another code."""
         session = self.session
         direction = session.direction
         assert direction is not None
         rejected = RejectedFrame(direction, parsed.message_id or "-1", parsed.unsupported_type)
         connection.rejected_frame = rejected
         if not rejected.unsupported_type:
-            return  # a frame that cannot be parsed may be dropped (Part 4 §4.2.3)
-        if "MessageTypeNotSupported" not in session.version.error_codes:
+            return  # a frame that cannot be parsed may be dropped (OCPP-J 2.0.1 §4.2.3)
+        if not session.judges("RPC-015"):
             return  # OCPP-J 1.6 §4.1.3: a receiver ignores a MessageTypeId it does not know
+        code = session.version.unknown_type_code
         receiver = direction.reverse.sender
         timeout = session.message_timeout
         connection_id = connection.connection_id
         ref = session.event.ref if session.event else None
 
         def unanswered() -> None:
+            if code is None:
+                return  # ignored, as the version's text asks
             session.flag(
                 "RPC-015",
                 f"the {receiver} did not answer the frame of unknown MessageTypeId from the "
-                f"{direction.sender} with a MessageTypeNotSupported CALLERROR within "
-                f"{timeout:g} s",
+                f"{direction.sender} with a {code} CALLERROR within {timeout:g} s",
                 message_id=rejected.message_id,
                 ref=ref,
                 connection_id=connection_id,
                 direction=direction,
-                details={"unanswered_by": receiver, "expected_code": "MessageTypeNotSupported"},
+                details={"unanswered_by": receiver, "expected_code": code},
             )
 
         session.at(("rejected", direction, connection_id), session.now + timeout, unanswered)
@@ -297,19 +312,29 @@ class Rpc:
         self, connection: Connection, direction: Direction, closed_by: str | None
     ) -> None:
         """RPC-015 when the receiver of a frame of unknown MessageTypeId closed the connection
-        instead of answering it (the frame was sent in `direction`; no verdict on a lost one)."""
+        instead of answering (2.0.1) or ignoring (2.1) it; the frame was sent in `direction`
+        (no verdict on a lost connection)."""
         rejected = connection.rejected_frame
         if rejected is None or closed_by != direction.reverse.side:
             return
+        version = self.session.version
+        code = version.unknown_type_code
+        instead = (
+            f"answering it with a {code} CALLERROR"
+            if code
+            else f"ignoring it ({version.cite('message_type', 'unknown_type')})"
+        )
+        details: dict[str, Detail] = {"closed_by": closed_by}
+        if code:
+            details["expected_code"] = code
         self.session.flag(
             "RPC-015",
-            f"the {direction.reverse.sender} closed the connection instead of answering the "
-            f"frame of unknown MessageTypeId from the {direction.sender} with a "
-            "MessageTypeNotSupported CALLERROR",
+            f"the {direction.reverse.sender} closed the connection after a frame of unknown "
+            f"MessageTypeId from the {direction.sender} instead of {instead}",
             message_id=rejected.message_id,
             connection_id=connection.connection_id,
             direction=direction,
-            details={"closed_by": closed_by, "expected_code": "MessageTypeNotSupported"},
+            details=details,
         )
 
     def answered_call(
@@ -422,20 +447,37 @@ class Rpc:
         if rejected.unsupported_type:
             session.cancel(("rejected", rejected.direction, connection.connection_id))
             if code != "MessageTypeNotSupported":
-                session.flag(
-                    "RPC-015",
-                    f"a frame of unknown MessageTypeId is answered with {message.error_code}; "
-                    "Part 4 §4.4 requires MessageTypeNotSupported",
-                    details={"expected_code": "MessageTypeNotSupported", "got_code": code},
-                )
+                self._wrong_unknown_type_answer(message.error_code, code)
         elif code != "RpcFrameworkError":
             session.flag(
                 "RPC-014",
                 f"a frame that is no valid RPC message is answered with {message.error_code}; "
-                "Part 4 Table 8 names RpcFrameworkError for it",
+                f"{session.version.cite('error_codes')} names RpcFrameworkError for it",
                 Severity.WARNING,
                 details={"expected_code": "RpcFrameworkError", "got_code": code},
             )
+
+    def _wrong_unknown_type_answer(self, sent: str, code: str) -> None:
+        """RPC-015: an error on 2.0.1, which requires MessageTypeNotSupported; a warning on 2.1,
+        whose receiver ignores the frame, but whose Table 9 keeps that code for answering it."""
+        version = self.session.version
+        details: dict[str, Detail] = {"expected_code": "MessageTypeNotSupported", "got_code": code}
+        if version.unknown_type_code:
+            self.session.flag(
+                "RPC-015",
+                f"a frame of unknown MessageTypeId is answered with {sent}; "
+                f"{version.cite('unknown_type')} requires MessageTypeNotSupported",
+                details=details,
+            )
+            return
+        self.session.flag(
+            "RPC-015",
+            f"a frame of unknown MessageTypeId is answered with {sent}; "
+            f"{version.cite('message_type', 'unknown_type')} has it ignored, and "
+            f"{version.cite('error_codes')} names MessageTypeNotSupported for it",
+            Severity.WARNING,
+            details=details,
+        )
 
     def _check_error_code(self, code: str) -> None:
         version = self.session.version
@@ -446,7 +488,7 @@ class Rpc:
             other = "2.0.1" if version.name == "ocpp1.6" else "1.6"
             self.session.flag(
                 "RPC-012",
-                f"errorCode '{code}' is the OCPP {other} spelling; {version.error_table} "
+                f"errorCode '{code}' is the OCPP {other} spelling; {version.cite('error_codes')} "
                 f"spells it '{spelled}'",
                 Severity.WARNING,
                 details={"got_code": code, "expected_code": spelled},

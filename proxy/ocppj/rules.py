@@ -20,7 +20,17 @@ in its group prefix: BOOT16-001 is an OCPP 1.6 rule, a TX21-… rule would be 2.
 without digits (BOOT, TX, SEC, ...) names a 2.0.1 rule, which judges 2.1 as well: 2.1 keeps
 2.0.1's messages and use cases. `only` narrows a shared rule to the versions that have what it
 judges (RPC-019: SEND exists in 2.1 alone; WS-004, WS-006 and WS-011 come from OCPP-J 2.0.1 and
-its errata, which OCPP-J 1.6 does not require); its group asks `Session.judges` first.
+its errata, which OCPP-J 1.6 does not require; OCPP-J 1.6 has no RpcFrameworkError, no
+MessageTypeNotSupported (§4.1.3: an unknown MessageTypeId is ignored) and no signed messages, so
+RPC-014, RPC-015 and RPC-018 judge 2.0.1 and 2.1 only); its group asks `Session.judges` first.
+
+A shared rule cites each version's own OCPP-J text: it names the topics (`ocppj`), each
+`Version` knows where its document says them (RPC-010 is OCPP-J 1.6 §4.2.3 on a 1.6 connection,
+OCPP-J 2.0.1 §4.1.7, §4.2.3 on a 2.0.1 one), and a finding carries its connection's citation.
+Where the texts differ on what a shared rule judges, the `Version` says how (§4.1.4 message ids,
+RPC-005/017: unique per connection on 1.6, per station on 2.0.1 and 2.1, a 2.1 retry may keep
+its id; an unknown MessageTypeId, RPC-015: answered on 2.0.1 (§4.4), ignored on 2.1 (§4.1.3,
+§4.4); the back-off reset, BACKOFF-004: a SHALL of 2.1 §5.4 only).
 """
 
 from __future__ import annotations
@@ -44,9 +54,29 @@ class Rule:
     severities: tuple[Severity, ...]
     """The severities its findings can have; the first is the default."""
     title: str
-    reference: str
+    cites: str
+    """What it cites besides the OCPP-J sections of `ocppj`: the same for every version."""
     only: tuple[str, ...] = ()
     """The versions a shared rule is limited to; empty: as its id says."""
+    ocppj: tuple[str, ...] = ()
+    """Topics of the OCPP-J text (`Version.sections`), cited from each version's own document."""
+
+    def reference_for(self, version: str) -> str:
+        """What a finding on a connection speaking `version` cites."""
+        return "; ".join(filter(None, (VERSIONS[version].cite(*self.ocppj), self.cites)))
+
+    @property
+    def reference(self) -> str:
+        """Every judged version's references, for a listing: versions whose OCPP-J texts number
+        the topics alike share a citation ('OCPP-J 2.0.1/2.1 §4.1.7')."""
+        numbers: dict[str, list[str]] = {}
+        for name in self.versions:
+            version = VERSIONS[name]
+            sections = version.sections_of(*self.ocppj)
+            if sections:
+                numbers.setdefault(sections, []).append(version.number)
+        cited = [f"OCPP-J {'/'.join(n)} {sections}" for sections, n in numbers.items()]
+        return "; ".join(filter(None, (*cited, self.cites)))
 
     @property
     def versions(self) -> tuple[str, ...]:
@@ -80,183 +110,222 @@ _CATALOGUE = (
         (E, N),
         "Upgrade request offers the OCPP subprotocol the connection is judged by (ocpp2.0.1 "
         "when the CSMS selects none)",
-        "OCPP-J 1.6 §3.1.2; OCPP-J 2.0.1 §3.1.2",
+        "",
+        ocppj=("subprotocol",),
     ),
     Rule(
         "WS-002",
         (E,),
         "CSMS selects exactly one subprotocol that the station offered",
-        "OCPP-J 2.0.1 §3.2",
+        "",
+        ocppj=("server_response",),
     ),
     Rule(
         "WS-003",
         (E,),
         "Only MessageTypeIds 2, 3, 4 on ocpp1.6 and ocpp2.0.1 (5 and 6 are ocpp2.1's)",
-        "OCPP-J 1.6 §4.1.3; OCPP-J 2.0.1 Table 3; OCPP-J 2.1 §4.2",
+        "",
+        ocppj=("message_type",),
     ),
     Rule(
         "WS-004",
         (E, W),
         "Station identity: at most 48 characters of identifierString, no colon",
-        "OCPP-J 2.0.1 §3.1.1; Errata 2023-12 §2.17.3",
+        "OCPP 2.0.1 Errata 2023-12 §2.17.3",
         only=(OCPP201, OCPP21),
+        ocppj=("url",),
     ),
     Rule(
         "WS-005",
         (N,),
         "A CSMS refusing the upgrade for an unknown identity answers 404",
-        "OCPP-J 2.0.1 §3.2",
+        "",
+        ocppj=("server_response",),
     ),
     Rule(
         "WS-006",
         (N,),
         "OCPP version not part of the endpoint URL",
-        "Errata 2023-12 §4.1",
+        "OCPP 2.0.1 Errata 2023-12 §4.1",
         only=(OCPP201, OCPP21),
+        ocppj=("subprotocol",),
     ),
-    Rule("WS-007", (W,), "Station keeps the WebSocket open", "OCPP-J 2.0.1 §3.1"),
-    Rule("WS-008", (W,), "OCPP messages travel in text frames", "OCPP-J 2.0.1 §4.1.2 (inferred)"),
+    Rule("WS-007", (W,), "Station keeps the WebSocket open", "", ocppj=("open",)),
+    Rule("WS-008", (W,), "OCPP messages travel in text frames", "inferred", ocppj=("encoding",)),
     Rule("WS-010", (W,), "No empty text messages", "ocpp-rpc compatibility note"),
     Rule(
         "WS-011",
         (W,),
         "CSMS accepts permessage-deflate when offered",
-        "OCPP-J 2.0.1 §3.3",
+        "",
         only=(OCPP201, OCPP21),
+        ocppj=("compression",),
     ),
     Rule(
         "WS-014",
         (W,),
         "Messages fit the receiver's size limit: the station's learned BytesPerMessage, the "
         "proxy's --max-message-size (OCPP-J sets none)",
-        "Part 2 Appendices DeviceDataCtrlr/LocalAuthListCtrlr.BytesPerMessage",
+        "OCPP 2.0.1/2.1 Part 2 Appendices DeviceDataCtrlr/LocalAuthListCtrlr.BytesPerMessage",
     ),
-    Rule("WS-015", (W,), "One connection per station at a time", "OCPP-J 2.0.1 §3 (inferred)"),
+    Rule("WS-015", (W,), "One connection per station at a time", "OCPP-J §3 (inferred)"),
     # RPC framework
-    Rule("RPC-001", (E,), "Message is valid UTF-8 JSON", "OCPP-J 2.0.1 §4.1.2"),
+    Rule("RPC-001", (E,), "Message is valid UTF-8 JSON", "", ocppj=("encoding",)),
     Rule(
         "RPC-002",
         (E,),
         "Message is an array starting with MessageTypeId 2, 3 or 4",
-        "OCPP-J 2.0.1 §4.1.3",
+        "",
+        ocppj=("message_type",),
     ),
     Rule(
         "RPC-003",
         (E,),
         "CALL/CALLRESULT/CALLERROR have the right elements and types",
-        "OCPP-J 2.0.1 §4.2.1-4.2.3",
+        "",
+        ocppj=("call", "callresult", "callerror"),
     ),
-    Rule("RPC-004", (E,), "MessageId is a string of at most 36 characters", "OCPP-J 2.0.1 §4.1.4"),
+    Rule(
+        "RPC-004",
+        (E,),
+        "MessageId is a string of at most 36 characters",
+        "",
+        ocppj=("message_id",),
+    ),
     Rule(
         "RPC-005",
         (E, W),
-        "A CALL's MessageId is never reused by the same sender",
-        "OCPP-J 2.0.1 §4.1.4; Errata 2023-12 §4.2",
+        "A CALL's MessageId is new for its sender: on the connection (1.6), on any of the "
+        "station's (2.0.1, 2.1, which counts SENDs too); a 2.1 retry may keep its id",
+        "",
+        ocppj=("message_id",),
     ),
     Rule(
         "RPC-006",
         (E, W),
         "Responses answer an outstanding CALL of the peer, once, in time",
-        "OCPP-J 2.0.1 §4.1.4",
+        "",
+        ocppj=("message_id",),
     ),
-    Rule("RPC-007", (E,), "One outstanding CALL per sender", "OCPP-J 2.0.1 §4.1.1"),
+    Rule("RPC-007", (E,), "One outstanding CALL per sender", "", ocppj=("synchronicity",)),
     Rule(
         "RPC-008",
         (W,),
         "The receiver answers every CALL within MessageTimeout",
-        "OCPP-J 2.0.1 §4.1.1; Part 2 Appendices OCPPCommCtrlr.MessageTimeout",
+        "OCPP 2.0.1/2.1 Part 2 Appendices OCPPCommCtrlr.MessageTimeout",
+        ocppj=("synchronicity",),
     ),
     Rule(
         "RPC-009",
         (E,),
-        "Action is a known 2.0.1 action sent by the side allowed to send it",
-        "OCPP-J 2.0.1 §4.1.6, §4.2.1",
+        "Action is a known action of the version, sent by the side allowed to send it",
+        "",
+        ocppj=("action", "call"),
     ),
     Rule(
         "RPC-010",
         (W,),
         "The receiver does not accept a CALL that breaks its schema",
-        "OCPP-J 2.0.1 §4.1.7, §4.2.3",
+        "",
+        ocppj=("validity", "callerror"),
     ),
     Rule(
         "RPC-011",
         (E, W),
         "Empty optional fields are omitted; an empty payload is {}",
-        "OCPP-J 2.0.1 §4.1.5",
+        "",
+        ocppj=("payload",),
     ),
     Rule(
         "RPC-012",
         (E, W),
-        "CALLERROR errorCode is one of the 2.0.1 codes",
-        "OCPP-J 2.0.1 §4.3 Table 8",
+        "CALLERROR errorCode is one of the version's codes (1.6 spells two otherwise)",
+        "",
+        ocppj=("error_codes",),
     ),
     Rule(
         "RPC-013",
         (E,),
         "CALLRESULT/CALLERROR only answer the peer's CALL, never a response",
-        "OCPP-J 2.0.1 §4.2.3",
+        "",
+        ocppj=("callerror",),
     ),
     Rule(
         "RPC-014",
         (E, W, N),
         'CALLERROR to an unparsable frame: RpcFrameworkError, MessageId "-1" only if unreadable',
-        "OCPP-J 2.0.1 §4.2.3, §4.3 Table 8",
+        "",
+        only=(OCPP201, OCPP21),
+        ocppj=("callerror", "error_codes"),
     ),
     Rule(
         "RPC-015",
-        (E,),
-        "An unknown MessageTypeId is answered with MessageTypeNotSupported",
-        "OCPP-J 2.0.1 §4.1.3, §4.4",
+        (E, W),
+        "An unknown MessageTypeId is answered with MessageTypeNotSupported (2.0.1) or ignored "
+        "(2.1), never by closing the connection",
+        "",
+        only=(OCPP201, OCPP21),
+        ocppj=("message_type", "unknown_type"),
     ),
     Rule(
         "RPC-016",
         (W,),
         "The CALLERROR code names the schema violation of the CALL it answers",
-        "OCPP-J 2.0.1 §4.3 Table 8",
+        "",
+        ocppj=("error_codes",),
     ),
     Rule(
         "RPC-017",
         (W,),
-        "No CALL repeats the MessageId of the sender's CALL still being processed",
-        "OCPP-J 2.0.1 §4.2.3",
+        "No CALL repeats the MessageId of the sender's CALL still being processed (2.1: unless "
+        "it retries that CALL)",
+        "",
+        ocppj=("message_id", "callerror"),
     ),
     Rule(
         "RPC-018",
         (N,),
         "A -Signed CALL carries a flattened JWS naming its action and message type",
-        "OCPP-J 2.0.1 §7.1, §7.3",
+        "",
+        only=(OCPP201, OCPP21),
+        ocppj=("signed",),
     ),
     Rule(
         "RPC-019",
         (E,),
         "SEND (MessageTypeId 6, ocpp2.1) is never answered",
-        "OCPP-J 2.1 §4.2.4",
+        "",
         only=(OCPP21,),
+        ocppj=("send",),
     ),
     Rule(
         "RPC-020",
         (E, W),
         "An unknown action is answered with a NotImplemented CALLERROR",
-        "OCPP-J 2.0.1 §4.1.7, §4.3 Table 8",
+        "",
+        ocppj=("validity", "error_codes"),
     ),
     # Schemas
     Rule(
         "SCH-001",
         (E,),
-        "Payload conforms to the OCPP 2.0.1 JSON schema of its action",
-        "OCPP-J 2.0.1 §4.1.7; OCPP 2.0.1 Part 3 schemas",
+        "Payload conforms to the JSON schema of its action in the version",
+        "the version's JSON schemas (OCPP 1.6 JSON schemas; OCPP 2.0.1/2.1 Part 3)",
+        ocppj=("validity",),
     ),
     Rule(
         "SCH-002",
         (E, N),
         "No properties beyond the schema except inside customData",
-        "OCPP-J 2.0.1 §9",
+        "the schemas' additionalProperties false",
+        ocppj=("custom_data",),
     ),
     Rule(
         "SCH-003",
         (W,),
         "Values the schemas leave open: dateTime precision, interval not negative",
-        "OCPP 2.0.1 Part 2 primitive datatypes (as enforced by CitrineOS)",
+        "OCPP 2.0.1 Part 2 primitive datatypes, OCPP 1.6 §3.15 Time notations (as enforced by "
+        "CitrineOS)",
     ),
     # Boot and registration
     Rule(
@@ -299,7 +368,8 @@ _CATALOGUE = (
         "BOOT-007",
         (N,),
         "No BootNotification on a mere reconnect with unchanged content",
-        "OCPP-J 2.0.1 §5.3",
+        "",
+        ocppj=("reconnect",),
     ),
     Rule(
         "BOOT-008",
@@ -543,37 +613,47 @@ _CATALOGUE = (
     ),
     # Reconnect back-off
     Rule(
-        "BACKOFF-001", (W,), "After a lost connection the station reconnects", "OCPP-J 2.0.1 §5.3"
+        "BACKOFF-001",
+        (W,),
+        "After a lost connection the station reconnects",
+        "",
+        ocppj=("reconnect",),
     ),
     Rule(
         "BACKOFF-002",
         (E, W),
         "First reconnect after RetryBackOffWaitMinimum + random range",
-        "OCPP-J 2.0.1 §5.3, §8.1-8.3; Part 6 TC_B_57_CS",
+        "OCPP 2.0.1 Part 6 TC_B_57_CS",
+        ocppj=("reconnect", "backoff"),
     ),
     Rule(
         "BACKOFF-003",
         (E, W),
         "Each further attempt doubles the wait, RetryBackOffRepeatTimes times",
-        "OCPP-J 2.0.1 §5.3, §8.1; Part 6 TC_B_57_CS",
+        "OCPP 2.0.1 Part 6 TC_B_57_CS",
+        ocppj=("reconnect", "backoff"),
     ),
     Rule(
         "BACKOFF-004",
-        (N,),
-        "A late first attempt that continues the previous outage's back-off (not reset)",
-        "OCPP-J 2.0.1 §5.3 (inferred; libocpp resets on connect)",
+        (N, W),
+        "A late first attempt that continues the previous outage's back-off: not reset after "
+        "the successful connection (a SHALL of 2.1; info where inferred, 1.6 and 2.0.1)",
+        "",
+        ocppj=("reconnect", "backoff"),
     ),
     Rule(
         "BACKOFF-005",
         (N,),
         "A late first attempt that fits attempts the observer could not see",
-        "OCPP-J 2.0.1 §5.3, §8 (inferred)",
+        "inferred",
+        ocppj=("reconnect", "backoff"),
     ),
     Rule(
         "BACKOFF-007",
         (N, E, W),
         "Reconnect episode: the analyser's verdict",
-        "OCPP-J 2.0.1 §5.3, §8; Part 6 TC_B_57_CS",
+        "OCPP 2.0.1 Part 6 TC_B_57_CS",
+        ocppj=("reconnect", "backoff"),
     ),
     # Provisioning and device model
     Rule(
@@ -604,7 +684,8 @@ _CATALOGUE = (
         "DM-005",
         (W,),
         "A negative WebSocketPingInterval is Rejected",
-        "OCPP-J 2.0.1 §8.4",
+        "",
+        ocppj=("configuration",),
     ),
     Rule(
         "DM-006",
@@ -692,7 +773,7 @@ _CATALOGUE = (
         "A station refusing invalid OCPP may report InvalidMessages",
         "Part 2 Appendices Appendix 1 InvalidMessages",
     ),
-    # OCPP 1.6J (checks.v16_*): ids carry the version, references cite the 1.6 texts by section
+    # OCPP 1.6J (checks.v16_*): ids carry the version, references cite OCPP 1.6 edition 2 by section
     Rule(
         "BOOT16-001",
         (E, W),
@@ -715,10 +796,12 @@ _CATALOGUE = (
     ),
     Rule(
         "HB16-001",
-        (W,),
-        "No silence longer than the heartbeat interval of BootNotification.conf or "
-        "ChangeConfiguration HeartbeatInterval",
-        "OCPP 1.6 §4.6 Heartbeat; §9.1 HeartbeatInterval",
+        (N, W),
+        "Silence beyond the heartbeat interval (BootNotification.conf, ChangeConfiguration "
+        "HeartbeatInterval) is info, heartbeats being optional over WebSocket; a day and the "
+        "interval without any OCPP message is a warning (a daily Heartbeat is advised)",
+        "OCPP 1.6 edition 2 §4.6 Heartbeat; §9.1.10 HeartbeatInterval",
+        ocppj=("heartbeat",),
     ),
     Rule(
         "STAT16-001",
@@ -730,7 +813,7 @@ _CATALOGUE = (
         "STAT16-002",
         (E,),
         "connectorId 0 reports only Available, Unavailable or Faulted",
-        "OCPP 1.6 §4.9 Status Notification; §7.7 ChargePointStatus",
+        "OCPP 1.6 §4.9 Status Notification (connectorId 0); §7.7 ChargePointStatus",
     ),
     Rule(
         "STAT16-003",
@@ -768,8 +851,8 @@ _CATALOGUE = (
         (W,),
         "A transaction deauthorised by its StartTransaction.conf idTagInfo stops with reason "
         "DeAuthorized",
-        "OCPP 1.6 §4.8 Start Transaction; §7 Reason (DeAuthorized); §9.1 "
-        "StopTransactionOnInvalidId",
+        "OCPP 1.6 §3.5.4 Unknown Offline Authorization; §4.8 Start Transaction; §7.36 Reason "
+        "(DeAuthorized); §9.1.24 StopTransactionOnInvalidId",
     ),
     Rule(
         "TX16-006",
@@ -781,20 +864,22 @@ _CATALOGUE = (
         "QUEUE16-001",
         (E,),
         "After a reboot, queued transaction messages wait for BootNotification.conf Accepted",
-        "OCPP 1.6 §4.2 Boot Notification; §4.8/§4.10 transaction messages while offline",
+        "OCPP 1.6 §4.2 Boot Notification (cached messages); §3.7 Transaction-related messages",
     ),
     Rule(
         "QUEUE16-002",
         (E,),
         "A transaction begun offline is named by the transactionId of its StartTransaction.conf",
-        "OCPP 1.6 §4.8 Start Transaction, §4.10 Stop Transaction (offline)",
+        "OCPP 1.6 §3.5.4 Unknown Offline Authorization; §3.7 Transaction-related messages; "
+        "§6.46 StartTransaction.conf transactionId",
     ),
     Rule(
         "QUEUE16-003",
         (E,),
         "A transaction open when the connection was lost is stopped by a queued "
         "StopTransaction before its connector starts another",
-        "OCPP 1.6 §4.10 Stop Transaction (transaction messages kept while offline)",
+        "OCPP 1.6 §3.7 Transaction-related messages (queued, in chronological order); §4.10 Stop "
+        "Transaction",
     ),
 )
 

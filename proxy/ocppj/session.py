@@ -223,7 +223,7 @@ class Session:
                 severity=severity or rule.severity,
                 station=self.station,
                 message=message,
-                reference=rule.reference,
+                reference=rule.reference_for(self.version.name),
                 timestamp=self.now,
                 connection_id=connection_id,
                 message_id=message_id or self.message_id,
@@ -404,7 +404,7 @@ class Session:
             self.current_call = None
         elif isinstance(message, Send):
             outcome.action = message.action
-            self.rpc.send(message)
+            self.rpc.send(message, compact, connection)
         else:
             pending = self.rpc.response(message, connection)
             if pending is not None:

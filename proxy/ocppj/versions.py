@@ -1,13 +1,21 @@
 """What differs between the OCPP-J versions the engine judges, one `Version` per subprotocol.
 
-A connection speaks the subprotocol the CSMS selected in its handshake (OCPP-J 1.6 §3.1.1,
-OCPP-J 2.0.1 §3.2, OCPP-J 2.1 §3.2); everything version-specific below the rule groups (which
-actions exist and who may send them, their schemas, the CALLERROR codes, the MessageTypeIds) is
-read from that connection's `Version`. The schemas are the OCA files the `ocpp` package ships.
+A connection speaks the subprotocol the CSMS selected in its handshake (OCPP-J 1.6 §3.2,
+OCPP-J 2.0.1 §3.2, OCPP-J 2.1 §3.3); everything version-specific below the rule groups (which
+actions exist and who may send them, their schemas, the CALLERROR codes, the MessageTypeIds, and
+where the version's OCPP-J text says what the shared rules judge) is read from that connection's
+`Version`. The schemas are the OCA files the `ocpp` package ships.
+
+The section maps follow OCPP-J 1.6 (2015-10-08), OCPP 2.0.1 Part 4
+(edition 3) and OCPP 2.1 Part 4 (edition 2). The three share most numbers, not all: 1.6 defines
+no payload, action or validity sections of its own (§4.2.1 and §4.2.3 say it) and puts its
+errorCode table in §4.2.3; 2.1 inserts §3.2 before the server response and §5.2 before
+reconnecting; only 2.0.1 and 2.1 define back-off, signed messages and customData.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -41,12 +49,25 @@ class Version:
     respelled: dict[str, str]
     """Codes of another version that this one spells otherwise: what RPC-012 tells the sender."""
     message_types: frozenset[int]
-    error_table: str
-    """Where the errorCodes are defined, for messages."""
+    sections: Mapping[str, str]
+    """Where that document says what a shared rule judges, by topic ('validity': '§4.1.7'); a
+    topic it has no text for is absent."""
     send_actions: frozenset[str] = frozenset()
     """2.1: actions sent with SEND (MessageTypeId 6), which are never answered."""
     signed: bool = True
     """Signed messages, `<Action>-Signed` (OCPP-J 2.0.1 §7, kept by 2.1; 1.6 has none)."""
+    unknown_type_code: str | None = None
+    """The CALLERROR code that answers a frame of unknown MessageTypeId (OCPP-J 2.0.1 §4.4);
+    None where the receiver SHALL ignore it (OCPP-J 1.6 §4.1.3, OCPP-J 2.1 §4.1.3 and §4.4)."""
+    ids_per_connection: bool = False
+    """A CALL's message ID is new on its WebSocket connection (OCPP-J 1.6 §4.1.4), not on any
+    connection of the station as 2.0.1 and 2.1 §4.1.4 want."""
+    retry_keeps_id: bool = False
+    """A retried CALL MAY keep its original's message ID (OCPP-J 2.1 §4.1.4); 2.0.1 §4.1.4
+    wants a new one for retries too, 1.6 §4.1.4 for every CALL."""
+    resets_backoff: bool = False
+    """After a successful connection the back-off SHALL be reset (OCPP-J 2.1 §5.4); 1.6 sets no
+    back-off, and 2.0.1 §5.3 does not say it."""
 
     def knows(self, action: str) -> bool:
         """An action of this version, or its signed form (the receiver processes what it signs)."""
@@ -71,10 +92,31 @@ class Version:
         """The schema file (without .json) of an action's request, or of its SEND."""
         return action if action in self.send_actions else f"{action}{self.request_suffix}"
 
+    def sections_of(self, *topics: str) -> str:
+        """'§4.1.7, §4.2.3': where this version's OCPP-J text says `topics`, each section once
+        (§4.2.3 not beside §4.2.3 Table 7); '' when it says none of them."""
+        found = dict.fromkeys(self.sections[t] for t in topics if t in self.sections)
+        return ", ".join(s for s in found if not any(o.startswith(f"{s} ") for o in found))
+
+    def cite(self, *topics: str) -> str:
+        """'OCPP-J 1.6 §4.2.3': `sections_of` in the document's name, for findings; ''."""
+        sections = self.sections_of(*topics)
+        return f"{self.ocppj} {sections}" if sections else ""
+
+    @property
+    def number(self) -> str:
+        """'1.6', '2.0.1', '2.1'."""
+        return self.name.removeprefix("ocpp")
+
     @property
     def label(self) -> str:
         """'OCPP 1.6', 'OCPP 2.0.1', 'OCPP 2.1': for messages."""
-        return f"OCPP {self.name.removeprefix('ocpp')}"
+        return f"OCPP {self.number}"
+
+    @property
+    def ocppj(self) -> str:
+        """Its OCPP-J document as references name it: 'OCPP-J 1.6'."""
+        return f"OCPP-J {self.number}"
 
 
 def _actions(schema_dir: Traversable, request_suffix: str) -> frozenset[str]:
@@ -146,6 +188,69 @@ _V21_CHARGER: Final = CHARGER_INITIATED | frozenset(
 """OCPP 2.1 Part 2: the 2.0.1 station messages and those 2.1 adds (battery swap, DER control,
 periodic event streams, settlement, priority charging, dynamic schedules, VAT numbers)."""
 
+_OCPPJ_16: Final = {
+    "url": "§3.1.1",
+    "subprotocol": "§3.1.2",
+    "server_response": "§3.2",
+    "open": "§5.5",
+    "compression": "§5.1",
+    "synchronicity": "§4.1.1",
+    "encoding": "§4.1.2",
+    "message_type": "§4.1.3",
+    "unknown_type": "§4.1.3",
+    "message_id": "§4.1.4",
+    "payload": "§4.2.1",
+    "action": "§4.2.1",
+    "call": "§4.2.1",
+    "callresult": "§4.2.2",
+    "validity": "§4.2.3",
+    "callerror": "§4.2.3",
+    "error_codes": "§4.2.3 Table 7",
+    "heartbeat": "§5.3",
+    "reconnect": "§5.4",
+    "configuration": "§7",
+}
+"""OCPP-J 1.6: a CALL that breaks its PDU is answered with a CallError (§4.2.3), an unknown
+MessageTypeId is ignored (§4.1.3), reconnecting only asks for no needless BootNotification (§5.4)
+and sets no back-off."""
+
+_OCPPJ_201: Final = {
+    "url": "§3.1.1",
+    "subprotocol": "§3.1.2",
+    "server_response": "§3.2",
+    "open": "§3.1",
+    "compression": "§3.3",
+    "synchronicity": "§4.1.1",
+    "encoding": "§4.1.2",
+    "message_type": "§4.1.3",
+    "message_id": "§4.1.4",
+    "payload": "§4.1.5",
+    "action": "§4.1.6",
+    "validity": "§4.1.7",
+    "call": "§4.2.1",
+    "callresult": "§4.2.2",
+    "callerror": "§4.2.3",
+    "error_codes": "§4.3 Table 8",
+    "unknown_type": "§4.4",
+    "heartbeat": "§5.2",
+    "reconnect": "§5.3",
+    "backoff": "§8.1-8.3",
+    "configuration": "§8.4",
+    "signed": "§7.1, §7.3",
+    "custom_data": "§9",
+}
+
+_OCPPJ_21: Final = {
+    **_OCPPJ_201,
+    "server_response": "§3.3",
+    "compression": "§3.4",
+    "error_codes": "§4.3 Table 9",
+    "send": "§4.2.4",
+    "heartbeat": "§5.3",
+    "reconnect": "§5.4",
+}
+"""OCPP-J 2.1 edition 2: CALLRESULTERROR shares §4.2.3 with CALLERROR, SEND is §4.2.4."""
+
 V16: Final = Version(
     name=OCPP16,
     schema_dir=_V16_DIR,
@@ -155,8 +260,9 @@ V16: Final = Version(
     charger_initiated=_V16_CHARGER,
     both_ways=frozenset({"DataTransfer"}),
     error_codes=_CODES_16,
-    error_table="OCPP-J 1.6 §4.2.3",
+    sections=_OCPPJ_16,
     signed=False,
+    ids_per_connection=True,
     respelled={
         "FormatViolation": "FormationViolation",
         "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
@@ -174,8 +280,9 @@ V201: Final = Version(
     both_ways=frozenset({"DataTransfer"}),
     error_codes=ERROR_CODES,
     respelled=LEGACY_ERROR_CODES,
-    error_table="Part 4 Table 8",
+    sections=_OCPPJ_201,
     message_types=frozenset({2, 3, 4}),
+    unknown_type_code="MessageTypeNotSupported",
 )
 
 V21: Final = Version(
@@ -189,9 +296,11 @@ V21: Final = Version(
     both_ways=frozenset({"DataTransfer"}),
     error_codes=ERROR_CODES,
     respelled=V201.respelled,
-    error_table="OCPP-J 2.1 §4.3",
+    sections=_OCPPJ_21,
     message_types=frozenset({2, 3, 4, 5, 6}),
     send_actions=frozenset({"NotifyPeriodicEventStream"}),
+    retry_keeps_id=True,
+    resets_backoff=True,
 )
 
 VERSIONS: Final[dict[str, Version]] = {v.name: v for v in (V16, V201, V21)}

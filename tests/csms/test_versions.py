@@ -273,6 +273,99 @@ def test_a_1_6_session_spanning_a_restart_of_the_csms_is_one_row(database_url: s
     run(scenario())
 
 
+def test_a_1_6_transaction_id_a_2_0_1_station_also_chose_is_another_transaction(
+    database_url: str,
+) -> None:
+    """The CSMS numbers 1.6 transactions (17), a 2.0.1 station names its own ("17" is a valid
+    one): the same id on two chargers is two transactions, each with its own row and events."""
+
+    async def scenario() -> None:
+        async with (
+            csms(database_url) as running,
+            linked(running, "emart_jeju_04", Charger16, ["ocpp1.6"]) as (cp, _),
+        ):
+            await cp.boot()
+            started = await cp.start("TAG-16", 1, 20_000, T0)
+            same = str(started.transaction_id)
+            async with station(running, "emart_jeju_05") as link:
+                await link.cp.boot()
+                for payload in (
+                    transaction_event(
+                        "Started", 0, T0, same, register_wh=10_000, id_token="TAG-201"
+                    ),
+                    transaction_event(
+                        "Ended", 1, T0 + timedelta(hours=2), same, register_wh=15_000
+                    ),
+                ):
+                    await link.cp.transaction_event(payload)
+            await cp.stop(started.transaction_id, 21_700, T0 + timedelta(hours=1), "Local")
+        rows = await fetch(
+            database_url,
+            "SELECT charger_id, energy_consumed, duration_seconds, id_token "
+            "FROM charger_usage_log WHERE transaction_id = $1 ORDER BY charger_id",
+            same,
+        )
+        assert [dict(row) for row in rows] == [
+            {
+                "charger_id": "emart_jeju_04",
+                "energy_consumed": Decimal("1.7000"),
+                "duration_seconds": 3600,
+                "id_token": "TAG-16",
+            },
+            {
+                "charger_id": "emart_jeju_05",
+                "energy_consumed": Decimal("5.0000"),
+                "duration_seconds": 7200,
+                "id_token": "TAG-201",
+            },
+        ]
+        events = await fetch(
+            database_url,
+            "SELECT charger_id, count(*) AS n FROM charger_transaction_event "
+            "WHERE transaction_id = $1 GROUP BY charger_id ORDER BY charger_id",
+            same,
+        )
+        assert [(row["charger_id"], row["n"]) for row in events] == [
+            ("emart_jeju_04", 2),
+            ("emart_jeju_05", 2),
+        ]
+
+    run(scenario())
+
+
+def test_a_charger_back_on_1_6_gets_no_transactionid_its_2_0_1_firmware_used(
+    database_url: str,
+) -> None:
+    """The next number of the 1.6 sequence is already the name of one of the charger's 2.0.1
+    transactions (a charger moved from 2.0.1 to 1.6, or the sequence reset): it gets another."""
+
+    async def scenario() -> None:
+        async with csms(database_url) as running:
+            [row] = await fetch(database_url, "SELECT nextval('ocpp16_transaction_id') AS n")
+            taken = str(row["n"] + 1)
+            async with station(running, "emart_jeju_06") as link:
+                await link.cp.boot()
+                await link.cp.transaction_event(
+                    transaction_event("Started", 0, T0, taken, register_wh=10_000)
+                )
+            async with linked(running, "emart_jeju_06", Charger16, ["ocpp1.6"]) as (cp, _):
+                await cp.boot()
+                started = await cp.start("TAG-16", 1, 20_000, T0 + timedelta(days=1))
+                assert str(started.transaction_id) != taken
+                await cp.stop(
+                    started.transaction_id, 21_700, T0 + timedelta(days=1, hours=1), "Local"
+                )
+        [usage] = await usage_rows(database_url, str(started.transaction_id))
+        assert (usage["energy_consumed"], usage["end_time"]) == (
+            Decimal("1.7000"),
+            T0 + timedelta(days=1, hours=1),
+        )
+        [earlier] = await usage_rows(database_url, taken)
+        assert (earlier["energy_consumed"], earlier["end_time"]) == (Decimal("0.0000"), None)
+
+    run(scenario())
+
+
 def test_remote_start_power_and_stop_over_rest_reach_a_1_6_charger_in_its_form(
     database_url: str,
 ) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.findings import Severity
-from tests.ocppj.wire import Wire, rule_ids, rule_severities, run
+from tests.ocppj.wire import Wire, Wire21, rule_ids, rule_severities, run
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO  # N for notice: info
 MSG_ID = "0f4b6f0e-8a53-4c3e-9d5f-0f6a0c2d9b11"
@@ -195,7 +195,7 @@ def test_unknown_action_answered_not_implemented_or_cut_off_is_fine(then):
     assert rule_severities(run(wire.events)) == [("RPC-009", E)]
 
 
-# ---- RPC-015: an unknown MessageTypeId gets MessageTypeNotSupported ---------------------------
+# ---- RPC-015: an unknown MessageTypeId gets MessageTypeNotSupported (2.0.1), is ignored (2.1) --
 
 TYPE_7 = json.dumps([7, MSG_ID, "Heartbeat", {}])
 
@@ -248,6 +248,52 @@ def test_unknown_message_type_answered_in_time_is_not_rpc_015():
     wire.wait(40).heartbeat()
 
     assert rule_severities(run(wire.events)) == [("RPC-002", E)]
+
+
+# OCPP-J 2.1 §4.1.3 and §4.4 (edition 2): "When a system receives a message with a Message Type
+# Number not in this list, it SHALL ignore the message payload."
+
+
+def booted21() -> Wire:
+    return Wire21().boot(interval=300).wait(5)
+
+
+def test_ocpp21_unknown_message_type_ignored_is_not_rpc_015():
+    wire = booted21()
+    wire.raw(TYPE_7).wait(40).heartbeat()
+
+    assert rule_severities(run(wire.events, until=wire.now + 60)) == [("RPC-002", E)]
+
+
+def test_ocpp21_unknown_message_type_answered_with_message_type_not_supported_is_fine():
+    """Table 9 of OCPP-J 2.1 keeps MessageTypeNotSupported: a 2.0.1-style answer is no fault."""
+    wire = booted21()
+    wire.raw(TYPE_7).error("MessageTypeNotSupported", message_id=MSG_ID)
+    wire.wait(40).heartbeat()
+
+    assert rule_severities(run(wire.events)) == [("RPC-002", E)]
+
+
+def test_ocpp21_unknown_message_type_answered_by_closing_is_rpc_015():
+    wire = booted21()
+    wire.raw(TYPE_7).wait(0.2).close(1002, closed_by="csms")
+
+    findings = run(wire.events)
+
+    assert rule_severities(findings) == [("RPC-002", E), ("RPC-015", E)]
+    assert findings[1].details == {"closed_by": "csms"}
+    assert "instead of ignoring it (OCPP-J 2.1 §4.1.3, §4.4)" in findings[1].message
+    assert findings[1].reference == "OCPP-J 2.1 §4.1.3, §4.4"
+
+
+def test_ocpp21_unknown_message_type_answered_with_another_code_is_rpc_015_warning():
+    wire = booted21()
+    wire.raw(TYPE_7).error("RpcFrameworkError", message_id=MSG_ID)
+
+    findings = run(wire.events)
+
+    assert rule_severities(findings) == [("RPC-002", E), ("RPC-015", W)]
+    assert "OCPP-J 2.1 §4.3 Table 9 names MessageTypeNotSupported" in findings[1].message
 
 
 def test_minus_1_although_the_id_was_readable_is_rpc_014_info():

@@ -15,7 +15,7 @@ from proxy.ocppj.findings import Finding, Severity
 from proxy.ocppj.session import Config, Monitor, Session
 from proxy.ocppj.state import Attempt, Backoff, OfflineDelivery
 from tests.ocppj.test_rules_transactions import TX, periodic, started
-from tests.ocppj.wire import Wire, rule_ids, rule_severities, run
+from tests.ocppj.wire import Wire, Wire21, rule_ids, rule_severities, run
 
 SEED = Config(backoff=Backoff(1, 0, 4))
 HEARTBEAT_INTERVAL = 60
@@ -360,7 +360,7 @@ def test_backoff007_compliant_episode_is_info() -> None:
         f"expected 1-1, 2-2, 4-4, 8-8, 16-16 s ({SEED_SETTINGS}): compliant"
     )
     assert findings[0].timestamp == pytest.approx(reconnect)
-    assert findings[0].reference == "OCPP-J 2.0.1 §5.3, §8; Part 6 TC_B_57_CS"
+    assert findings[0].reference == "OCPP-J 2.0.1 §5.3, §8.1-8.3; OCPP 2.0.1 Part 6 TC_B_57_CS"
     [episode] = observed(w.events, SEED).group(BackoffGroup).reconnects.episodes
     assert episode.lost_at == lost
     assert episode.attempts == (
@@ -703,7 +703,7 @@ def test_backoff007_three_second_outage_event_delivered_without_the_flag() -> No
     assert findings[4].severity is Severity.WARNING
 
 
-# ---- BACKOFF-004 / BACKOFF-005: why a first attempt came late (info) ------------------------
+# ---- BACKOFF-004 / BACKOFF-005: why a first attempt came late (info; 004 a warning on 2.1) ---
 
 
 def test_backoff004_back_off_continued_from_the_previous_outage() -> None:
@@ -723,6 +723,34 @@ def test_backoff004_back_off_continued_from_the_previous_outage() -> None:
     assert "fits attempt 3 of a back-off continued from the previous outage (2 attempts)" in (
         findings[1].message
     )
+    assert findings[1].reference == "OCPP-J 2.0.1 §5.3, §8.1-8.3"
+
+
+def test_backoff004_is_a_warning_on_ocpp21_whose_text_requires_the_reset() -> None:
+    """OCPP-J 2.1 §5.4: "After a successful connection the backoff wait timer SHALL be reset to
+    RetryBackOffWaitMinimum seconds" (2.0.1 §5.3 has no such sentence: info there)."""
+    config = Config(backoff=Backoff(10, 0, 4))
+    w = outage(online(Wire21()), [10, 30])
+    w.wait(20)
+    outage(w, [40])
+
+    findings = run(w.events, config)
+    assert rule_severities(findings) == [
+        ("BACKOFF-002", Severity.WARNING),
+        ("BACKOFF-004", Severity.WARNING),
+    ]
+    assert findings[1].reference == "OCPP-J 2.1 §5.4, §8.1-8.3"
+
+
+@pytest.mark.parametrize("wire", [Wire, Wire21], ids=["ocpp2.0.1", "ocpp2.1"])
+def test_backoff_reset_after_the_successful_connection_is_fine(wire: type[Wire]) -> None:
+    """The second outage starts again at RetryBackOffWaitMinimum: 10 s, then 20 s."""
+    config = Config(backoff=Backoff(10, 0, 4))
+    w = outage(online(wire()), [10, 30])
+    w.wait(20)
+    outage(w, [10, 30])
+
+    assert run(w.events, config) == []
 
 
 def test_backoff004_not_raised_when_the_wait_fits_no_continued_back_off() -> None:

@@ -14,7 +14,7 @@ from proxy.ocppj.errors import ERROR_CODES
 from proxy.ocppj.findings import Severity
 from proxy.ocppj.rpc import REMEMBERED_RESPONSES
 from proxy.ocppj.session import Monitor
-from tests.ocppj.wire import Wire, rule_severities, run
+from tests.ocppj.wire import Wire, Wire21, rule_severities, run
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO  # N for notice: info
 TX_ID = "c5a9f7a2-2b7e-4d2a-8a0b-6f2d9e3c1b47"
@@ -29,6 +29,10 @@ def uid(n: int) -> str:
 
 def booted(interval: int = 30) -> Wire:
     return Wire().boot(interval=interval).wait(5)
+
+
+def booted21() -> Wire:
+    return Wire21().boot(interval=30).wait(5)
 
 
 def status_notification(wire: Wire, status: str = "Occupied") -> dict[str, Any]:
@@ -166,6 +170,41 @@ def test_retransmission_serialised_differently_is_still_identical_rpc_005_warnin
     wire.result({}, message_id=uid(1))
 
     assert rule_severities(run(wire.events)) == [("RPC-005", W)]
+
+
+def test_ocpp21_retry_after_reconnect_may_keep_its_message_id():
+    """OCPP-J 2.1 §4.1.4: "The message ID for a retried message ... MAY be identical to the
+    message ID of the original message" (2.0.1 §4.1.4: "This also applies to retries")."""
+    wire = booted21()
+    frame = json.dumps([2, uid(1), "MeterValues", meter_values(wire, 18234.51)])
+    wire.raw(frame).wait(2).close(1006).wait(15).open()
+    wire.raw(frame).result({}, message_id=uid(1))
+
+    assert run(wire.events) == []
+
+
+def test_ocpp21_same_message_id_for_a_different_call_is_still_rpc_005_error():
+    wire = booted21()
+    wire.call("MeterValues", meter_values(wire, 18234.51), message_id=uid(1)).result({})
+    wire.wait(20).close(1006).wait(10).open()
+    wire.call("MeterValues", meter_values(wire, 18236.02), message_id=uid(1)).result({})
+
+    findings = run(wire.events)
+
+    assert rule_severities(findings) == [("RPC-005", E)]
+    assert "for a different CALL or SEND" in findings[0].message
+    assert findings[0].reference.startswith("OCPP-J 2.1 §4.1.4")
+
+
+def test_ocpp21_send_reusing_a_call_message_id_is_rpc_005():
+    """OCPP-J 2.1 §4.1.4: CALL and SEND messages share one message id space per sender."""
+    wire = booted21()
+    wire.call("Heartbeat", {}, message_id=uid(1)).result({"currentTime": wire.time(0.05)})
+    stream = {"id": 1, "pending": 0, "basetime": wire.time(), "data": [{"t": 0, "v": "230.4"}]}
+    wire.wait(5).raw(json.dumps([6, uid(1), "NotifyPeriodicEventStream", stream]))
+    wire.wait(5).raw(json.dumps([6, uid(2), "NotifyPeriodicEventStream", stream]))
+
+    assert rule_severities(run(wire.events)) == [("RPC-005", E)]
 
 
 # ---- RPC-006: responses answer an outstanding CALL of the peer, once, in time -----------------
@@ -603,6 +642,32 @@ def test_repeating_an_unanswered_calls_message_id_is_rpc_017_only(answers):
     wire.wait(5).heartbeat()
 
     assert rule_severities(run(wire.events, until=wire.now + 120)) == [("RPC-017", W)]
+
+
+def test_ocpp21_retry_of_an_unanswered_call_with_its_message_id_is_not_rpc_017():
+    """The station's own timeout ran out before the proxy's: on 2.1 it may retry the same CALL
+    with the same id (OCPP-J 2.1 §4.1.4), and the CSMS may answer both."""
+    wire = booted21()
+    frame = json.dumps([2, uid(1), "MeterValues", meter_values(wire, 18234.51)])
+    wire.raw(frame).wait(10).raw(frame)
+    wire.result({}, message_id=uid(1)).result({}, message_id=uid(1))
+    wire.wait(5).heartbeat()
+
+    assert run(wire.events, until=wire.now + 120) == []
+
+
+def test_ocpp21_other_call_with_an_unanswered_calls_message_id_is_rpc_017():
+    wire = booted21()
+    wire.call("MeterValues", meter_values(wire, 18234.51), message_id=uid(1)).wait(1.5)
+    wire.call("StatusNotification", status_notification(wire), message_id=uid(1))
+    wire.result({}, message_id=uid(1)).result({}, message_id=uid(1))
+    wire.wait(5).heartbeat()
+
+    findings = run(wire.events, until=wire.now + 120)
+
+    assert rule_severities(findings) == [("RPC-017", W)]
+    assert "for another CALL" in findings[0].message
+    assert findings[0].reference == "OCPP-J 2.1 §4.1.4, §4.2.3"
 
 
 def test_answered_call_then_a_new_id_is_not_rpc_017():

@@ -104,11 +104,34 @@ def test_boot16_003_remote_start_while_pending() -> None:
 # ---- HB16 -----------------------------------------------------------------------------------
 
 
-def test_hb16_001_silence_beyond_the_boot_interval() -> None:
+def test_hb16_001_silence_beyond_the_boot_interval_is_info() -> None:
+    """OCPP 1.6 §4.6: "With JSON over WebSocket, sending heartbeats is not mandatory"; a charge
+    point may keep its connection alive with WebSocket pings, which the proxy does not see."""
     wire = Wire16().open16().boot16(interval=60).wait(200).heartbeat()
     findings = run16(wire)
-    assert [f.rule_id for f in findings] == ["HB16-001"]
+    assert rule_severities(findings) == [("HB16-001", Severity.INFO)]
     assert findings[0].details["interval"] == 60
+    assert findings[0].reference == (
+        "OCPP-J 1.6 §5.3; OCPP 1.6 edition 2 §4.6 Heartbeat; §9.1.10 HeartbeatInterval"
+    )
+
+
+def test_hb16_001_a_day_without_any_message_is_a_warning() -> None:
+    """OCPP 1.6 §4.6: "for time synchronization it is advised to at least send one heartbeat per
+    24 hour"; this charge point relies on pings and was silent for 25 hours."""
+    wire = Wire16().open16().boot16(interval=3600).wait(25 * 3600).heartbeat()
+    findings = run16(wire)
+    assert rule_severities(findings) == [("HB16-001", Severity.WARNING)]
+    assert "a daily Heartbeat is advised" in findings[0].message
+
+
+def test_hb16_001_daily_heartbeats_or_a_longer_granted_interval_are_no_warning() -> None:
+    daily = Wire16().open16().boot16(interval=86_400)
+    for _ in range(3):
+        daily.wait(86_400).heartbeat()
+    assert run16(daily) == []
+    granted = Wire16().open16().boot16(interval=172_800).wait(36 * 3600).heartbeat()
+    assert run16(granted) == []
 
 
 def test_hb16_001_follows_an_accepted_change_configuration() -> None:

@@ -15,7 +15,7 @@ from proxy.ocppj.rules import RULES
 from proxy.ocppj.rulesets import RULESETS, SHARED
 from proxy.ocppj.session import Monitor
 from proxy.ocppj.versions import OCPP16, OCPP21, OCPP201, V16, V21, V201
-from tests.ocppj.wire import Wire, rule_ids, run
+from tests.ocppj.wire import Wire, rule_ids, rule_severities, run
 
 CP = "ABB-TACW22-0451"
 TX = 4711
@@ -152,7 +152,7 @@ def test_wrong_ocpp16_code_for_a_schema_violation_is_rpc_016_in_16_spelling():
     findings = [f for f in run(wire.events) if f.rule_id == "RPC-016"]
 
     assert len(findings) == 1
-    assert "OCPP-J 1.6 §4.2.3 names OccurenceConstraintViolation" in findings[0].message
+    assert "OCPP-J 1.6 §4.2.3 Table 7 names OccurenceConstraintViolation" in findings[0].message
 
 
 def test_unknown_message_type_on_ocpp16_needs_no_answer():
@@ -162,6 +162,34 @@ def test_unknown_message_type_on_ocpp16_needs_no_answer():
     wire.wait(120)
 
     assert rule_ids(run(wire.events)) == ["RPC-002"]
+
+
+def counted16(wire: Wire) -> Wire:
+    """A 1.6 charge point numbering its CALLs 1, 2, ... from each connection's start."""
+    boot = {"chargePointVendor": "ABB", "chargePointModel": "Terra AC"}
+    wire.call("BootNotification", boot, message_id="1")
+    wire.result({"status": "Accepted", "currentTime": wire.time(0.05), "interval": 300})
+    status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+    return wire.wait(1).call("StatusNotification", status, message_id="2").result({})
+
+
+def test_ocpp16_message_ids_counted_again_on_a_new_connection_are_fine():
+    """OCPP-J 1.6 §4.1.4: a CALL's id differs from the sender's earlier ones "on the same
+    WebSocket connection" (2.0.1 and 2.1: "on any WebSocket connection")."""
+    wire = counted16(ocpp16()).wait(60).close(1006).wait(10)
+    counted16(wire.open(offered=(OCPP16,), selected=OCPP16))
+
+    assert run(wire.events) == []
+
+
+def test_ocpp16_message_id_reused_on_the_same_connection_is_rpc_005():
+    wire = counted16(ocpp16()).wait(60)
+    wire.call("Heartbeat", {}, message_id="2").result({"currentTime": wire.time(0.05)})
+
+    findings = run(wire.events)
+
+    assert rule_severities(findings) == [("RPC-005", Severity.ERROR)]
+    assert findings[0].reference == "OCPP-J 1.6 §4.1.4"
 
 
 def test_ocpp16_ruleset_is_the_shared_groups_and_the_16_groups_only():
@@ -369,3 +397,58 @@ def test_send_only_action_as_a_call_is_rpc_009():
 
     assert rule_ids(findings) == ["RPC-009"]
     assert "SEND" in findings[0].message
+
+
+def _accepted_unknown_and_broken(wire: Wire, unknown: str, broken: tuple[str, dict]) -> Wire:
+    """A CALL of an action the version does not have, and one that breaks its schema, both
+    accepted with a CALLRESULT: RPC-020 and RPC-010."""
+    wire.call(unknown, {}).result({})
+    wire.call(*broken).result({})
+    return wire
+
+
+def test_rpc_010_and_rpc_020_on_ocpp16_cite_ocpp_j_16():
+    """OCPP-J 1.6 has no §4.1.7 (2.0.1's message validity): §4.2.3 says a CALL that is no proper
+    message gets a CallError, and its Table 7 names NotImplemented."""
+    wire = boot16(ocpp16())
+    start = {"connectorId": 1, "idTag": ID_TAG, "timestamp": wire.time()}  # no meterStart
+    _accepted_unknown_and_broken(wire, "TransactionEvent", ("StartTransaction", start))
+
+    found = {f.rule_id: f for f in run(wire.events) if f.rule_id in ("RPC-010", "RPC-020")}
+
+    assert found["RPC-020"].message.endswith("NotImplemented (OCPP-J 1.6 §4.2.3 Table 7)")
+    assert "OCPP-J 1.6 §4.2.3 expects a CALLERROR" in found["RPC-010"].message
+    assert found["RPC-020"].reference == "OCPP-J 1.6 §4.2.3 Table 7"
+    assert found["RPC-010"].reference == "OCPP-J 1.6 §4.2.3"
+    for finding in found.values():
+        assert "2.0.1" not in finding.message + finding.reference
+
+
+def test_rpc_010_and_rpc_020_cite_each_2x_version_its_own_ocpp_j():
+    for wire, document in ((Wire().open(), "OCPP-J 2.0.1"), (ocpp21(), "OCPP-J 2.1")):
+        wire.boot_again()
+        _accepted_unknown_and_broken(wire, "StartTransaction", ("Heartbeat", {"x": 1}))
+
+        found = {f.rule_id: f for f in run(wire.events) if f.rule_id in ("RPC-010", "RPC-020")}
+
+        assert f"{document} §4.1.7 expects a CALLERROR" in found["RPC-010"].message
+        assert found["RPC-010"].reference == f"{document} §4.1.7, §4.2.3"
+        assert found["RPC-020"].reference.startswith(f"{document} §4.1.7, §4.3 Table ")
+
+
+def test_each_shared_rule_cites_the_ocpp_j_text_of_the_version_it_judges():
+    documents = {v.name: v.ocppj for v in (V16, V201, V21)}
+    for rule in RULES.values():
+        for topic in rule.ocppj:
+            assert any(topic in v.sections for v in (V16, V201, V21)), (rule.id, topic)
+        for version in rule.versions:
+            cited = rule.reference_for(version)
+            assert cited, (rule.id, version)
+            others = [d for name, d in documents.items() if name != version]
+            assert not [d for d in others if f"{d} " in cited], (rule.id, version, cited)
+
+
+def test_the_rule_listing_gives_every_version_its_sections():
+    assert RULES["RPC-010"].reference == ("OCPP-J 1.6 §4.2.3; OCPP-J 2.0.1/2.1 §4.1.7, §4.2.3")
+    assert RULES["WS-002"].reference == "OCPP-J 1.6/2.0.1 §3.2; OCPP-J 2.1 §3.3"
+    assert RULES["BOOT16-001"].reference == RULES["BOOT16-001"].reference_for(OCPP16)

@@ -170,6 +170,16 @@ class Wire:
         return self.call("Heartbeat", {}).result({"currentTime": self.time(0.05)})
 
 
+class Wire21(Wire):
+    """A 2.1 station: each connection offers and selects ocpp2.1; 2.1 keeps 2.0.1's messages."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Wire:
+        if not args:
+            kwargs.setdefault("offered", ("ocpp2.1",))
+            kwargs.setdefault("selected", "ocpp2.1")
+        return super().open(*args, **kwargs)
+
+
 VERDICT = "BACKOFF-007"
 """The back-off analyser's verdict, which every reconnect after a lost connection gets."""
 

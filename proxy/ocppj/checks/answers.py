@@ -1,4 +1,5 @@
-"""How the receiver of a CALL answers it (Part 4 §4.1.7, §4.2.3, Table 8), in both directions.
+"""How the receiver of a CALL answers it (OCPP-J 2.0.1 §4.1.7, §4.2.3, §4.3; OCPP-J 1.6 §4.2.3), in
+both directions; each finding cites the sections of its connection's version (`Version.cite`).
 
 RPC-010: a CALL that breaks its schema is accepted with a CALLRESULT. RPC-016: a CALLERROR code
 that does not name the schema violation of the CALL it answers. RPC-020: an unknown action is
@@ -87,16 +88,16 @@ class AnswersGroup(RuleGroup):
             session.flag(
                 "RPC-020",
                 f"the {receiver} answered the unknown action '{pending.action}' with a "
-                "CALLRESULT; an unknown action is an invalid message (Part 4 §4.1.7), "
-                "answered with NotImplemented",
+                "CALLRESULT; an unknown action is an invalid message, answered with "
+                f"NotImplemented ({session.version.cite('validity', 'error_codes')})",
                 details={"expected_code": "NotImplemented", "got": "CALLRESULT"},
             )
         elif pending.violations:
             session.flag(
                 "RPC-010",
                 f"the {receiver} accepted a {pending.action} CALL that breaks its schema "
-                f"({len(pending.violations)} violation(s)) with a CALLRESULT; Part 4 §4.1.7 "
-                "expects a CALLERROR",
+                f"({len(pending.violations)} violation(s)) with a CALLRESULT; "
+                f"{session.version.cite('validity')} expects a CALLERROR",
                 details={
                     "violations": len(pending.violations),
                     "violated": ",".join(kind for kind in pending.violations if kind),
@@ -113,8 +114,9 @@ class AnswersGroup(RuleGroup):
                 session.flag(
                     "RPC-020",
                     f"unknown action '{pending.action}' answered with {error.error_code}; "
-                    "Part 4 Table 8 names NotImplemented for an action the receiver does not "
-                    "know (NotSupported is for a known one it does not support)",
+                    f"{session.version.cite('error_codes')} names NotImplemented for an action "
+                    "the receiver does not know (NotSupported is for a known one it does not "
+                    "support)",
                     Severity.WARNING,
                     details={"expected_code": "NotImplemented", "got_code": got},
                 )
@@ -129,7 +131,7 @@ class AnswersGroup(RuleGroup):
         session.flag(
             "RPC-016",
             f"{pending.action} CALL with {_WHAT.get(expected[0], 'a schema violation')} answered "
-            f"with {error.error_code}; {version.error_table} names "
+            f"with {error.error_code}; {version.cite('error_codes')} names "
             f"{' or '.join(named)}",
             details={
                 "expected_code": expected[0],

@@ -1,9 +1,10 @@
 """BACKOFF group: reconnect attempts after a lost connection against RetryBackOff* (OCPP-J §5.3, §8).
 
-BACKOFF-001..003 judge each attempt as it happens; BACKOFF-004 and 005 (info) name the likely
-cause of a late first attempt. BACKOFF-007 is the back-off analyser's verdict
-on a whole episode, from the loss to the accepted reconnect, and then on the offline
-TransactionEvents delivered after it; the episode is also kept as data (`BackoffGroup.reconnects.episodes`).
+BACKOFF-001..003 judge each attempt as it happens; BACKOFF-004 (a warning on 2.1, whose §5.4
+requires the reset, info otherwise) and 005 (info) name the likely cause of a late first
+attempt. BACKOFF-007 is the back-off analyser's verdict on a whole episode, from the loss to the
+accepted reconnect, and then on the offline TransactionEvents delivered after it; the episode is
+also kept as data (`BackoffGroup.reconnects.episodes`).
 """
 
 from __future__ import annotations
@@ -203,9 +204,10 @@ class BackoffGroup(RuleGroup):
             self._explain_late(wait, backoff, refused)
 
     def _explain_late(self, wait: float, backoff: Backoff, refused: bool) -> None:
-        """A first attempt later than its bound has two likely causes, each an info finding:
-        the back-off was not reset after the last successful connection (BACKOFF-004), or
-        attempts the observer cannot see failed before it (BACKOFF-005)."""
+        """A first attempt later than its bound has two likely causes: the back-off was not
+        reset after the last successful connection (BACKOFF-004: a warning where the version's
+        text makes the reset a SHALL, OCPP-J 2.1 §5.4; info where it is inferred), or attempts
+        the observer cannot see failed before it (BACKOFF-005, info)."""
         session = self.session
         episodes = self.reconnects.episodes
         if episodes and episodes[-1].backoff is not None:
@@ -216,6 +218,7 @@ class BackoffGroup(RuleGroup):
                     f"the {wait:.1f} s wait fits attempt {before + 1} of a back-off continued "
                     f"from the previous outage ({_counted(before, 'attempt')}): the station "
                     "seems not to reset its back-off after a successful connection",
+                    Severity.WARNING if session.version.resets_backoff else Severity.INFO,
                 )
         if refused:
             return

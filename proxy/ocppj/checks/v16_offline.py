@@ -2,8 +2,8 @@
 
 1.6 messages carry no offline flag (2.0.1's TransactionEvent has one): a StartTransaction,
 StopTransaction or MeterValues stamped before the connection it arrives on was opened happened
-while the station could not send it, so it was queued (OCPP 1.6 §4.8 on transaction messages kept
-while offline). The clock tolerance keeps a live message of a station whose clock runs a little
+while the station could not send it, so it was queued (OCPP 1.6 §3.7 Transaction-related
+messages). The clock tolerance keeps a live message of a station whose clock runs a little
 ahead from counting as queued.
 """
 

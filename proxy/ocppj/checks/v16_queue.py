@@ -1,5 +1,5 @@
 """QUEUE16 group: what an OCPP 1.6 charge point queued while offline, after the reconnect (OCPP
-1.6 §4.8 and §4.10 on transaction messages kept while offline, §4.2 Boot Notification).
+1.6 §3.7 Transaction-related messages, §4.2 Boot Notification).
 
 Queued StartTransaction, StopTransaction and MeterValues (`checks.v16_offline.queued`) wait until
 a charge point that rebooted is accepted again (QUEUE16-001); a transaction begun offline is

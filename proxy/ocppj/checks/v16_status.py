@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from proxy.ocppj.messages import Call
 
 WHOLE_CHARGE_POINT = frozenset({"Available", "Unavailable", "Faulted"})
-"""The statuses connectorId 0 may report (OCPP 1.6 §7.7)."""
+"""The statuses connectorId 0 may report (OCPP 1.6 §4.9)."""
 TRIPPED = frozenset({"GroundFailure", "OverCurrentFailure", "PowerSwitchFailure"})
 """Error codes of a protection device or switch that cut the energy: the connector cannot serve."""
 OUT_OF_SERVICE = frozenset({"Faulted", "Unavailable"})
