@@ -216,7 +216,7 @@ def _check_reply_code(spec: FaultSpec, action: str) -> None:
         names = " and ".join(version.label for version in having)
         raise FaultError(
             f"errorCode {spec.error_code!r} does not exist in {names} "
-            f"({', '.join(version.error_table for version in having)}), "
+            f"({', '.join(version.cite('error_codes') for version in having)}), "
             f"the only version{'s' if len(having) > 1 else ''} with action {action}"
         )
 
