@@ -208,6 +208,8 @@ class Faults:
             label = f"arrived while fault {closing.id} closed the link"
             frame.fault = _unjudged(frame, FaultMark(label, "dropped", closing.id, closing.kind))
             return
+        if frame.after_close:  # forwarded to no one: nothing left for a fault to do
+            return
         if message.injected:
             expected = self._injected.get(key)
             if expected:

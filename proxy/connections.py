@@ -1,7 +1,8 @@
 """Acting on live connections of the running proxy where mitmproxy 11.0.2 has no public API:
 closing a WebSocket with a code on both sides, resetting a charger's TCP connection, relaying a
-lost connection as lost. The
-version is pinned; tests/test_runtime.py and the fault tests exercise each."""
+lost connection as lost, reading what a side sends after the other side's Close. The
+version is pinned; tests/test_runtime.py, tests/test_after_close.py and the fault tests exercise
+each."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+import wsproto.connection
 import wsproto.events
 import wsproto.frame_protocol
 from mitmproxy import connection as mitmproxy_connection
-from mitmproxy import http
+from mitmproxy import http, websocket
 from mitmproxy.master import Master
 from mitmproxy.proxy import commands
 from mitmproxy.proxy import events as proxy_events
 from mitmproxy.proxy.layers import websocket as websocket_layer
+from wsproto.frame_protocol import Opcode
 
 
 def close_websocket(master: Master, client_id: str, code: int, reason: str) -> bool:
@@ -96,6 +99,122 @@ def _send2(connection: websocket_layer.WebsocketConnection, event: wsproto.event
     ):
         return commands.SendData(connection.conn, b"")
     return _send_close(connection, event)
+
+
+CLOSE_GRACE = 3.0
+"""Seconds the proxy waits for the answer to a Close it relayed; a side that has not answered by
+then is dropped (RFC 6455 §7.1.1 lets an endpoint give up on the closing handshake). Healthy
+endpoints answer within milliseconds; the wait only holds the end of the flow, never traffic."""
+
+_relay_messages = websocket_layer.WebsocketLayer.relay_messages
+_LOCAL_CLOSING = wsproto.connection.ConnectionState.LOCAL_CLOSING
+
+
+def read_after_close() -> None:
+    """Keep reading a side after relaying the other side's Close to it, until its own Close.
+
+    RFC 6455 §5.5.1 lets an endpoint that received a Close send data until it answers with its
+    own; mitmproxy closes both sockets at once and such frames vanish. Hold open each side the
+    Close went to (and the end of the flow), report every message it sends meanwhile to the
+    addons without forwarding it (`after_close`), and close it on its answer, when its link
+    drops, or after CLOSE_GRACE seconds. A charger that closed stays connected meanwhile too:
+    mitmproxy drops the CSMS's connection as soon as the charger's is gone.
+    """
+    websocket_layer.WebsocketLayer.relay_messages = _relay  # type: ignore[method-assign]
+
+
+def after_close(flow: http.HTTPFlow) -> bool:
+    """Whether the message being handled came after the flow's Close was relayed: it was
+    forwarded to no one (the side it was for had closed)."""
+    return flow.websocket is not None and flow.websocket.timestamp_end is not None
+
+
+def _relay(layer: websocket_layer.WebsocketLayer, event: Any) -> Any:
+    """mitmproxy's relay, with what `_held_back` names withheld; once it has relayed a Close
+    that a side still owes an answer to, the layer reads on with `_drain`."""
+    relayed = _relay_messages(layer, event)
+    reply = None
+    while True:
+        try:
+            command = relayed.send(reply)
+        except StopIteration:
+            break
+        reply = None
+        if not _held_back(layer, command):
+            reply = yield command
+    waiting = [ws for ws in (layer.server_ws, layer.client_ws) if ws.state is _LOCAL_CLOSING]
+    if layer._handle_event == layer.done and waiting:
+        layer._handle_event = lambda later: _drain(layer, waiting, later)
+        yield commands.RequestWakeup(CLOSE_GRACE)
+
+
+def _held_back(layer: websocket_layer.WebsocketLayer, command: Any) -> bool:
+    """While a side owes an answer to the Close it was sent: its close, the charger's, and the
+    end of the flow (`_drain` issues them later)."""
+    sides = (layer.server_ws, layer.client_ws)
+    if not any(ws.state is _LOCAL_CLOSING for ws in sides):
+        return False
+    if isinstance(command, websocket_layer.WebsocketEndHook):
+        return True
+    return isinstance(command, commands.CloseConnection) and any(
+        ws.conn is command.connection and (ws.state is _LOCAL_CLOSING or ws is layer.client_ws)
+        for ws in sides
+    )
+
+
+def _drain(
+    layer: websocket_layer.WebsocketLayer,
+    waiting: list[websocket_layer.WebsocketConnection],
+    event: Any,
+) -> Any:
+    """The layer's handler once the Close was relayed: read the sides in `waiting`; then close
+    both and end the flow."""
+    if not waiting:
+        return  # a wakeup after every side answered
+    ws = next(
+        (
+            w
+            for w in waiting
+            if isinstance(event, proxy_events.ConnectionEvent) and w.conn is event.connection
+        ),
+        None,
+    )
+    if isinstance(event, proxy_events.Wakeup) or (
+        isinstance(event, proxy_events.ConnectionClosed)
+        and ws is None
+        and event.connection is layer.context.client
+    ):
+        waiting.clear()  # out of time, or the charger that closed has gone
+    elif ws is not None:
+        ws.receive_data(event.data if isinstance(event, proxy_events.DataReceived) else None)
+        for ws_event in ws.events():
+            if isinstance(ws_event, wsproto.events.Message):
+                yield from _report(layer, ws, ws_event)
+            elif isinstance(ws_event, wsproto.events.CloseConnection):
+                waiting.remove(ws)
+                break
+    if not waiting:
+        for side in (layer.server_ws, layer.client_ws):
+            yield commands.CloseConnection(side.conn)
+        yield websocket_layer.WebsocketEndHook(layer.flow)
+
+
+def _report(
+    layer: websocket_layer.WebsocketLayer,
+    ws: websocket_layer.WebsocketConnection,
+    event: wsproto.events.Message,
+) -> Any:
+    """A message received after the Close: to the addons, not to the side that closed."""
+    data = event.data
+    ws.frame_buf[-1] += data.encode() if isinstance(data, str) else data
+    if not event.message_finished:
+        return
+    content, ws.frame_buf = b"".join(ws.frame_buf), [b""]
+    kind = Opcode.TEXT if isinstance(data, str) else Opcode.BINARY
+    from_client = ws is layer.client_ws
+    assert layer.flow.websocket is not None
+    layer.flow.websocket.messages.append(websocket.WebSocketMessage(kind, from_client, content))
+    yield websocket_layer.WebsocketMessageHook(layer.flow)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,8 @@ class Frame:
     """What the conformance engine made of it: parsed message, findings, action, rtt."""
     fault: FaultMark | None = None
     """What a fault did to it, if anything (one fault at most)."""
+    after_close: bool = False
+    """Sent after the other side's Close: the proxy forwarded it to no one."""
 
     @property
     def judged(self) -> bool:

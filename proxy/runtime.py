@@ -31,7 +31,12 @@ from mitmproxy.proxy.layers import websocket as websocket_layer
 from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 
 from proxy.admin import HttpServer, admin_app
-from proxy.connections import close_websocket, forget_proxy_close, note_proxy_close
+from proxy.connections import (
+    CLOSE_GRACE,
+    close_websocket,
+    forget_proxy_close,
+    note_proxy_close,
+)
 from proxy.frame import FRAME_KEY
 from proxy.handshakes import HeaderTimeout
 from proxy.heap import return_big_blocks_to_the_system, tune_garbage_collector
@@ -43,6 +48,9 @@ from proxy.store.database import redact
 log = logging.getLogger("ocppscope")
 START_TIMEOUT = 10.0
 SHUTDOWN_CLOSE_CODE = 1001  # "going away": the charger reconnects with its back-off
+SHUTDOWN_STEPS = int((CLOSE_GRACE + 2.0) / 0.05)
+"""Polls of 50 ms for the connections to end on stop: past the grace a side has to answer the
+1001 Close, so a charger that never answers is still dropped and its close recorded."""
 
 
 class CertificateError(ValueError):
@@ -267,7 +275,7 @@ class RunningProxy:
                 continue
             if handler.client in handler.transports:  # gone while its disconnect hooks run
                 handler.close_connection(handler.client)
-        for _ in range(100):  # at most 5 s for the handlers to finish
+        for _ in range(SHUTDOWN_STEPS):  # the handlers finish, each WebSocket's close answered
             if not server.connections:
                 break
             await asyncio.sleep(0.05)
