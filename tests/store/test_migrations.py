@@ -97,7 +97,7 @@ def test_the_shipped_migrations_load_in_order() -> None:
         (6, "raw_frames"),
         (7, "proxy_closes"),
         (8, "ocpp_versions"),
-        (9, "after_close"),
+        (10, "after_close"),
     ]
     assert all(len(m.checksum) == 64 for m in migrations)
 
