@@ -7,6 +7,7 @@ each."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import struct
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import wsproto.connection
 import wsproto.events
 import wsproto.frame_protocol
 from mitmproxy import connection as mitmproxy_connection
-from mitmproxy import http, websocket
+from mitmproxy import ctx, http, websocket
 from mitmproxy.master import Master
 from mitmproxy.proxy import commands
 from mitmproxy.proxy import events as proxy_events
@@ -73,9 +74,16 @@ def reset_connection(master: Master, client_id: str) -> bool:
     sock = writer.get_extra_info("socket") if writer is not None else None
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    for connection in list(handler.transports):
-        handler.close_connection(connection)
+    close_all(handler)
     return True
+
+
+def close_all(handler: Any) -> None:
+    """Close every connection of a mitmproxy connection handler, the charger's and the CSMS's,
+    whatever state its layers are in (one still being set up has no task to cancel yet)."""
+    for connection, io in list(handler.transports.items()):
+        if io.handler is not None:
+            handler.close_connection(connection)
 
 
 _send_close = websocket_layer.WebsocketConnection.send2
@@ -104,21 +112,23 @@ def _send2(connection: websocket_layer.WebsocketConnection, event: wsproto.event
 CLOSE_GRACE = 3.0
 """Seconds the proxy waits for the answer to a Close it relayed; a side that has not answered by
 then is dropped (RFC 6455 §7.1.1 lets an endpoint give up on the closing handshake). Healthy
-endpoints answer within milliseconds; the wait only holds the end of the flow, never traffic."""
+endpoints answer within milliseconds; the wait only holds one side and the end of the flow,
+never traffic, and never the side that closed."""
 
 _relay_messages = websocket_layer.WebsocketLayer.relay_messages
 _LOCAL_CLOSING = wsproto.connection.ConnectionState.LOCAL_CLOSING
 
 
 def read_after_close() -> None:
-    """Keep reading a side after relaying the other side's Close to it, until its own Close.
+    """Keep reading the side a Close was relayed to, until its own Close.
 
     RFC 6455 §5.5.1 lets an endpoint that received a Close send data until it answers with its
-    own; mitmproxy closes both sockets at once and such frames vanish. Hold open each side the
-    Close went to (and the end of the flow), report every message it sends meanwhile to the
-    addons without forwarding it (`after_close`), and close it on its answer, when its link
-    drops, or after CLOSE_GRACE seconds. A charger that closed stays connected meanwhile too:
-    mitmproxy drops the CSMS's connection as soon as the charger's is gone.
+    own; mitmproxy closes both sockets at once and such frames vanish. Hold open the one side
+    the Close went to (the CSMS when the charger closed; the charger when the CSMS or the proxy
+    did), report every message it sends meanwhile to the addons without forwarding it
+    (`after_close`), and close it on its answer, when its link drops, or after CLOSE_GRACE
+    seconds; the end of the flow waits for that. The side that closed is answered and closed
+    at once, as before.
     """
     websocket_layer.WebsocketLayer.relay_messages = _relay  # type: ignore[method-assign]
 
@@ -130,9 +140,10 @@ def after_close(flow: http.HTTPFlow) -> bool:
 
 
 def _relay(layer: websocket_layer.WebsocketLayer, event: Any) -> Any:
-    """mitmproxy's relay, with what `_held_back` names withheld; once it has relayed a Close
-    that a side still owes an answer to, the layer reads on with `_drain`."""
+    """mitmproxy's relay; when it relays a Close, the side that still owes the answer is held
+    (its close and the end of the flow withheld) and the layer reads it on with `_drain`."""
     relayed = _relay_messages(layer, event)
+    held = None
     reply = None
     while True:
         try:
@@ -140,62 +151,71 @@ def _relay(layer: websocket_layer.WebsocketLayer, event: Any) -> Any:
         except StopIteration:
             break
         reply = None
-        if not _held_back(layer, command):
+        held = held or _owing(layer, command)
+        if held is None:
             reply = yield command
-    waiting = [ws for ws in (layer.server_ws, layer.client_ws) if ws.state is _LOCAL_CLOSING]
-    if layer._handle_event == layer.done and waiting:
-        layer._handle_event = lambda later: _drain(layer, waiting, later)
+        elif isinstance(command, commands.CloseConnection) and command.connection is not held.conn:
+            if not _half_close(command.connection):  # the side that closed: told at once
+                reply = yield command
+        elif not isinstance(command, (commands.CloseConnection, websocket_layer.WebsocketEndHook)):
+            reply = yield command
+    if held is not None:
+        layer._handle_event = functools.partial(_drain, layer, held)
         yield commands.RequestWakeup(CLOSE_GRACE)
 
 
-def _held_back(layer: websocket_layer.WebsocketLayer, command: Any) -> bool:
-    """While a side owes an answer to the Close it was sent: its close, the charger's, and the
-    end of the flow (`_drain` issues them later)."""
-    sides = (layer.server_ws, layer.client_ws)
-    if not any(ws.state is _LOCAL_CLOSING for ws in sides):
+def _owing(
+    layer: websocket_layer.WebsocketLayer, command: Any
+) -> websocket_layer.WebsocketConnection | None:
+    """The side a Close was just relayed to, when `command` is mitmproxy closing it before its
+    answer: the CSMS when the charger closed, else the charger (the proxy's own closes, like
+    the CSMS's, go to the charger). None for a link relayed as lost (`_send2` sent no Close)."""
+    if not isinstance(command, commands.CloseConnection):
+        return None
+    assert layer.flow.websocket is not None
+    ws = layer.server_ws if layer.flow.websocket.closed_by_client else layer.client_ws
+    return ws if command.connection is ws.conn and ws.state is _LOCAL_CLOSING else None
+
+
+def _half_close(connection: mitmproxy_connection.Connection) -> bool:
+    """End the charger's TCP connection for writing, so it sees its close complete, while
+    mitmproxy still counts it open: mitmproxy ends every server connection with the client's,
+    and the CSMS is being held. False when that cannot be done (the caller closes it outright)."""
+    handler = ctx.master.addons.get("proxyserver").connections.get(connection.id)
+    io = handler.transports.get(connection) if handler is not None else None
+    writer = io.writer if io is not None else None
+    if not isinstance(writer, asyncio.StreamWriter) or not writer.can_write_eof():
         return False
-    if isinstance(command, websocket_layer.WebsocketEndHook):
-        return True
-    return isinstance(command, commands.CloseConnection) and any(
-        ws.conn is command.connection and (ws.state is _LOCAL_CLOSING or ws is layer.client_ws)
-        for ws in sides
-    )
+    if not writer.is_closing():
+        writer.write_eof()
+    return True
 
 
 def _drain(
     layer: websocket_layer.WebsocketLayer,
-    waiting: list[websocket_layer.WebsocketConnection],
+    held: websocket_layer.WebsocketConnection,
     event: Any,
 ) -> Any:
-    """The layer's handler once the Close was relayed: read the sides in `waiting`; then close
-    both and end the flow."""
-    if not waiting:
-        return  # a wakeup after every side answered
-    ws = next(
-        (
-            w
-            for w in waiting
-            if isinstance(event, proxy_events.ConnectionEvent) and w.conn is event.connection
-        ),
-        None,
-    )
-    if isinstance(event, proxy_events.Wakeup) or (
-        isinstance(event, proxy_events.ConnectionClosed)
-        and ws is None
-        and event.connection is layer.context.client
-    ):
-        waiting.clear()  # out of time, or the charger that closed has gone
-    elif ws is not None:
-        ws.receive_data(event.data if isinstance(event, proxy_events.DataReceived) else None)
-        for ws_event in ws.events():
-            if isinstance(ws_event, wsproto.events.Message):
-                yield from _report(layer, ws, ws_event)
-            elif isinstance(ws_event, wsproto.events.CloseConnection):
-                waiting.remove(ws)
+    """The layer's handler once the Close was relayed: report what `held` sends, until its
+    answer, its link's end or the wakeup; then close both sides and end the flow. Events from
+    the side that closed (its link ending) change nothing."""
+    if isinstance(event, proxy_events.Wakeup):
+        answered = True
+    elif isinstance(event, proxy_events.ConnectionEvent) and event.connection is held.conn:
+        held.receive_data(event.data if isinstance(event, proxy_events.DataReceived) else None)
+        answered = False
+        for ws_event in held.events():
+            if isinstance(ws_event, wsproto.events.CloseConnection):
+                answered = True
                 break
-    if not waiting:
-        for side in (layer.server_ws, layer.client_ws):
-            yield commands.CloseConnection(side.conn)
+            if isinstance(ws_event, wsproto.events.Message):
+                yield from _report(layer, held, ws_event)
+    else:
+        return
+    if answered:
+        layer._handle_event = _ended
+        yield commands.CloseConnection(layer.context.server)
+        yield commands.CloseConnection(layer.context.client)
         yield websocket_layer.WebsocketEndHook(layer.flow)
 
 
@@ -215,6 +235,11 @@ def _report(
     assert layer.flow.websocket is not None
     layer.flow.websocket.messages.append(websocket.WebSocketMessage(kind, from_client, content))
     yield websocket_layer.WebsocketMessageHook(layer.flow)
+
+
+def _ended(event: Any) -> Any:
+    """The layer's handler after `_drain`: a late wakeup or event finds nothing to do."""
+    yield from ()
 
 
 @dataclass(frozen=True, slots=True)

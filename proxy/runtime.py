@@ -33,6 +33,7 @@ from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 from proxy.admin import HttpServer, admin_app
 from proxy.connections import (
     CLOSE_GRACE,
+    close_all,
     close_websocket,
     forget_proxy_close,
     note_proxy_close,
@@ -48,9 +49,12 @@ from proxy.store.database import redact
 log = logging.getLogger("ocppscope")
 START_TIMEOUT = 10.0
 SHUTDOWN_CLOSE_CODE = 1001  # "going away": the charger reconnects with its back-off
-SHUTDOWN_STEPS = int((CLOSE_GRACE + 2.0) / 0.05)
-"""Polls of 50 ms for the connections to end on stop: past the grace a side has to answer the
-1001 Close, so a charger that never answers is still dropped and its close recorded."""
+SHUTDOWN_WAIT = CLOSE_GRACE + 2.0
+"""Seconds for the connections to end on stop: past the grace a charger has to answer the 1001
+Close, so one that never answers is still dropped by its flow and its close recorded. Whatever
+is left then is closed outright (its handler then ends within SHUTDOWN_FORCED_WAIT): no
+connection outlives the proxy."""
+SHUTDOWN_FORCED_WAIT = 2.0
 
 
 class CertificateError(ValueError):
@@ -275,12 +279,20 @@ class RunningProxy:
                 continue
             if handler.client in handler.transports:  # gone while its disconnect hooks run
                 handler.close_connection(handler.client)
-        for _ in range(SHUTDOWN_STEPS):  # the handlers finish, each WebSocket's close answered
-            if not server.connections:
-                break
-            await asyncio.sleep(0.05)
+        if not await _ended(server, SHUTDOWN_WAIT):  # each WebSocket's close answered, or not
+            for handler in list(server.connections.values()):
+                close_all(handler)
+            await _ended(server, SHUTDOWN_FORCED_WAIT)
         self.master.shutdown()
         await asyncio.wait_for(self.task, START_TIMEOUT)
+
+
+async def _ended(server: proxyserver.Proxyserver, seconds: float) -> bool:
+    """Whether every connection handler of `server` finished within `seconds`."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while server.connections and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    return not server.connections
 
 
 async def start_proxy(settings: ProxySettings, addons: list[Any]) -> RunningProxy:

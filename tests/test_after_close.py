@@ -1,6 +1,7 @@
 """Frames sent after the other side's Close (issue 19): RFC 6455 lets an endpoint that received a
 Close send data until it answers with its own, so the proxy keeps reading that side until its
-Close (or a grace period) and records each such frame as not forwarded, with a finding.
+Close, its link's end or a grace period, and records each such frame as not forwarded, with a
+finding. The side that closed is answered and let go at once; a stopping proxy lets go of all.
 
 `websockets` peers cannot send after a Close, so the late sender here drives wsproto by hand;
 its other end is a plain `websockets` CSMS or charger. All on 127.0.0.1, every await bounded.
@@ -14,6 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import wsproto
@@ -35,20 +37,29 @@ LATE_CHARGER = '[2,"late","Heartbeat",{}]'
 LATE_CSMS = '[2,"late","Reset",{"type":"Immediate"}]'
 READS = 100
 """Reads a hand-driven peer makes at most."""
+LONG_GRACE = 60.0
+"""A grace period no test waits for: what ends the hold there is an answer, a link's end or a
+stop, never the wakeup."""
+
+Then = Literal["answers", "never-answers", "drops"]
+"""What a late sender does after its late frame: answers the Close, never answers it (the
+proxy drops it after the grace), or drops its TCP connection without answering."""
 
 
 @dataclass
 class LateSender:
     """One end of a WebSocket driven by hand: on the other side's Close it sends `late` as a text
-    frame, then answers the Close (or, with `answers` False, never does)."""
+    frame, then does what `then` says."""
 
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     ws: wsproto.WSConnection
     late: str
-    answers: bool = True
+    then: Then = "answers"
     received: list[str] = field(default_factory=list)
     close_code: int | None = None
+    closed: bool = False
+    """Whether the proxy has closed this TCP connection (or, for `drops`, this side has)."""
 
     def send(self, event: wsproto.events.Event) -> None:
         self.writer.write(self.ws.send(event))
@@ -64,7 +75,7 @@ class LateSender:
 
     async def until_closed(self) -> None:
         """Serve the connection until the other side's Close, send the late frame, answer (or
-        not), and wait for the proxy to close the TCP connection."""
+        not, or drop the link), and wait for the proxy to close the TCP connection."""
         async for event in self.events():
             if isinstance(event, wsproto.events.TextMessage):
                 self.received.append(event.data)
@@ -73,19 +84,21 @@ class LateSender:
                 client = self.ws.client
                 framing = wsproto.frame_protocol.FrameProtocol(client=client, extensions=[])
                 self.writer.write(framing.send_data(self.late, fin=True))
-                if self.answers:
+                if self.then == "answers":
                     self.send(event.response())
                 await self.writer.drain()
                 break
-        assert await within(self.reader.read(), STEP + connections.CLOSE_GRACE) == b""
+        if self.then != "drops":
+            assert await within(self.reader.read(), STEP + connections.CLOSE_GRACE) == b""
         self.writer.close()
+        self.closed = True
 
 
 @contextlib.asynccontextmanager
-async def late_charger(proxy: Proxy, station: str, answers: bool) -> AsyncIterator[LateSender]:
+async def late_charger(proxy: Proxy, station: str, then: Then) -> AsyncIterator[LateSender]:
     reader, writer = await within(asyncio.open_connection("127.0.0.1", proxy.port))
     sender = LateSender(
-        reader, writer, wsproto.WSConnection(wsproto.ConnectionType.CLIENT), LATE_CHARGER, answers
+        reader, writer, wsproto.WSConnection(wsproto.ConnectionType.CLIENT), LATE_CHARGER, then
     )
     sender.send(
         wsproto.events.Request(
@@ -121,9 +134,9 @@ async def closing_csms() -> AsyncIterator[tuple[str, list[str]]]:
 
 
 @contextlib.asynccontextmanager
-async def late_csms(answers: bool) -> AsyncIterator[tuple[str, list[LateSender]]]:
+async def late_csms(then: Then) -> AsyncIterator[tuple[str, list[LateSender]]]:
     """A hand-driven CSMS that accepts every upgrade and sends a late frame on the charger's
-    Close (and answers it, or not)."""
+    Close, then does what `then` says."""
     senders: list[LateSender] = []
     served: list[asyncio.Task[None]] = []
 
@@ -133,7 +146,7 @@ async def late_csms(answers: bool) -> AsyncIterator[tuple[str, list[LateSender]]
             writer,
             wsproto.WSConnection(wsproto.ConnectionType.SERVER),
             LATE_CSMS,
-            answers,
+            then,
         )
         senders.append(sender)
         async for event in sender.events():
@@ -178,11 +191,19 @@ async def stored(proxy: Proxy, url: str, messages: int) -> tuple[list[dict], lis
     return [dict(r) for r in rows], [r["closed_by"] for r in closes]
 
 
-@pytest.mark.parametrize("answers", [True, False], ids=["answers-the-close", "never-answers"])
+THENS = ["answers", "never-answers", "drops"]
+
+
+def grace_for(then: Then) -> float:
+    """Only a side that never answers waits for the grace; for the others it is out of reach."""
+    return 1.0 if then == "never-answers" else LONG_GRACE
+
+
+@pytest.mark.parametrize("then", THENS)
 def test_a_frame_the_charger_sends_after_the_csms_closed_is_stored_and_judged(
-    tmp_path: Path, database_url: str, answers: bool, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, then: Then, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(connections, "CLOSE_GRACE", 1.0)
+    monkeypatch.setattr(connections, "CLOSE_GRACE", grace_for(then))
 
     async def scenario() -> None:
         async with (
@@ -191,13 +212,14 @@ def test_a_frame_the_charger_sends_after_the_csms_closed_is_stored_and_judged(
                 tmp_path / "conf", csms_url, store=True, database_url=database_url
             ) as proxy,
         ):
-            async with late_charger(proxy, "CS-LATE", answers) as station:
+            async with late_charger(proxy, "CS-LATE", then) as station:
                 station.send(wsproto.events.TextMessage(EARLY))
                 started = time.monotonic()
                 await station.until_closed()
                 waited = time.monotonic() - started
             assert station.close_code == 1000
-            assert (waited >= connections.CLOSE_GRACE) is not answers  # dropped after the grace
+            if then == "never-answers":
+                assert waited >= connections.CLOSE_GRACE  # dropped by the wakeup, not before
             await until(lambda: bool(proxy.recorder.ended), what="the end of the flow")
             (finding,) = [f for f in proxy.recorder.findings if f.rule_id == "WS-017"]
             assert finding.direction is Direction.CHARGER_TO_CSMS
@@ -223,17 +245,18 @@ def test_a_frame_the_charger_sends_after_the_csms_closed_is_stored_and_judged(
     run(scenario())
 
 
-@pytest.mark.parametrize("answers", [True, False], ids=["answers-the-close", "never-answers"])
+@pytest.mark.parametrize("then", THENS)
 def test_a_frame_the_csms_sends_after_the_charger_closed_is_stored_and_judged(
-    tmp_path: Path, database_url: str, answers: bool, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, then: Then, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The charger that closed stays connected until the CSMS answers (mitmproxy drops the CSMS
-    side once the charger's connection is gone), at most for the grace period."""
-    monkeypatch.setattr(connections, "CLOSE_GRACE", 1.0)
+    """The charger that closed is answered and let go at once (its close completes while the
+    CSMS, which has not answered, is still held); the CSMS is held until it answers, drops its
+    link or the grace ends."""
+    monkeypatch.setattr(connections, "CLOSE_GRACE", grace_for(then))
 
     async def scenario() -> None:
         async with (
-            late_csms(answers) as (csms_url, senders),
+            late_csms(then) as (csms_url, senders),
             running_proxy(
                 tmp_path / "conf", csms_url, store=True, database_url=database_url
             ) as proxy,
@@ -246,13 +269,14 @@ def test_a_frame_the_csms_sends_after_the_charger_closed_is_stored_and_judged(
             ) as ws:
                 await ws.send(EARLY)
                 await until(lambda: bool(senders) and senders[0].received == [EARLY])
-                started = time.monotonic()
                 await within(ws.close(1000, "leaving"))
-                waited = time.monotonic() - started
-                assert (waited >= connections.CLOSE_GRACE) is not answers
+                if then == "never-answers":
+                    assert not senders[0].closed  # the station did not wait for the CSMS
+                assert (ws.close_code, ws.close_reason) == (1000, "leaving")  # answered
                 with pytest.raises(ConnectionClosed):
                     await within(ws.recv())  # nothing after the close reached the charger
             await until(lambda: bool(proxy.recorder.ended), what="the end of the flow")
+            await until(lambda: senders[0].closed, what="the CSMS let go")
             (finding,) = [f for f in proxy.recorder.findings if f.rule_id == "WS-017"]
             assert finding.direction is Direction.CSMS_TO_CHARGER
             assert finding.message_id == "late"
@@ -263,5 +287,57 @@ def test_a_frame_the_csms_sends_after_the_charger_closed_is_stored_and_judged(
             ("late", "csms_to_charger", "after_close"),
         ]
         assert closes == ["charger"]
+
+    run(scenario())
+
+
+def test_a_stopping_proxy_lets_go_of_a_csms_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The charger closed; the CSMS sent a late frame and never answers. Stopping the proxy,
+    long before the grace ends, closes the CSMS's connection and ends the flow."""
+    monkeypatch.setattr(connections, "CLOSE_GRACE", LONG_GRACE)
+
+    async def scenario() -> None:
+        async with late_csms("never-answers") as (csms_url, senders):
+            async with running_proxy(tmp_path / "conf", csms_url) as proxy:
+                async with connect(
+                    proxy.url("/ocpp/CS-STOP"),
+                    subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                    open_timeout=STEP,
+                    close_timeout=STEP,
+                ) as ws:
+                    await until(lambda: bool(senders))
+                    await within(ws.close(1000, "leaving"))
+                await until(lambda: "WS-017" in proxy.recorder.rules(), what="the late frame")
+                assert not senders[0].closed and not proxy.recorder.ended  # held
+                await proxy.stop()
+                assert [f.request.path for f in proxy.recorder.ended] == ["/ocpp/CS-STOP"]
+            await until(lambda: senders[0].closed, what="the CSMS let go")
+
+    run(scenario())
+
+
+def test_a_stopping_proxy_lets_go_of_a_charger_it_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CSMS closed; the charger sent a late frame and never answers. Stopping the proxy,
+    long before the grace ends, closes the charger's connection and ends the flow."""
+    monkeypatch.setattr(connections, "CLOSE_GRACE", LONG_GRACE)
+
+    async def scenario() -> None:
+        async with (
+            closing_csms() as (csms_url, _),
+            running_proxy(tmp_path / "conf", csms_url) as proxy,
+            late_charger(proxy, "CS-STOP", "never-answers") as station,
+        ):
+            station.send(wsproto.events.TextMessage(EARLY))
+            served = asyncio.create_task(station.until_closed())
+            await until(lambda: "WS-017" in proxy.recorder.rules(), what="the late frame")
+            assert not station.closed and not proxy.recorder.ended  # held
+            await proxy.stop()
+            await within(served)
+            assert station.closed
+            assert [f.request.path for f in proxy.recorder.ended] == ["/ocpp/CS-STOP"]
 
     run(scenario())
