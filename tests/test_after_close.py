@@ -29,7 +29,16 @@ from addons.metrics import Metrics
 from proxy import connections
 from proxy.ocppj.actions import Direction
 from tests.pg import fetch
-from tests.proxy_harness import STEP, Proxy, run, running_proxy, until, within
+from tests.proxy_harness import (
+    STEP,
+    Proxy,
+    client_context,
+    run,
+    running_proxy,
+    self_signed_certificate,
+    until,
+    within,
+)
 
 SUBPROTOCOL = "ocpp2.0.1"
 EARLY = '[2,"early","Heartbeat",{}]'
@@ -245,25 +254,32 @@ def test_a_frame_the_charger_sends_after_the_csms_closed_is_stored_and_judged(
     run(scenario())
 
 
-@pytest.mark.parametrize("then", THENS)
+@pytest.mark.parametrize(
+    ("then", "secure"),
+    [*((then, False) for then in THENS), ("never-answers", True)],
+    ids=[*THENS, "never-answers-wss"],
+)
 def test_a_frame_the_csms_sends_after_the_charger_closed_is_stored_and_judged(
-    tmp_path: Path, database_url: str, then: Then, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, then: Then, secure: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The charger that closed is answered and let go at once (its close completes while the
-    CSMS, which has not answered, is still held); the CSMS is held until it answers, drops its
-    link or the grace ends."""
+    CSMS, which has not answered, is still held; over wss:// too); the CSMS is held until it
+    answers, drops its link or the grace ends."""
     monkeypatch.setattr(connections, "CLOSE_GRACE", grace_for(then))
+    cert, key = self_signed_certificate(tmp_path / "certs")  # used for wss:// only
+    tls = {"cert": cert, "key": key} if secure else {}
 
     async def scenario() -> None:
         async with (
             late_csms(then) as (csms_url, senders),
             running_proxy(
-                tmp_path / "conf", csms_url, store=True, database_url=database_url
+                tmp_path / "conf", csms_url, store=True, database_url=database_url, **tls
             ) as proxy,
         ):
             async with connect(
-                proxy.url("/ocpp/CS-LEAVES"),
+                proxy.url("/ocpp/CS-LEAVES", secure=secure),
                 subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                ssl=client_context(cert) if secure else None,
                 open_timeout=STEP,
                 close_timeout=STEP,
             ) as ws:
