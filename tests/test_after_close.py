@@ -357,3 +357,28 @@ def test_a_stopping_proxy_lets_go_of_a_charger_it_holds(
             assert [f.request.path for f in proxy.recorder.ended] == ["/ocpp/CS-STOP"]
 
     run(scenario())
+
+
+def test_a_stopping_proxy_closes_a_charger_that_never_answers_its_1001(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a grace longer than the stop waits for, a charger that never answers the proxy's
+    1001 is still closed when the stop's wait ends, and its flow ends: nothing outlives the
+    proxy."""
+    monkeypatch.setattr(connections, "CLOSE_GRACE", LONG_GRACE)
+
+    async def scenario() -> None:
+        async with (
+            closing_csms() as (csms_url, _),
+            running_proxy(tmp_path / "conf", csms_url) as proxy,
+            late_charger(proxy, "CS-SILENT", "never-answers") as station,
+        ):
+            served = asyncio.create_task(station.until_closed())
+            await until(lambda: bool(proxy.recorder.flows), what="the connection")
+            await proxy.stop()
+            await within(served)
+            assert station.close_code == 1001
+            assert [f.request.path for f in proxy.recorder.ended] == ["/ocpp/CS-SILENT"]
+            assert "WS-017" in proxy.recorder.rules()
+
+    run(scenario())
