@@ -18,8 +18,11 @@ from proxy.frame import FRAME_KEY, Frame
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.events import station_from_path
 from proxy.ocppj.findings import Finding
+from proxy.ocppj.versions import known_version
 from proxy.options import mitmproxy_option
 
+VERSION_KEY = "ocppscope.version"
+"""`flow.metadata` key of the connection's `known_version`, read once per connection."""
 RECONNECT_KEY = "ocppscope.reconnect"
 """`flow.metadata` key of the `ReconnectEpisode` the engine concluded when this connection
 opened (a station back after losing its link), set by the conformance addon."""
@@ -74,10 +77,25 @@ def current_frame(flow: http.HTTPFlow) -> Frame:
         direction=Direction.CHARGER_TO_CSMS if message.from_client else Direction.CSMS_TO_CHARGER,
         received_at=message.timestamp,
         data=message.text if message.is_text else message.content,
+        version=connection_version(flow),
         after_close=after_close(flow),
     )
     flow.metadata[FRAME_KEY] = (message, frame)
     return frame
+
+
+def selected_subprotocol(flow: http.HTTPFlow) -> str | None:
+    """The subprotocol the CSMS selected in its 101 answer, if any."""
+    return flow.response.headers.get("sec-websocket-protocol") if flow.response else None
+
+
+def connection_version(flow: http.HTTPFlow) -> str | None:
+    """The version the connection selected (`known_version`): None when none it knows."""
+    try:
+        return flow.metadata[VERSION_KEY]
+    except KeyError:
+        version = flow.metadata[VERSION_KEY] = known_version(selected_subprotocol(flow))
+        return version
 
 
 def is_websocket_upgrade(flow: http.HTTPFlow) -> bool:

@@ -19,6 +19,7 @@ from addons._ocpp import (
     current_frame,
     declare_options,
     offered_subprotocols,
+    selected_subprotocol,
 )
 from proxy.connections import proxy_close
 from proxy.ocppj import events
@@ -89,7 +90,7 @@ class Conformance(RefusedHandshakes):
                 connection_id=flow.id,
                 path=flow.request.path,
                 offered_subprotocols=offered_subprotocols(flow),
-                selected_subprotocol=flow.response.headers.get("sec-websocket-protocol"),
+                selected_subprotocol=selected_subprotocol(flow),
                 request_headers={k.lower(): v for k, v in flow.request.headers.items()},
                 response_headers={k.lower(): v for k, v in flow.response.headers.items()},
                 tls=client.tls_established,

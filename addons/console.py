@@ -19,7 +19,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from addons._ocpp import current_frame, declare_options
+from addons._ocpp import connection_version, current_frame, declare_options, selected_subprotocol
 from proxy.faults.record import FaultEvent
 from proxy.latency import LatencyBook
 from proxy.ocppj.events import station_from_path
@@ -35,10 +35,12 @@ STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: 
 class _StationView:
     # Not a dataclass: mitmproxy loads addon scripts without registering them in sys.modules,
     # which dataclasses need.
-    __slots__ = ("connected", "findings", "frames", "last_action", "last_seen")
+    __slots__ = ("connected", "findings", "frames", "last_action", "last_seen", "version")
 
     def __init__(self) -> None:
         self.connected = 0
+        self.version: str | None = None
+        """What its latest connection selected (`known_version`)."""
         self.frames = 0
         self.findings = 0
         self.last_action = ""
@@ -109,13 +111,13 @@ class Console:
         view = self.stations.setdefault(station, _StationView())
         view.connected += 1
         view.last_seen = time.time()
+        view.version = connection_version(flow)
         self._event(
             "connected",
             station=station,
             peer=_peer(flow),
-            subprotocol=flow.response.headers.get("sec-websocket-protocol")
-            if flow.response
-            else None,
+            subprotocol=selected_subprotocol(flow),
+            ocpp_version=view.version,
         )
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:
@@ -158,6 +160,7 @@ class Console:
                 action=finding.action,
                 message_id=finding.message_id,
                 reference=finding.reference,
+                ocpp_version=finding.version,
             )
         elif mode == "lines":
             self._out.print(_finding_line(finding), soft_wrap=True)
@@ -218,12 +221,13 @@ class Console:
 
     def _stations_table(self) -> Table:
         table = Table(title="Stations (most recently active)", title_justify="left")
-        for column in ("station", "online", "frames", "last action", "findings"):
+        for column in ("station", "version", "online", "frames", "last action", "findings"):
             table.add_column(column)
         busiest = sorted(self.stations.items(), key=lambda item: -item[1].last_seen)
         for station, view in busiest[:SHOWN_STATIONS]:
             table.add_row(
                 Text(station),
+                view.version or Text("-", "dim"),
                 "yes" if view.connected else Text("no", "dim"),
                 str(view.frames),
                 view.last_action,
@@ -272,11 +276,13 @@ class _ConsoleLogHandler(logging.Handler):
 
 
 def _finding_line(finding: Finding) -> Text:
-    """Findings quote payload paths like meterValue[0]: plain Text, never console markup."""
+    """Findings quote payload paths like meterValue[0]: plain Text, never console markup. The
+    station's version follows its id when it selected one (a shared rule's id does not say it)."""
+    version = f" ({finding.version})" if finding.version else ""
     return Text.assemble(
         f"{format_datetime(finding.timestamp)[11:23]} ",
         (f"{finding.rule_id} {finding.severity}", STYLE[finding.severity]),
-        f" {finding.station}: {finding.message}",
+        f" {finding.station}{version}: {finding.message}",
     )
 
 

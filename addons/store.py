@@ -20,6 +20,7 @@ from addons._ocpp import (
     close_details,
     current_frame,
     declare_options,
+    selected_subprotocol,
 )
 from proxy.faults.record import FaultEvent
 from proxy.ocppj.events import station_from_path
@@ -72,7 +73,7 @@ class Store(RefusedHandshakes):
                 connection_id=flow.id,
                 remote_address=_address(client.peername),
                 path=flow.request.path,
-                subprotocol=flow.response.headers.get("sec-websocket-protocol"),
+                subprotocol=selected_subprotocol(flow),
                 tls=client.tls_established,
             ),
         )

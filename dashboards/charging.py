@@ -32,7 +32,7 @@ def build() -> builders.Dashboard:
         "ocppscope: Charging",
         "Sessions, power, energy and revenue of the reference CSMS, per site and charger.",
         ["charging"],
-        label_variable("site", "Site", "ocppscope_csms_site_power_kw"),
+        (label_variable("site", "Site", "ocppscope_csms_site_power_kw"),),
         (*_now(), *_over_time(), *_tables()),
     )
 

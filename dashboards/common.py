@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,6 +168,16 @@ def label_variable(
     return variable
 
 
+VERSION = 'ocpp_version=~"$ocpp_version"'
+"""The matcher of the Version picker."""
+
+
+def version_variable(metric: str) -> builders.QueryVariable:
+    """`$ocpp_version`: the OCPP versions the connections selected (ocpp1.6, ocpp2.0.1, ocpp2.1,
+    and `unknown` for none of them), as `metric` labels them."""
+    return label_variable("ocpp_version", "Version", metric)
+
+
 def _station_variable() -> builders.QueryVariable:
     """`$station`: every charger the CSMS knows, for the SQL panels (no metric has a station
     label). All stands for the whole list, which Grafana sends as a quoted, comma-joined list."""
@@ -214,11 +224,11 @@ def dashboard(
     title: str,
     description: str,
     tags: list[str],
-    picker: builders.QueryVariable,
+    pickers: Sequence[builders.QueryVariable],
     panels: Iterable[Panel],
 ) -> builders.Dashboard:
     """A dashboard of the last hour, refreshed every 10 s (Prometheus scrapes every 5 s): its
-    `picker` of a Prometheus label, the Station picker of its SQL panels, then `panels`."""
+    `pickers` of Prometheus labels, the Station picker of its SQL panels, then `panels`."""
     board = (
         builders.Dashboard(title)
         .uid(uid)
@@ -229,9 +239,10 @@ def dashboard(
         .timezone("browser")
         .tooltip(models.DashboardCursorSync.CROSSHAIR)
         .readonly()
-        .with_variable(picker)
-        .with_variable(_station_variable())
     )
+    for picker in pickers:
+        board.with_variable(picker)
+    board.with_variable(_station_variable())
     for panel in panels:
         board.with_panel(panel)
     return board

@@ -1,5 +1,5 @@
-"""Conformance: the findings of the proxy's OCPP 2.0.1 rules, over time from Prometheus and per
-station, with their messages, from the findings table."""
+"""Conformance: the findings of the proxy's OCPP 1.6, 2.0.1 and 2.1 rules, over time from
+Prometheus and per station, with their messages, from the findings table."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dashboards.common import (
     FULL,
     RATE,
     THIRD,
+    VERSION,
     Panel,
     builders,
     dashboard,
@@ -16,9 +17,11 @@ from dashboards.common import (
     promql,
     sql_graph,
     sql_table,
+    version_variable,
 )
 
 UID = "ocppscope-conformance"
+CHOSEN = f'rule=~"$rule", {VERSION}'
 
 
 def build() -> builders.Dashboard:
@@ -27,7 +30,10 @@ def build() -> builders.Dashboard:
         "ocppscope: Conformance",
         "Findings of the ocppscope conformance engine: which rules, which stations, what.",
         ["conformance"],
-        label_variable("rule", "Rule", "ocppscope_findings_total"),
+        (
+            label_variable("rule", "Rule", "ocppscope_findings_total"),
+            version_variable("ocppscope_findings_total"),
+        ),
         (*_totals(), *_over_time(), *_stations()),
     )
 
@@ -36,10 +42,11 @@ def _totals() -> tuple[Panel, ...]:
     return tuple(
         number(
             f"{severity.capitalize()}s in range",
-            f"Findings of severity {severity} over the whole time range, rules chosen in Rule.",
+            f"Findings of severity {severity} over the whole time range, rules chosen in Rule, "
+            "versions in Version.",
             "short",
             promql(
-                f'sum(increase(ocppscope_findings_total{{severity="{severity}", rule=~"$rule"}}'
+                f'sum(increase(ocppscope_findings_total{{severity="{severity}", {CHOSEN}}}'
                 "[$__range]))",
                 severity,
             ),
@@ -56,8 +63,19 @@ def _over_time() -> tuple[Panel, ...]:
             "Findings per interval by severity; errors are violations of a MUST in the spec.",
             "short",
             promql(
-                f'sum by (severity) (increase(ocppscope_findings_total{{rule=~"$rule"}}{RATE}))',
+                f"sum by (severity) (increase(ocppscope_findings_total{{{CHOSEN}}}{RATE}))",
                 "{{severity}}",
+            ),
+        ),
+        graph(
+            "Findings by OCPP version",
+            "Findings per interval by the subprotocol the connection selected (unknown: none of "
+            "ocpp1.6, ocpp2.0.1, ocpp2.1, judged by the 2.0.1 rules).",
+            "short",
+            promql(
+                "sum by (ocpp_version, severity) "
+                f"(increase(ocppscope_findings_total{{{CHOSEN}}}{RATE}))",
+                "{{ocpp_version}} {{severity}}",
             ),
         ),
         graph(
@@ -66,7 +84,7 @@ def _over_time() -> tuple[Panel, ...]:
             "firmware or CSMS change is the thing to look at.",
             "short",
             promql(
-                f'sum by (rule) (increase(ocppscope_findings_total{{rule=~"$rule"}}{RATE}))',
+                f"sum by (rule) (increase(ocppscope_findings_total{{{CHOSEN}}}{RATE}))",
                 "{{rule}}",
             ),
         ),
@@ -97,6 +115,7 @@ SELECT charger_id AS "station",
        count(*) FILTER (WHERE severity = 'warning') AS "warnings",
        count(*) AS "findings",
        count(DISTINCT rule_id) AS "rules",
+       string_agg(DISTINCT ocpp_version, ', ') AS "versions",
        max(logged_at) AS "latest"
 FROM findings
 WHERE $__timeFilter(logged_at) AND charger_id IN ($station)
@@ -104,14 +123,15 @@ GROUP BY charger_id
 ORDER BY "errors" DESC, "findings" DESC
 LIMIT 20
 """,
+            width=FULL,
         ),
         sql_table(
             "Latest findings",
             "The newest findings with the engine's message and the spec section it cites; "
             "connection_id and message_id find the frame in ocpp_message_log.",
             """
-SELECT logged_at AS "time", charger_id AS "station", severity, rule_id AS "rule",
-       action, direction, message, reference, connection_id, message_id
+SELECT logged_at AS "time", charger_id AS "station", ocpp_version AS "version", severity,
+       rule_id AS "rule", action, direction, message, reference, connection_id, message_id
 FROM findings
 WHERE $__timeFilter(logged_at) AND charger_id IN ($station)
 ORDER BY logged_at DESC

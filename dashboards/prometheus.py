@@ -99,6 +99,21 @@ class PrometheusApi:
     def targets(self) -> list[dict[str, Any]]:
         return list(self._get("/api/v1/targets", {"state": "active"})["activeTargets"])
 
+    def wait_ready(self, timeout: float) -> None:
+        """Until `/-/ready` says 200: Prometheus listens before its TSDB is open and answers
+        503 to every API call meanwhile (seconds on a loaded machine)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with _DIRECT.open(f"{self.url}/-/ready", timeout=TIMEOUT):
+                    return
+            except OSError as error:
+                if time.monotonic() > deadline:
+                    raise PrometheusError(
+                        f"Prometheus at {self.url} is not ready: {error}"
+                    ) from None
+            time.sleep(0.2)
+
     def _get(self, path: str, parameters: Mapping[str, Any]) -> Any:
         url = f"{self.url}{path}?{urlencode(parameters)}"
         try:
@@ -160,7 +175,9 @@ def running_prometheus(
                 ],
             )
             children.wait_listening(child, port, READY_TIMEOUT)
-            yield PrometheusApi(f"http://127.0.0.1:{port}")
+            api = PrometheusApi(f"http://127.0.0.1:{port}")
+            api.wait_ready(READY_TIMEOUT)
+            yield api
         finally:
             children.stop_all()
 

@@ -10,6 +10,7 @@ from dashboards.common import (
     QUARTER,
     RATE,
     THIRD,
+    VERSION,
     Panel,
     builders,
     dashboard,
@@ -20,10 +21,11 @@ from dashboards.common import (
     row,
     sql_graph,
     sql_table,
+    version_variable,
 )
 
 UID = "ocppscope-traffic"
-ACTION = 'action=~"$action"'
+ACTION = f'action=~"$action", {VERSION}'
 QUANTILES = ("0.5", "0.95", "0.99")
 
 
@@ -33,8 +35,11 @@ def build() -> builders.Dashboard:
         "ocppscope: OCPP traffic",
         "Frames, round trips, losses and reconnects seen by the ocppscope proxy.",
         ["traffic"],
-        # `.*` also matches frames without an action (action=""), which a list would not.
-        label_variable("action", "Action", "ocppscope_frames_total", all_value=".*"),
+        (
+            # `.*` also matches frames without an action (action=""), which a list would not.
+            label_variable("action", "Action", "ocppscope_frames_total", all_value=".*"),
+            version_variable("ocppscope_frames_total"),
+        ),
         (*_overview(), *_traffic(), *_per_station()),
     )
     return board.with_row(_reconnects()).with_row(_health())
@@ -50,15 +55,16 @@ def _overview() -> tuple[Panel, ...]:
         ),
         number(
             "Frames/s",
-            "Every frame both ways, all actions.",
+            "Every frame both ways, all actions, of the versions chosen in Version.",
             "reqps",
-            promql(f"sum(rate(ocppscope_frames_total{RATE}))", "frames/s"),
+            promql(f"sum(rate(ocppscope_frames_total{{{VERSION}}}{RATE}))", "frames/s"),
         ),
         number(
             "CALL round trip p95",
-            "95th percentile of CALL to answer through the proxy, all actions.",
+            "95th percentile of CALL to answer through the proxy, all actions, of the versions "
+            "chosen in Version.",
             "s",
-            promql(_quantile("0.95", "le", ""), "p95"),
+            promql(_quantile("0.95", "le", VERSION), "p95"),
         ),
         number(
             "Unanswered CALLs in range",
@@ -81,14 +87,31 @@ def _traffic() -> tuple[Panel, ...]:
             ),
         ),
         graph(
+            "Frames/s by OCPP version",
+            "Frames both ways per subprotocol the connections selected (ocpp1.6, ocpp2.0.1, "
+            "ocpp2.1; unknown: none of them, judged as 2.0.1): the mix of a fleet.",
+            "reqps",
+            promql(
+                f"sum by (ocpp_version) (rate(ocppscope_frames_total{{{ACTION}}}{RATE}))",
+                "{{ocpp_version}}",
+            ),
+        ),
+        graph(
             "CALL round trip",
             "Time from a CALL passing the proxy to its answer, all actions. p99 far above p95 "
             "means a few slow stations or a slow CSMS endpoint.",
             "s",
             *(
-                promql(_quantile(q, "le", ""), f"p{_percent(q)}", ref_id=ref)
+                promql(_quantile(q, "le", VERSION), f"p{_percent(q)}", ref_id=ref)
                 for q, ref in zip(QUANTILES, "ABC", strict=True)
             ),
+        ),
+        graph(
+            "CALL round trip p95 by OCPP version",
+            "95th percentile of CALL to answer per subprotocol: whether one version's stations "
+            "(or the CSMS's handling of it) answer slower than the others.",
+            "s",
+            promql(_quantile("0.95", "le, ocpp_version", ACTION), "{{ocpp_version}} p95"),
         ),
         graph(
             "CALL round trip by action",
@@ -103,11 +126,11 @@ def _traffic() -> tuple[Panel, ...]:
         graph(
             "Unanswered CALLs",
             "CALLs that got no answer within MessageTimeout, by action and the CALL's "
-            "direction; any is a lost frame or a hung peer.",
+            "direction (all versions); any is a lost frame or a hung peer.",
             "short",
             promql(
                 "sum by (action, direction) "
-                f"(increase(ocppscope_calls_unanswered_total{{{ACTION}}}{RATE}))",
+                f'(increase(ocppscope_calls_unanswered_total{{action=~"$action"}}{RATE}))',
                 "{{action}} {{direction}}",
             ),
         ),
@@ -132,7 +155,9 @@ def _traffic() -> tuple[Panel, ...]:
             "Conformance findings per rule; the Conformance dashboard has the stations and "
             "messages behind them.",
             "short",
-            promql(f"sum by (rule) (increase(ocppscope_findings_total{RATE}))", "{{rule}}"),
+            promql(
+                f"sum by (rule) (increase(ocppscope_findings_total{{{VERSION}}}{RATE}))", "{{rule}}"
+            ),
         ),
     )
 

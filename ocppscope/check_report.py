@@ -76,10 +76,17 @@ def render_table(
             finding.message,
         )
     console.print(findings)
+    judged = ", ".join(f"{count} {version}" for version, count in versions_judged(report).items())
     console.print(
-        f"{report.events} events, {len(report.stations)} stations: "
+        f"{report.events} events, {len(report.stations)} stations ({judged}): "
         + ", ".join(f"{report.count(severity)} {severity}" for severity in Severity)
     )
+
+
+def versions_judged(report: CheckReport) -> dict[str, int]:
+    """How many stations each version's rules judged, in VERSIONS' order."""
+    judged = [summary.version for summary in report.stations]
+    return {version: judged.count(version) for version in VERSIONS if version in judged}
 
 
 def render_skipped(report: CheckReport, console: Console) -> None:
@@ -109,6 +116,7 @@ def to_json(report: CheckReport, shown: list[Finding]) -> str:
     document: dict[str, Any] = {
         "events": report.events,
         "totals": {str(severity): report.count(severity) for severity in Severity},
+        "versions": versions_judged(report),
         "stations": [
             {
                 "station": summary.station,
@@ -148,6 +156,7 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "action": finding.action,
         "direction": str(finding.direction) if finding.direction else None,
         "details": dict(finding.details),
+        "version": finding.version,
         "line": finding.ref,
     }
 

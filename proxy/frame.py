@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from proxy.ocppj import events
 from proxy.ocppj.session import Monitor
+from proxy.ocppj.versions import known_version
 
 if TYPE_CHECKING:
     from proxy.faults.record import FaultMark, FrameFacts
@@ -34,6 +35,9 @@ class Frame:
     """What the conformance engine made of it: parsed message, findings, action, rtt."""
     fault: FaultMark | None = None
     """What a fault did to it, if anything (one fault at most)."""
+    version: str | None = None
+    """The subprotocol its connection selected when it is one the engine knows
+    (`versions.known_version`), else None."""
     after_close: bool = False
     """Sent after the other side's Close: the proxy forwarded it to no one."""
 
@@ -87,9 +91,12 @@ def observed_frames(
     has seen them (outcome attached): for benches and tests that need realistic Frames."""
     monitor = monitor or Monitor()
     frames = []
+    selected: dict[str, str | None] = {}
     for event in observed:
         outcome = monitor.feed(event)
-        if isinstance(event, events.Frame):
+        if isinstance(event, events.ConnectionOpened):
+            selected[event.connection_id] = known_version(event.selected_subprotocol)
+        elif isinstance(event, events.Frame):
             frames.append(
                 Frame(
                     event.connection_id,
@@ -98,6 +105,7 @@ def observed_frames(
                     event.timestamp,
                     event.data,
                     outcome,
+                    version=selected.get(event.connection_id),
                 )
             )
     return frames

@@ -3,10 +3,11 @@ the proxy's admin API and the CSMS serve.
 
 Each proxy has a registry of its own, so several proxies in one process (tests) do not collide.
 Updates are O(1); the two made per frame (frames, round trips) are plain numbers without locks
-(`FrameCounts`). Every label is bounded: direction, message type, action (the 64 OCPP actions,
-else `other`), rule and severity, fault kind, close reason, HTTP status, attempt number. Never a
-station: per-station detail lives in PostgreSQL (a per-station histogram at 5,000 stations made
-each scrape 8 MB and 2.4 s, docs/metrics.md).
+(`FrameCounts`). Every label is bounded: direction, message type, action (the actions of OCPP
+1.6, 2.0.1 and 2.1, else `other`), OCPP version (the three, else `unknown`), rule and severity,
+fault kind, close reason, HTTP status, attempt number. Never a station: per-station detail lives
+in PostgreSQL (a per-station histogram at 5,000 stations made each scrape 8 MB and 2.4 s,
+docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from proxy.faults.kinds import Kind
 from proxy.frame import Frame
 from proxy.ocppj.actions import Direction
 from proxy.ocppj.findings import Finding
-from proxy.ocppj.versions import ALL_ACTIONS
+from proxy.ocppj.versions import ALL_ACTIONS, UNKNOWN
 
 disable_created_metrics()  # a `_created` series beside every counter would double each scrape
 
@@ -70,6 +71,11 @@ def bounded_action(action: str | None) -> str:
     return action if action in ALL_ACTIONS else OTHER
 
 
+def version_label(version: str | None) -> str:
+    """A `known_version` (Frame.version, Finding.version) as a label value."""
+    return version or UNKNOWN
+
+
 def close_label(code: int | None) -> str:
     """WebSocket close codes of RFC 6455 (1000-1015) as themselves, `none` when the link was
     lost without a Close frame, and the application range as `other`."""
@@ -88,19 +94,21 @@ class FrameCounts(Collector):
     """
 
     def __init__(self) -> None:
-        self.frames: dict[tuple[Direction, str, str], int] = {}
-        self.calls: dict[tuple[str, Direction], list[float]] = {}
-        """Per (action, the answer's direction): count per bucket, +Inf last but one, then the
-        sum. Keyed by the answer's direction: `Direction.reverse` costs more than the rest."""
+        self.frames: dict[tuple[Direction, str, str, str], int] = {}
+        self.calls: dict[tuple[str, Direction, str], list[float]] = {}
+        """Per (action, the answer's direction, version): count per bucket, +Inf last but one,
+        then the sum. Keyed by the answer's direction: `Direction.reverse` costs more than the
+        rest."""
 
     def count(self, frame: Frame) -> None:
         action = bounded_action(frame.action)
-        key = (frame.direction, frame.message_type, action)
+        version = frame.version or UNKNOWN
+        key = (frame.direction, frame.message_type, action, version)
         frames = self.frames
         frames[key] = frames.get(key, 0) + 1
         rtt = frame.rtt
         if rtt is not None and action:
-            call = (action, frame.direction)
+            call = (action, frame.direction, version)
             series = self.calls.get(call)
             if series is None:
                 series = self.calls[call] = [0.0] * (len(CALL_SECONDS_BUCKETS) + 2)
@@ -111,20 +119,20 @@ class FrameCounts(Collector):
         frames = CounterMetricFamily(
             "ocppscope_frames",
             "Frames the two ends exchanged, as the conformance engine judged them.",
-            labels=["direction", "message_type", "action"],
+            labels=["direction", "message_type", "action", "ocpp_version"],
         )
-        for (direction, message_type, action), count in list(self.frames.items()):
-            frames.add_metric([direction.value, message_type, action], count)
+        for (direction, message_type, action, version), count in list(self.frames.items()):
+            frames.add_metric([direction.value, message_type, action, version], count)
         yield frames
         calls = HistogramMetricFamily(
             "ocppscope_call_duration_seconds",
             "Round trip of a CALL through the proxy; direction is the CALL's.",
-            labels=["action", "direction"],
+            labels=["action", "direction", "ocpp_version"],
         )
-        for (action, answered), series in list(self.calls.items()):
+        for (action, answered, version), series in list(self.calls.items()):
             counts = list(series)
             buckets = list(zip(_CALL_SECONDS_LE, accumulate(counts[:-1]), strict=True))
-            calls.add_metric([action, answered.reverse.value], buckets, counts[-1])
+            calls.add_metric([action, answered.reverse.value, version], buckets, counts[-1])
         yield calls
 
 
@@ -138,7 +146,7 @@ class ProxyMetrics:
         self.findings = Counter(
             "ocppscope_findings",
             "Findings of the conformance engine.",
-            ["rule", "severity"],
+            ["rule", "severity", "ocpp_version"],
             registry=registry,
         )
         self.unanswered = Counter(
@@ -190,7 +198,9 @@ class ProxyMetrics:
         """Open connections per connected station."""
 
     def finding(self, finding: Finding) -> None:
-        self.findings.labels(finding.rule_id, finding.severity.value).inc()
+        self.findings.labels(
+            finding.rule_id, finding.severity.value, version_label(finding.version)
+        ).inc()
         if finding.rule_id == TIMEOUT_RULE and finding.action and finding.direction:
             action = bounded_action(finding.action)
             self.unanswered.labels(action, finding.direction.value).inc()

@@ -117,6 +117,20 @@ class FindingCount:
 
 
 @dataclass(frozen=True)
+class VersionRow:
+    """The traffic of the connections that selected one OCPP version."""
+
+    version: str
+    """ocpp1.6, ocpp2.0.1, ocpp2.1, or `unknown`: none of them (judged by the 2.0.1 rules), or
+    rows stored before the proxy recorded the version."""
+    stations: int
+    frames: int
+    errors: int
+    warnings: int
+    findings: int
+
+
+@dataclass(frozen=True)
 class LatencyRow:
     """Round trips of one action's CALLs from one side (nearest-rank percentiles)."""
 
@@ -143,6 +157,8 @@ class Report:
     finding_counts: tuple[FindingCount, ...]
     findings: tuple[Finding, ...]
     latency: tuple[LatencyRow, ...]
+    versions: tuple[VersionRow, ...] = ()
+    """Per OCPP version the connections selected: which rules judged the traffic."""
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for outcome in self.scenarios if outcome.verdict is verdict)
@@ -179,6 +195,7 @@ def render(report: Report, console: Console, require_all: bool = False) -> None:
     _section(console, report.transactions, _transactions_table, f"No transactions ({window}).")
     _section(console, report.chargers, _chargers_table, None)
     _section(console, report.hours, _hours_table, f"No transactions or frames ({window}).")
+    _section(console, report.versions, _versions_table, None)
     _section(console, report.finding_counts, _finding_counts_table, f"No findings ({window}).")
     _section(console, report.findings, _findings_table, None)
     _section(console, report.latency, _latency_table, f"No answered CALLs ({window}).")
@@ -274,6 +291,18 @@ def _hours_table(rows: tuple[HourRow, ...]) -> Table:
             f"{row.kwh:.3f}",
             f"{row.krw:,.0f}",
             f"{row.frames:,}",
+        )
+    return table
+
+
+def _versions_table(rows: tuple[VersionRow, ...]) -> Table:
+    columns = ("stations", "frames", "errors", "warnings", "findings")
+    table = _table("Per OCPP version", "version", *columns, right=columns)
+    for row in rows:
+        table.add_row(
+            row.version,
+            *(f"{value:,}" for value in (row.stations, row.frames, row.errors, row.warnings)),
+            f"{row.findings:,}",
         )
     return table
 

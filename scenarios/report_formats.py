@@ -19,6 +19,7 @@ def to_json(report: Report, require_all: bool = False) -> str:
         "transactions": [_rows(row) for row in report.transactions],
         "chargers": [_rows(row) for row in report.chargers],
         "hours": [_rows(row) for row in report.hours],
+        "versions": [_rows(row) for row in report.versions],
         "findings": {
             "counts": [_rows(row) for row in report.finding_counts],
             "newest": [_rows(row) for row in report.findings],

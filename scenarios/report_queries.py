@@ -12,6 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from proxy.ocppj.actions import Direction
+from proxy.ocppj.versions import UNKNOWN
 from scenarios.model import Finding
 from scenarios.record import latest_runs
 from scenarios.report import (
@@ -22,6 +23,7 @@ from scenarios.report import (
     Report,
     ScenarioOutcome,
     TransactionRow,
+    VersionRow,
 )
 from scenarios.seed import SCENARIOS
 from scenarios.verify import verify
@@ -70,6 +72,31 @@ SELECT hour, COALESCE(sessions, 0) AS sessions, COALESCE(kwh, 0) AS kwh,
        COALESCE(krw, 0) AS krw, COALESCE(frames, 0) AS frames
 FROM sessions FULL JOIN frames USING (hour)
 ORDER BY hour
+"""
+
+# Per OCPP version the connections selected ($2 names rows without one): their stations, frames
+# and findings.
+VERSIONS = """
+WITH frames AS (
+    SELECT COALESCE(ocpp_version, $2) AS version,
+           COUNT(DISTINCT charger_id) AS stations, COUNT(*) AS frames
+    FROM ocpp_message_log
+    WHERE ($1::timestamptz IS NULL OR logged_at >= $1)
+    GROUP BY 1
+), found AS (
+    SELECT COALESCE(ocpp_version, $2) AS version,
+           COUNT(*) FILTER (WHERE severity = 'error') AS errors,
+           COUNT(*) FILTER (WHERE severity = 'warning') AS warnings,
+           COUNT(*) AS findings
+    FROM findings
+    WHERE ($1::timestamptz IS NULL OR logged_at >= $1)
+    GROUP BY 1
+)
+SELECT version, COALESCE(stations, 0) AS stations, COALESCE(frames, 0) AS frames,
+       COALESCE(errors, 0) AS errors, COALESCE(warnings, 0) AS warnings,
+       COALESCE(findings, 0) AS findings
+FROM frames FULL JOIN found USING (version)
+ORDER BY version
 """
 
 FINDING_COUNTS = """
@@ -148,6 +175,12 @@ async def hours(connection: asyncpg.Connection, since: datetime | None) -> tuple
     )
 
 
+async def versions(
+    connection: asyncpg.Connection, since: datetime | None
+) -> tuple[VersionRow, ...]:
+    return tuple(VersionRow(**row) for row in await connection.fetch(VERSIONS, since, UNKNOWN))
+
+
 async def finding_counts(
     connection: asyncpg.Connection, since: datetime | None
 ) -> tuple[FindingCount, ...]:
@@ -218,4 +251,5 @@ async def collect(connection: asyncpg.Connection, since: datetime | None, now: d
         finding_counts=await finding_counts(connection, since),
         findings=await newest_findings(connection, since),
         latency=await latency(connection, since),
+        versions=await versions(connection, since),
     )

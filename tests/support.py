@@ -11,6 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+NODE_DIR = Path(__file__).resolve().parent / "node"
+"""The test set's Node packages (package.json, pinned by package-lock.json) and scripts."""
+
 
 def ocppscope_executable() -> str:
     """The installed console script, next to this interpreter or on PATH."""
@@ -89,3 +92,15 @@ def processes_naming(ports: list[str]) -> list[str]:
             break
         time.sleep(0.1)
     return left
+
+
+def node_modules() -> None:
+    """Install the pinned Node packages of tests/node (package-lock.json) when they are missing
+    or older than the lock file."""
+    installed = NODE_DIR / "node_modules" / ".package-lock.json"
+    lock = NODE_DIR / "package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True
+    )

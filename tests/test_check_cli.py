@@ -222,6 +222,41 @@ def test_json_findings_carry_station_severity_and_reference() -> None:
     }
 
 
+def test_the_report_states_the_versions_judged(tmp_path: Path) -> None:
+    """Per station the version its `open` line selected; in the summary and the JSON how many
+    stations each version's rules judged; per finding the version its connection selected
+    (null: none, as CP-WS's in the seeded capture, judged by the 2.0.1 rules)."""
+    capture = tmp_path / "mixed.jsonl"
+    lines = []
+    for n, (station, selected) in enumerate((("CP-16", "ocpp1.6"), ("CP-21", "ocpp2.1"))):
+        lines.append(
+            {"type": "open", "ts": T0 + n, "station": station, "path": f"/ocpp/{station}",
+             "subprotocols": [selected], "selected": selected}
+        )  # fmt: skip
+        lines.append(
+            {"type": "frame", "ts": T0 + n + 0.5, "station": station,
+             "direction": "charger_to_csms", "text": '[2,"h1","Heartbeat",{"x":1}]'}
+        )  # fmt: skip
+    capture.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    _, report = check_json(capture)
+    assert {s["station"]: s["version"] for s in report["stations"]} == {
+        "CP-16": "ocpp1.6",
+        "CP-21": "ocpp2.1",
+    }
+    assert report["versions"] == {"ocpp1.6": 1, "ocpp2.1": 1}
+    assert {(f["station"], f["version"]) for f in report["findings"]} == {
+        ("CP-16", "ocpp1.6"),
+        ("CP-21", "ocpp2.1"),
+    }
+    table = ocppscope("check", capture, "--format", "table")
+    assert "2 stations (1 ocpp1.6, 1 ocpp2.1): " in table.stdout
+
+    _, seeded = seeded_report()
+    assert seeded["versions"] == {"ocpp2.0.1": len(SEEDED_STATIONS)}
+    assert {f["version"] for f in seeded["findings"] if f["rule"] == "WS-002"} == {None}
+    assert {f["version"] for f in seeded["findings"] if f["station"] != "CP-WS"} == {"ocpp2.0.1"}
+
+
 def test_min_severity_error_hides_warnings_but_counts_them() -> None:
     code, report = check_json(SEEDED, *BACKOFF, "--min-severity", "error")
     assert code == 1

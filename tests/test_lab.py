@@ -22,10 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from ocppscope.cli.lab import fleet_args
 from ocppscope.lab.plan import ChildSpec, LabPlan
 from ocppscope.lab.supervisor import Lab, LabError, _wait_ready, awaited, check_ports_free
 from proxy.processes import Children
 from proxy.settings import Endpoint
+from tests.pg import fetch
 from tests.proxy_harness import charger, run, running_csms
 from tests.support import environment, free_port, ocppscope_executable, stop_process
 
@@ -93,6 +95,16 @@ def test_plan_with_explore_serves_the_explorer_after_the_proxy() -> None:
 
 
 @pytest.mark.unit
+def test_the_fleets_protocol_goes_to_simulate() -> None:
+    assert fleet_args(None, 3, False, "ocpp1.6") == ("--count", "3", "--protocol", "ocpp1.6")
+    assert fleet_args(None, None, True, "ocpp2.1") == ("--protocol", "ocpp2.1")
+    assert fleet_args(None, None, True) == ()  # simulate's default: 2.0.1
+    assert fleet_args(None, None, False) is None
+    fleet = plan(fleet=("--protocol", "ocpp1.6")).children()[-1]
+    assert fleet.args[0] == "simulate" and fleet.args[-2:] == ("--protocol", "ocpp1.6")
+
+
+@pytest.mark.unit
 def test_two_options_on_one_port_are_refused() -> None:
     with pytest.raises(ValueError, match="--listen and --csms-http both use port 8080"):
         plan(listen=Endpoint("0.0.0.0", 8080)).check()
@@ -138,6 +150,11 @@ def test_a_child_without_a_readiness_check_is_ready_once_started(tmp_path: Path)
         (["--upstream", "http://x"], "--upstream: 'http://x' is not a ws:// or wss:// URL"),
         (["--count", "3", "--seed-fleet"], "give one of --fleet, --count and --seed-fleet"),
         (["--admin", "127.0.0.1:9000", "--listen", "127.0.0.1:9000"], "both use port 9000"),
+        (
+            ["--seed-fleet", "--protocol", "ocpp1.5"],
+            "--protocol 'ocpp1.5' is not one of ocpp1.6, ocpp2.0.1, ocpp2.1",
+        ),
+        (["--protocol", "ocpp1.6"], "--protocol is the simulated fleet's: give --seed-fleet"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(
@@ -333,6 +350,37 @@ def test_up_runs_the_lab_and_ctrl_c_stops_every_child(tmp_path: Path, database_u
         assert gone(list(children)) == []
     assert "lab stopped" in up.text()
     assert "proxy │" in up.text() and " csms │" in up.text()  # the children's logs, prefixed
+
+
+def test_up_runs_a_1_6_fleet_with_protocol(tmp_path: Path, database_url: str) -> None:
+    """`up --count 2 --protocol ocpp1.6`: two simulated stations boot through the proxy on 1.6,
+    as the CSMS records them."""
+    ports = Ports.free()
+    args = [*ports.args(), "--count", "2", "--protocol", "ocpp1.6"]
+    with started(tmp_path, args, database_url) as up:
+        assert re.search(r"simulated fleet\s+--count 2 --protocol ocpp1\.6", up.text())
+        csms = f"http://127.0.0.1:{ports.csms_http}"
+        deadline = time.monotonic() + 60
+        while not all(online(csms, f"SIM-0000{n}") for n in (1, 2)):
+            assert time.monotonic() < deadline, "the 1.6 fleet never came online"
+            time.sleep(0.5)
+        versions = run(
+            fetch(
+                database_url,
+                "SELECT charger_id, ocpp_version FROM charger_info WHERE charger_id LIKE 'SIM-%'",
+            )
+        )
+    recorded = {row["charger_id"]: row["ocpp_version"] for row in versions}
+    assert recorded == {"SIM-00001": "ocpp1.6", "SIM-00002": "ocpp1.6"}, recorded
+
+
+def online(csms: str, station: str) -> bool:
+    """The CSMS knows the station (404 until its first connection) and it is connected."""
+    try:
+        return json.loads(get(f"{csms}/chargers/{station}")[1]).get("status") == "Online"
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 404, refused
+        return False
 
 
 def test_a_child_that_dies_stops_the_lab_with_one_line(tmp_path: Path, database_url: str) -> None:

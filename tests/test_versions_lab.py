@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 from tests.pg import fetch
-from tests.test_lab import DIRECT, Ports, get, started
+from tests.test_lab import DIRECT, Ports, online, started
 
 FLEET = {
     "MIX-16-A": "ocpp1.6",
@@ -40,15 +39,6 @@ def fleet_file(path: Path) -> Path:
         )
     )
     return path
-
-
-def online(csms: str, station: str) -> bool:
-    """The CSMS knows the station (404 until its first connection) and it is connected."""
-    try:
-        return json.loads(get(f"{csms}/chargers/{station}")[1]).get("status") == "Online"
-    except urllib.error.HTTPError as refused:
-        assert refused.code == 404, refused
-        return False
 
 
 def post(url: str, body: object, token: str) -> dict[str, object]:
@@ -95,6 +85,20 @@ def test_a_mixed_fleet_is_judged_by_each_stations_own_version(
         for station in CHARGED:
             seen = {row["action"] for row in actions if row["charger_id"] == station}
             assert OWN_ACTIONS[FLEET[station]] <= seen, (station, seen)
+        stored = asyncio.run(
+            fetch(
+                database_url,
+                "SELECT DISTINCT charger_id, ocpp_version FROM ocpp_message_log "
+                "UNION SELECT DISTINCT charger_id, ocpp_version FROM findings",
+            )
+        )
+        # every frame and finding of a station carries the version its connections selected
+        assert sorted((row["charger_id"], row["ocpp_version"]) for row in stored) == sorted(
+            (station, version)
+            for station, version in FLEET.items()
+            if any(row["charger_id"] == station for row in stored)
+        )
+        assert FLEET.keys() <= {row["charger_id"] for row in stored}
         findings = asyncio.run(
             fetch(
                 database_url,

@@ -56,6 +56,7 @@ from proxy.processes import (
     raise_fd_limit,
 )
 from simulator.fleet import generated
+from simulator.versions import DEFAULT_VERSION, VERSIONS
 
 CHILD_SLACK = 60.0
 """Seconds a phase's child may take beyond the phase's own budget (start-up, exit)."""
@@ -171,6 +172,7 @@ def _baseline(
         "--result",
         str(result),
         "--gc-tuning" if plan.gc_tuning else "--no-gc-tuning",
+        *("--protocol", plan.protocol),
         *(arg for name, pid in watch.items() for arg in ("--watch", f"{name}={pid}")),
     ]
     child = children.start("baseline", command)
@@ -198,7 +200,7 @@ def _phase(
 ) -> Phase:
     """One phase against a CSMS of its own, the reference one on a scratch database of its own
     (`server_url`), else the stand-in."""
-    specs = generated(plan.stations, POWER_KW)
+    specs = generated(plan.stations, POWER_KW, plan.protocol)
     with contextlib.ExitStack() as stack:
         database_url = None
         if server_url is not None:
@@ -271,17 +273,25 @@ def bare_main(argv: list[str]) -> None:
     parser.add_argument("--result", type=Path, required=True)
     parser.add_argument("--watch", action="append", default=[], help="NAME=PID")
     parser.add_argument("--gc-tuning", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--protocol", choices=VERSIONS, default=DEFAULT_VERSION)
     args = parser.parse_args(argv)
     if not args.url.startswith(f"ws://{HOST}:"):
         parser.error(f"the baseline connects to {HOST} only")
     watch = {name: int(pid) for name, _, pid in (w.partition("=") for w in args.watch)}
     plan = Plan(
-        args.stations, args.rate, 0.0, args.heartbeat, hold=args.hold, gc_tuning=args.gc_tuning
+        args.stations,
+        args.rate,
+        0.0,
+        args.heartbeat,
+        hold=args.hold,
+        gc_tuning=args.gc_tuning,
+        protocol=args.protocol,
     )
     console = Console(stderr=True)
 
     async def run() -> Phase:
-        fleet = BareFleet(args.url, [spec.id for spec in generated(plan.stations, POWER_KW)])
+        ids = [spec.id for spec in generated(plan.stations, POWER_KW)]
+        fleet = BareFleet(args.url, ids, plan.protocol)
         return await run_phase(fleet, plan, watch, console.print)
 
     phase = asyncio.run(run())

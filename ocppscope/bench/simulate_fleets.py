@@ -18,7 +18,6 @@ from websockets.typing import Subprotocol
 
 from ocppscope.bench.simulate_plan import STOP_TIMEOUT, Plan
 from simulator.clock import Clock
-from simulator.connection import SUBPROTOCOL
 from simulator.fleet import StationSpec
 from simulator.station import SimulatedStation
 
@@ -53,10 +52,11 @@ class Fleet(Protocol):
 
 class BareClient:
     """One `websockets` connection that boots and then only heartbeats, its CALLs written by hand:
-    no `ocpp` library, no station logic, no reconnect."""
+    no `ocpp` library, no station logic, no reconnect; in OCPP `protocol` (a subprotocol)."""
 
-    def __init__(self, station_id: str) -> None:
+    def __init__(self, station_id: str, protocol: str) -> None:
         self.station_id = station_id
+        self.protocol = protocol
         self.booted_at: float | None = None
         self.calls = 0
         self.connected = False
@@ -66,7 +66,7 @@ class BareClient:
         try:
             async with connect(
                 f"{url}/{self.station_id}",
-                subprotocols=[Subprotocol(SUBPROTOCOL)],
+                subprotocols=[Subprotocol(self.protocol)],
                 open_timeout=OPEN_TIMEOUT,
                 ping_interval=None,
                 max_size=None,
@@ -90,11 +90,19 @@ class BareClient:
             self.connected = False
 
     def _boot_payload(self) -> dict[str, Any]:
+        serial = f"SN-{self.station_id}-001"
+        if self.protocol == "ocpp1.6":  # OCPP 1.6 §6.2: the station's fields at the top level
+            return {
+                "chargePointModel": "Simulator",
+                "chargePointVendor": "EMART",
+                "chargePointSerialNumber": serial,
+                "firmwareVersion": "1.0.0",
+            }
         return {
             "chargingStation": {
                 "model": "Simulator",
                 "vendorName": "EMART",
-                "serialNumber": f"SN-{self.station_id}-001",
+                "serialNumber": serial,
                 "firmwareVersion": "1.0.0",
             },
             "reason": "PowerUp",
@@ -117,16 +125,17 @@ class BareFleet:
     name = "bare websockets (baseline)"
     sessions_due = 0
 
-    def __init__(self, url: str, ids: list[str]) -> None:
+    def __init__(self, url: str, ids: list[str], protocol: str) -> None:
         self.url = url
         self.ids = ids
+        self.protocol = protocol
         self.clients: list[BareClient] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.started_at: list[float] = []
         self._stop = asyncio.Event()
 
     def start(self, index: int) -> None:
-        client = BareClient(self.ids[index])
+        client = BareClient(self.ids[index], self.protocol)
         self.clients.append(client)
         self.started_at.append(time.monotonic())
         self.tasks.append(asyncio.create_task(client.run(self.url, self._stop)))

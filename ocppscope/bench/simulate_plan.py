@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from simulator.versions import DEFAULT_VERSION
+
 BOOT_GRACE = 60.0
 """Seconds after the last connection started that the stations get to boot."""
 CHARGE_GRACE = 10.0
@@ -42,6 +44,14 @@ class Plan:
     """The proxy's garbage-collector tuning before the stations start (`tune_garbage_collector`)
     and gc.freeze() once they run: with CPython's defaults a full collection walks every
     station's objects several times a minute, for seconds at 10,000."""
+    protocol: str = DEFAULT_VERSION
+    """The OCPP version both fleets speak (a subprotocol of `simulator.versions`)."""
+
+    @property
+    def metering(self) -> str:
+        """What a session sends every meter interval: 1.6 has MeterValues (OCPP 1.6 §4.7), the
+        later versions a TransactionEvent Updated."""
+        return "MeterValues" if self.protocol == "ocpp1.6" else "TransactionEvent"
 
     @property
     def charging_indices(self) -> frozenset[int]:

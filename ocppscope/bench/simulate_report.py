@@ -26,10 +26,10 @@ def _ratio(mine: float | None, base: float | None) -> str | None:
 
 def render(phases: list[Phase], plan: Plan, limits: str, console: Console) -> None:
     table = Table(
-        title=f"{plan.stations:,} stations started at {plan.rate:g}/s against "
+        title=f"{plan.stations:,} {plan.protocol} stations started at {plan.rate:g}/s against "
         f"{CSMS_KINDS[plan.csms]} on {HOST}; heartbeat {plan.heartbeat} s; steady window "
         f"{plan.hold:g} s; simulator: {len(plan.charging_indices):,} charging, a "
-        f"TransactionEvent every {plan.meter_interval:g} s",
+        f"{plan.metering} every {plan.meter_interval:g} s",
         title_justify="left",
     )
     columns = (

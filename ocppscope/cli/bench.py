@@ -144,7 +144,11 @@ def bench_simulate(
     ] = 30,
     meter_interval: Annotated[
         float,
-        typer.Option(min=1, max=3_600, help="Seconds between a session's TransactionEvents."),
+        typer.Option(
+            min=1,
+            max=3_600,
+            help="Seconds between a session's TransactionEvents (1.6: MeterValues).",
+        ),
     ] = 5.0,
     hold: Annotated[
         float, typer.Option(min=1, max=3_600, help="Seconds of the steady window measured.")
@@ -165,15 +169,35 @@ def bench_simulate(
             help="Tune the garbage collector as the proxy does, and gc.freeze() the booted fleet."
         ),
     ] = True,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="OCPP version of both fleets: ocpp1.6, ocpp2.0.1 or ocpp2.1 (reference CSMS only)."
+        ),
+    ] = "ocpp2.0.1",
 ) -> None:
     """Connect time, memory and CPU per station of the simulator against the reference CSMS,
     next to bare websockets clients; on the embedded PostgreSQL in a temporary directory, or on
     a scratch database of OCPPSCOPE_DATABASE_URL's server."""
     from ocppscope.bench.simulate import run_simulate_benchmark  # noqa: PLC0415
     from ocppscope.bench.simulate_plan import Plan  # noqa: PLC0415
+    from simulator.versions import DEFAULT_VERSION, VERSIONS  # noqa: PLC0415
 
+    if protocol not in VERSIONS:
+        fail(f"--protocol '{protocol}' is not one of {', '.join(VERSIONS)}")
+    if protocol != DEFAULT_VERSION and csms is SimulateCsms.STAND_IN:
+        fail(f"--protocol {protocol} needs --csms reference: the stand-in speaks {DEFAULT_VERSION}")
     plan = Plan(
-        stations, rate, charging, heartbeat, meter_interval, hold, baseline, csms.value, gc_tuning
+        stations,
+        rate,
+        charging,
+        heartbeat,
+        meter_interval,
+        hold,
+        baseline,
+        csms.value,
+        gc_tuning,
+        protocol,
     )
     console = _table_console(200)
     _exit_with(lambda: run_simulate_benchmark(plan, console, progress=_progress))

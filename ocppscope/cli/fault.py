@@ -85,8 +85,14 @@ def add(
     direction: Annotated[
         str | None, typer.Option(help=f"One of {', '.join(DIRECTIONS)}; default both.")
     ] = None,
-    action: Annotated[str | None, typer.Option(help="OCPP action, e.g. TransactionEvent.")] = None,
-    message_type: Annotated[str | None, typer.Option(help="CALL, CALLRESULT or CALLERROR.")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(help="OCPP action of any version, e.g. TransactionEvent, StartTransaction."),
+    ] = None,
+    message_type: Annotated[
+        str | None,
+        typer.Option(help="CALL, CALLRESULT or CALLERROR; on 2.1 also CALLRESULTERROR, SEND."),
+    ] = None,
     nth: Annotated[
         int | None, typer.Option(help="Only the Nth matching frame of each station.")
     ] = None,

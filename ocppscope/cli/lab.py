@@ -84,19 +84,33 @@ def _option(option: str, value: str, parse: Callable[[str], T]) -> T:
         raise ValueError(f"{option}: {exc}") from None
 
 
-def fleet_args(fleet: Path | None, count: int | None, seed_fleet: bool) -> tuple[str, ...] | None:
+def fleet_args(
+    fleet: Path | None, count: int | None, seed_fleet: bool, protocol: str | None = None
+) -> tuple[str, ...] | None:
     """`simulate`'s options for the fleet asked for, None for none; a fleet file is read here so
-    that a bad one is an error before anything starts."""
+    that a bad one is an error before anything starts. `protocol`: the fleet's OCPP version, as
+    `simulate --protocol` takes it (a fleet file's stations may name their own)."""
     if sum((fleet is not None, count is not None, seed_fleet)) > 1:
         raise ValueError("give one of --fleet, --count and --seed-fleet")
+    versions: tuple[str, ...] = ()
+    if protocol is not None:
+        from simulator.versions import VERSIONS  # noqa: PLC0415 (only when a fleet is asked for)
+
+        if protocol not in VERSIONS:
+            raise ValueError(f"--protocol '{protocol}' is not one of {', '.join(VERSIONS)}")
+        if fleet is None and count is None and not seed_fleet:
+            raise ValueError(
+                "--protocol is the simulated fleet's: give --seed-fleet, --fleet or --count"
+            )
+        versions = ("--protocol", protocol)
     if fleet is not None:
         from simulator.fleet import load_fleet  # noqa: PLC0415 (only when a fleet is asked for)
 
         load_fleet(fleet)
-        return ("--fleet", str(fleet.resolve()))
+        return ("--fleet", str(fleet.resolve()), *versions)
     if count is not None:
-        return ("--count", str(count))
-    return () if seed_fleet else None
+        return ("--count", str(count), *versions)
+    return versions if seed_fleet else None
 
 
 def where(plan: LabPlan, endpoints: LabEndpoints, logs: Path) -> Panel:
@@ -123,7 +137,9 @@ def where(plan: LabPlan, endpoints: LabEndpoints, logs: Path) -> Panel:
     grid.add_row("API token", f"{endpoints.admin_token}  (Authorization: Bearer, for changes)")
     grid.add_row("database", redact(endpoints.database_url))
     if plan.fleet is not None:
-        fleet = " ".join(plan.fleet) or "the seed's five chargers"
+        fleet = " ".join(plan.fleet)
+        if not {"--fleet", "--count"} & set(plan.fleet):
+            fleet = f"the seed's five chargers {fleet}".rstrip()
         grid.add_row("simulated fleet", f"{fleet}, control API {http_url(plan.control, '/docs')}")
     option = "" if admin == f"http://{DEFAULT_ADMIN}" else f" --admin {admin}"
     grid.add_row("faults", f"ocppscope fault outage --for 20s{option}")
@@ -154,6 +170,13 @@ def up(
     seed_fleet: Annotated[
         bool, typer.Option(help="Also run the seed's five simulated chargers.")
     ] = False,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            help="OCPP version of the simulated fleet: ocpp1.6, ocpp2.0.1 (the default) or "
+            "ocpp2.1 (a fleet file's stations may name their own)."
+        ),
+    ] = None,
     control: Annotated[
         str, typer.Option(help="HOST:PORT of the simulated fleet's control API.")
     ] = DEFAULT_CONTROL,
@@ -164,7 +187,7 @@ def up(
     stream here with a prefix each."""
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     try:
-        fleet_options = fleet_args(fleet, count, seed_fleet)
+        fleet_options = fleet_args(fleet, count, seed_fleet, protocol)
         plan = lab_plan(
             listen, admin, csms_ocpp, csms_http, upstream, fleet_options, control, explore
         )

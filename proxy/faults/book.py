@@ -3,7 +3,9 @@ randomness come from the caller, frames are text; the addon (addons/faults.py) d
 
 One fault at most per frame: the first live rule (in the order they were added) whose selector
 matches and whose probability draw succeeds. Responses are matched by their CALL's action,
-which the book learns from the CALLs it sees while it has rules."""
+which the book learns from the CALLs it sees while it has rules. A frame is read as the
+connection's negotiated version (1.6, 2.0.1, 2.1) speaks; a reply-error rule answers in that
+version's spelling of its code, and passes over the connections of a version without it."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from proxy.faults.record import FrameFacts
 from proxy.faults.rules import FaultRule
 from proxy.faults.spec import FaultSpec
 from proxy.ocppj.actions import Direction
-from proxy.ocppj.messages import Call, parse_frame
+from proxy.ocppj.messages import Call, Parsed, Send, parse_frame
+from proxy.ocppj.versions import version_of
 
 CALLS_KEPT = 1000
 """Unanswered CALLs remembered per connection and direction (for the action of responses)."""
@@ -33,6 +36,8 @@ class Decision:
     data: str | None = None
     """corrupt: the text to deliver instead; reply-error: the CALLERROR to answer with."""
     facts: FrameFacts | None = None
+    error_code: str | None = None
+    """reply-error: the code answered, as the connection's version spells it."""
 
     @property
     def kind(self) -> Kind:
@@ -45,7 +50,7 @@ class Decision:
         if rule.kind is Kind.DELAY:
             return f"delayed {self.delay * 1000:.0f} ms (fault {rule.id})"
         if rule.kind is Kind.REPLY_ERROR:
-            return f"answered by the proxy with {rule.spec.error_code} (fault {rule.id})"
+            return f"answered by the proxy with {self.error_code} (fault {rule.id})"
         if rule.kind is Kind.CORRUPT:
             path = rule.spec.field_path
             what = f"field {path}" if path else "invalid JSON"
@@ -98,13 +103,21 @@ class FaultBook:
     # ---- frames -------------------------------------------------------------------------------
 
     def frame(
-        self, station: str, connection_id: str, direction: Direction, text: str, now: float
+        self,
+        station: str,
+        connection_id: str,
+        direction: Direction,
+        text: str,
+        now: float,
+        subprotocol: str | None = None,
     ) -> Decision | None:
-        """The fault for one text frame, if any. Frames are only parsed while rules exist."""
+        """The fault for one text frame of a connection that selected `subprotocol`, if any.
+        Frames are only parsed while rules exist."""
         rules = [r for r in self.live(now) if r.spec.on_frames]
         if not rules:
             return None
-        facts = self._facts(connection_id, direction, text)
+        facts = self._facts(connection_id, direction, text, subprotocol)
+        version = version_of(subprotocol)
         decision = None
         for rule in rules:
             selector = rule.selector
@@ -112,6 +125,11 @@ class FaultBook:
                 continue
             if rule.spec.row.calls_only and facts.message_type != "CALL":
                 continue
+            error_code = None
+            if rule.kind is Kind.REPLY_ERROR:
+                error_code = rule.spec.reply_code(version)
+                if error_code is None:
+                    continue  # a code this connection's version does not have
             if selector.nth is not None:  # counted even when an earlier rule took the frame
                 seen = rule.seen[station] = rule.seen.get(station, 0) + 1
                 if seen != selector.nth:
@@ -119,7 +137,7 @@ class FaultBook:
             if decision is not None or self.rng.random() >= rule.spec.probability:
                 continue
             rule.applied += 1
-            decision = self._decide(rule, facts, text)
+            decision = self._decide(rule, facts, text, error_code)
         return decision
 
     def closed(self, connection_id: str) -> None:
@@ -127,22 +145,27 @@ class FaultBook:
         for direction in Direction:
             self._calls.pop((connection_id, direction), None)
 
-    def _facts(self, connection_id: str, direction: Direction, text: str) -> FrameFacts:
-        parsed = parse_frame(text, None)
+    def _facts(
+        self, connection_id: str, direction: Direction, text: str, subprotocol: str | None
+    ) -> FrameFacts:
+        parsed = parse_frame(text, subprotocol)
         message = parsed.message
         if isinstance(message, Call):
             calls = self._calls.setdefault((connection_id, direction), {})
             calls[message.message_id] = message.action
             if len(calls) > CALLS_KEPT:
                 del calls[next(iter(calls))]
-            return FrameFacts("CALL", message.message_id, message.action)
+        if isinstance(message, Call | Send):
+            return _own_facts(parsed)
         action = None
         if parsed.message_id is not None:
             calls = self._calls.get((connection_id, direction.reverse), {})
             action = calls.pop(parsed.message_id, None)
         return FrameFacts(parsed.message_type, parsed.message_id, action)
 
-    def _decide(self, rule: FaultRule, facts: FrameFacts, text: str) -> Decision:
+    def _decide(
+        self, rule: FaultRule, facts: FrameFacts, text: str, error_code: str | None
+    ) -> Decision:
         spec = rule.spec
         if rule.kind is Kind.DELAY:
             return Decision(rule, spec.delay + self.rng.uniform(0, spec.jitter), facts=facts)
@@ -152,11 +175,12 @@ class FaultBook:
             answer: list[object] = [
                 4,
                 facts.message_id,
-                spec.error_code,
+                error_code,
                 f"injected by ocppscope fault {rule.id}",
                 {},
             ]
-            return Decision(rule, data=orjson.dumps(answer).decode(), facts=facts)
+            data = orjson.dumps(answer).decode()
+            return Decision(rule, data=data, facts=facts, error_code=error_code)
         return Decision(rule, facts=facts)
 
     # ---- handshakes ---------------------------------------------------------------------------
@@ -176,10 +200,15 @@ class FaultBook:
         return None
 
 
-def read_facts(text: str) -> FrameFacts:
+def read_facts(text: str, subprotocol: str | None = None) -> FrameFacts:
     """What a frame is, read on its own (a response's action is not known this way)."""
-    parsed = parse_frame(text, None)
-    action = parsed.message.action if isinstance(parsed.message, Call) else None
+    return _own_facts(parse_frame(text, subprotocol))
+
+
+def _own_facts(parsed: Parsed) -> FrameFacts:
+    """What a parsed frame says of itself: a CALL's or SEND's action, no response's."""
+    message = parsed.message
+    action = message.action if isinstance(message, Call | Send) else None
     return FrameFacts(parsed.message_type, parsed.message_id, action)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from proxy.ocppj.errors import ERROR_CODES
+from proxy.ocppj.versions import ALL_ERROR_CODES
 
 
 class FaultError(ValueError):
@@ -96,9 +96,12 @@ def _flag(value: object) -> bool:
 
 
 def _error_code(value: object) -> str:
-    if not isinstance(value, str) or value not in ERROR_CODES:
+    """A code of any version's errorCode table (OCPP-J 1.6 §4.2.3, 2.0.1 Part 4 Table 8, 2.1
+    §4.3), in that version's spelling; spec.py checks that the rule can use it somewhere."""
+    if not isinstance(value, str) or value not in ALL_ERROR_CODES:
         raise FaultError(
-            f"errorCode {value!r} is not an OCPP-J error code ({', '.join(sorted(ERROR_CODES))})"
+            f"errorCode {value!r} is not a CALLERROR code of OCPP 1.6, 2.0.1 or 2.1 "
+            f"({', '.join(sorted(ALL_ERROR_CODES))})"
         )
     return value
 
@@ -140,7 +143,8 @@ PARAMS = {
         Param("reset", "reset", "boolean", None, False,
               "reset the TCP connection, no close frame", _flag),
         Param("errorCode", "error_code", "OCPP-J error code", None, "InternalError",
-              "the CALLERROR's code", _error_code),
+              "the CALLERROR's code, of any version; each connection gets its version's "
+              "spelling", _error_code),
         Param("field", "field_path", "payload dot path", None, None,
               "the payload field given a wrong type (default: break the JSON)", _field_path),
     )

@@ -5,6 +5,7 @@ admin API takes and shows, and parses back to the same spec. Pure: no clock, no 
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +21,11 @@ from proxy.faults.kinds import (
     parse_duration,
 )
 from proxy.faults.kinds import parse_number as _number
-from proxy.ocppj.actions import ACTIONS, Direction
+from proxy.ocppj.actions import Direction
+from proxy.ocppj.versions import ALL_ACTIONS, VERSIONS, Version
 
-MESSAGE_TYPES = {"CALL", "CALLRESULT", "CALLERROR"}
+MESSAGE_TYPES = ("CALL", "CALLRESULT", "CALLERROR", "CALLRESULTERROR", "SEND")
+"""The last two exist on ocpp2.1 connections only (OCPP-J 2.1 §4.2)."""
 DIRECTIONS = {
     "charger-to-csms": Direction.CHARGER_TO_CSMS,
     "csms-to-charger": Direction.CSMS_TO_CHARGER,
@@ -121,6 +124,12 @@ class FaultSpec:
         """The kind's parameters by their JSON names."""
         return {name: getattr(self, PARAMS[name].attr) for name in self.row.params}
 
+    def reply_code(self, version: Version) -> str | None:
+        """reply-error: the code answered on a connection speaking `version`, in its spelling
+        (OccurrenceConstraintViolation is OccurenceConstraintViolation on 1.6, and back); None
+        when that version has no such code: the rule does not act on its connections."""
+        return version.own_code(self.error_code)
+
 
 def parse_spec(body: object) -> FaultSpec:
     """A fault from its JSON description (a dict from JSON, YAML, TOML or the CLI's options);
@@ -163,13 +172,15 @@ def _selector(body: dict[str, Any], row: KindRow) -> Selector:
     if direction is not None and (not isinstance(direction, str) or direction not in DIRECTIONS):
         raise FaultError(f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
     action = body.get("action")
-    if action is not None and (not isinstance(action, str) or action not in ACTIONS):
-        raise FaultError(f"action {action!r} is not an OCPP 2.0.1 action (case matters)")
+    if action is not None and (not isinstance(action, str) or action not in ALL_ACTIONS):
+        raise FaultError(
+            f"action {action!r} is not an action of OCPP 1.6, 2.0.1 or 2.1{_near(action)}"
+        )
     message_type = body.get("messageType")
     if message_type is not None and (
         not isinstance(message_type, str) or message_type not in MESSAGE_TYPES
     ):
-        raise FaultError(f"messageType {message_type!r} is not one of CALL, CALLRESULT, CALLERROR")
+        raise FaultError(f"messageType {message_type!r} is not one of {', '.join(MESSAGE_TYPES)}")
     nth = None
     if body.get("nth") is not None:
         nth = int(_number(body["nth"], "nth", 1, 1e9, integer=True))
@@ -193,6 +204,33 @@ def _check(spec: FaultSpec) -> None:
     for need in row.needs:
         if not any(_given(spec, name) for name in need.fields):
             raise FaultError(need.message)
+    if spec.kind is Kind.REPLY_ERROR and spec.selector.action is not None:
+        _check_reply_code(spec, spec.selector.action)
+
+
+def _check_reply_code(spec: FaultSpec, action: str) -> None:
+    """A reply-error whose action exists only in versions without its code would never act:
+    refused now rather than silently idle (RpcFrameworkError on StartTransaction, 1.6 only)."""
+    having = [version for version in VERSIONS.values() if action in version.actions]
+    if not any(spec.reply_code(version) for version in having):
+        names = " and ".join(version.label for version in having)
+        raise FaultError(
+            f"errorCode {spec.error_code!r} does not exist in {names} "
+            f"({', '.join(version.error_table for version in having)}), "
+            f"the only version{'s' if len(having) > 1 else ''} with action {action}"
+        )
+
+
+def _near(action: object) -> str:
+    """': did you mean X?' for a misspelt action (case, a letter or two), else '(case
+    matters)'."""
+    if isinstance(action, str) and len(action) <= 64:
+        close = difflib.get_close_matches(action, ALL_ACTIONS, n=1, cutoff=0.8)
+        if not close:
+            close = [name for name in ALL_ACTIONS if name.lower() == action.lower()]
+        if close:
+            return f": did you mean {close[0]}?"
+    return " (case matters)"
 
 
 def _given(spec: FaultSpec, name: str) -> bool:

@@ -48,3 +48,7 @@ class Finding:
     details: Mapping[str, Detail] = field(default_factory=dict, hash=False)
     """Facts the message states (e.g. `lost` seqNos of a TX-003 gap), so that metrics and reports
     read them instead of parsing the message; empty for most rules."""
+    version: str | None = None
+    """The subprotocol the connection concerned selected (`versions.known_version`), None when it
+    selected none the engine knows; for a finding about no connection, or one already gone, the
+    station's latest connection's."""

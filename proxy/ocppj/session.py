@@ -42,7 +42,7 @@ from proxy.ocppj.rules import RULES
 from proxy.ocppj.rulesets import groups_for
 from proxy.ocppj.schemas import validate
 from proxy.ocppj.state import Backoff, Link
-from proxy.ocppj.versions import DEFAULT, OCPP201, VERSIONS, Version, version_of
+from proxy.ocppj.versions import DEFAULT, OCPP201, VERSIONS, Version, known_version, version_of
 
 __all__ = ["Config", "Connection", "Monitor", "Outcome", "PendingCall", "Session"]
 
@@ -120,6 +120,8 @@ class Session:
         """When the station was reachable: every version's rules judge against it."""
         self.frames = 0
         self.connections_opened = 0
+        self.selected: str | None = None
+        """The known subprotocol the latest connection selected (`known_version`)."""
         self.rpc = Rpc(self)
         self._timers: dict[object, _Timer] = {}
         self._next_deadline = float("inf")
@@ -212,6 +214,9 @@ class Session:
             self.suppressed[rule_id] = self.suppressed.get(rule_id, 0) + 1
             return
         event = self.event
+        connection_id = connection_id or (
+            self.connection.connection_id if self.connection else None
+        )
         self._findings.append(
             Finding(
                 rule_id=rule_id,
@@ -220,15 +225,23 @@ class Session:
                 message=message,
                 reference=rule.reference,
                 timestamp=self.now,
-                connection_id=connection_id
-                or (self.connection.connection_id if self.connection else None),
+                connection_id=connection_id,
                 message_id=message_id or self.message_id,
                 ref=ref if ref is not None else (event.ref if event is not None else None),
                 action=action or self.action,
                 direction=direction or (self.direction if event is not None else None),
                 details=details or {},
+                version=self._selected_by(connection_id),
             )
         )
+
+    def _selected_by(self, connection_id: str | None) -> str | None:
+        """The known subprotocol `connection_id` selected; for a connection gone (a timeout
+        after its close) or none, the latest connection's."""
+        connection = self.connection
+        if connection is None or connection.connection_id != connection_id:
+            connection = self.connections.get(connection_id) if connection_id else None
+        return known_version(connection.subprotocol) if connection else self.selected
 
     def at(self, key: object, deadline: float, action: Callable[[], None]) -> None:
         """Run `action` once the observed time reaches `deadline`, unless cancelled first."""
@@ -316,6 +329,7 @@ class Session:
         )
         self.connection = connection
         self.connections_opened += 1
+        self.selected = known_version(event.selected_subprotocol)
         self.link.opened(event.timestamp)
         for handler in self.routes.opened:
             handler(event)

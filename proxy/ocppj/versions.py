@@ -62,6 +62,11 @@ class Version:
             return action in self.charger_initiated
         return action in self.actions and action not in self.charger_initiated
 
+    def own_code(self, code: str) -> str | None:
+        """A CALLERROR code of any version as this one spells it (`respelled`); None when this
+        version has no such code (1.6 has neither RpcFrameworkError nor MessageTypeNotSupported)."""
+        return code if code in self.error_codes else self.respelled.get(code)
+
     def request_schema(self, action: str) -> str:
         """The schema file (without .json) of an action's request, or of its SEND."""
         return action if action in self.send_actions else f"{action}{self.request_suffix}"
@@ -192,8 +197,21 @@ V21: Final = Version(
 VERSIONS: Final[dict[str, Version]] = {v.name: v for v in (V16, V201, V21)}
 ALL_ACTIONS: Final = frozenset().union(*(v.actions for v in VERSIONS.values()))
 """Every action of every version: the bounded set of names metrics label series by."""
+ALL_ERROR_CODES: Final = frozenset().union(*(v.error_codes for v in VERSIONS.values()))
+"""Every CALLERROR code of every version, each version's spelling (a fault may reply with any)."""
 DEFAULT: Final = V201
 """What a connection without a (known) selected subprotocol is judged by (WS-002 says why)."""
+
+
+UNKNOWN: Final = "unknown"
+"""How metrics and reports name the version of a connection that selected none of VERSIONS."""
+
+
+def known_version(subprotocol: str | None) -> str | None:
+    """The selected subprotocol when it names one of VERSIONS, else None: what stored frames and
+    findings, metrics and reports carry (a connection without one is judged by DEFAULT's rules,
+    and WS-002 says so, but it did not select that version)."""
+    return subprotocol if subprotocol in VERSIONS else None
 
 
 def version_of(subprotocol: str | None) -> Version:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -50,7 +51,7 @@ def test_json_mode_prints_one_object_per_event(capsys: pytest.CaptureFixture[str
     connected, disconnected = records[0], records[-1]
     assert connected["station"] == STATION
     assert connected["peer"] == "127.0.0.1:22"
-    assert connected["subprotocol"] == "ocpp2.0.1"
+    assert connected["subprotocol"] == connected["ocpp_version"] == "ocpp2.0.1"
     assert connected["time"].endswith("Z")
     assert (disconnected["code"], disconnected["closed_by"]) == (1000, "charger")
     finding = records[1]
@@ -58,6 +59,7 @@ def test_json_mode_prints_one_object_per_event(capsys: pytest.CaptureFixture[str
     assert finding["severity"] == "error"
     assert (finding["action"], finding["message_id"]) == ("BootNotification", "b1")
     assert finding["reference"]
+    assert finding["ocpp_version"] == "ocpp2.0.1"
     assert console.frames == 1
     assert console.stations[STATION].frames == 1
     assert console.stations[STATION].connected == 0
@@ -86,6 +88,41 @@ def test_lines_mode_prints_a_line_per_finding(capsys: pytest.CaptureFixture[str]
     assert lines[0].endswith(f"RPC-004 error {STATION}: first")
     assert lines[1].endswith(f"RPC-008 warning {STATION}: second")
     assert "\x1b[" not in "".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("subprotocol", "shown"), [("ocpp1.6", "ocpp1.6"), ("ocpp1.5", None), (None, None)]
+)
+def test_the_selected_version_is_on_the_connected_record_the_finding_and_the_live_view(
+    capsys: pytest.CaptureFixture[str], subprotocol: str | None, shown: str | None
+) -> None:
+    """The raw selection stays `subprotocol`; `ocpp_version` is null unless it is a version the
+    engine knows (no selection, or an unknown one, is judged by the 2.0.1 rules)."""
+    conformance, console = Conformance(), Console()
+    with taddons.context(conformance, console) as tctx:
+        tctx.options.update(ocpp_json_log=True)
+        flow = ws_flow(subprotocol=subprotocol)
+        for addon in (conformance, console):
+            addon.websocket_start(flow)
+        deliver([conformance, console], flow, True, [2, "h1", "Heartbeat", {"x": 1}], time.time())
+        records = _records(capsys.readouterr().out)
+        [connected] = [record for record in records if record["event"] == "connected"]
+        assert (connected["subprotocol"], connected["ocpp_version"]) == (subprotocol, shown)
+        findings = [record for record in records if record["event"] == "finding"]
+        assert findings and {record["ocpp_version"] for record in findings} == {shown}
+        console._out.print(console._stations_table(), soft_wrap=True)
+    [row] = [line for line in capsys.readouterr().out.splitlines() if STATION in line]
+    assert (shown or "-") in row
+
+
+def test_lines_mode_names_the_version_after_the_station(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    console = Console()
+    with taddons.context(console):
+        console.ocpp_finding(dataclasses.replace(_finding("first"), version="ocpp1.6"))
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.endswith(f"RPC-004 error {STATION} (ocpp1.6): first")
 
 
 def test_lines_mode_never_interprets_markup(capsys: pytest.CaptureFixture[str]) -> None:

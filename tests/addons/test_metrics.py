@@ -40,6 +40,7 @@ LABEL_NAMES = {
     "attempt",
     "kind",
     "le",
+    "ocpp_version",
 }
 """Every label any proxy metric may carry: none names a station or a connection."""
 
@@ -75,13 +76,20 @@ def test_frames_findings_and_round_trips_counted_exactly() -> None:
 
     frames = "ocppscope_frames_total"
     up, down = "charger_to_csms", "csms_to_charger"
-    assert value(metrics, frames, direction=up, message_type="CALL", action="Heartbeat") == 4
+    v201 = {"ocpp_version": "ocpp2.0.1"}
     assert (
-        value(metrics, frames, direction=down, message_type="CALLRESULT", action="Heartbeat") == 4
+        value(metrics, frames, direction=up, message_type="CALL", action="Heartbeat", **v201) == 4
     )
-    assert value(metrics, frames, direction=up, message_type="CALL", action="BootNotification") == 1
-    assert value(metrics, frames, direction=up, message_type="CALL", action="other") == 1
-    assert value(metrics, frames, direction=up, message_type="INVALID", action="") == 1
+    assert (
+        value(
+            metrics, frames, direction=down, message_type="CALLRESULT", action="Heartbeat", **v201
+        )
+        == 4
+    )
+    boot_calls = {"direction": up, "message_type": "CALL", "action": "BootNotification", **v201}
+    assert value(metrics, frames, **boot_calls) == 1
+    assert value(metrics, frames, direction=up, message_type="CALL", action="other", **v201) == 1
+    assert value(metrics, frames, direction=up, message_type="INVALID", action="", **v201) == 1
     total = sum(
         s.value
         for f in metrics.registry.collect()
@@ -91,25 +99,27 @@ def test_frames_findings_and_round_trips_counted_exactly() -> None:
     assert total == 12
 
     assert recorder.rules()  # the engine found something, and each finding counts once
-    expected = collections.Counter((f.rule_id, f.severity.value) for f in recorder.findings)
+    expected = collections.Counter(
+        (f.rule_id, f.severity.value, "ocpp2.0.1") for f in recorder.findings
+    )
     counted = {
-        (s.labels["rule"], s.labels["severity"]): s.value
+        (s.labels["rule"], s.labels["severity"], s.labels["ocpp_version"]): s.value
         for family in metrics.registry.collect()
         if family.name == "ocppscope_findings"
         for s in family.samples
     }
     assert counted == expected
-    assert {"RPC-009", "RPC-001", "SCH-002"} <= {rule for rule, _ in counted}
+    assert {"RPC-009", "RPC-001", "SCH-002"} <= {rule for rule, _, _ in counted}
 
     rtt = "ocppscope_call_duration_seconds"
-    heartbeat = {"action": "Heartbeat", "direction": up}
+    heartbeat = {"action": "Heartbeat", "direction": up, **v201}
     assert value(metrics, f"{rtt}_count", **heartbeat) == 4
     assert value(metrics, f"{rtt}_sum", **heartbeat) == pytest.approx(0.04 * 3 + 0.2, abs=1e-3)
     assert value(metrics, f"{rtt}_bucket", le="0.025", **heartbeat) == 0
     assert value(metrics, f"{rtt}_bucket", le="0.05", **heartbeat) == 3
     assert value(metrics, f"{rtt}_bucket", le="0.1", **heartbeat) == 3
     assert value(metrics, f"{rtt}_bucket", le="0.25", **heartbeat) == 4
-    boot = {"action": "BootNotification", "direction": up}
+    boot = {"action": "BootNotification", "direction": up, **v201}
     assert value(metrics, f"{rtt}_bucket", le="0.001", **boot) == 0
     assert value(metrics, f"{rtt}_bucket", le="0.0025", **boot) == 1
 
@@ -126,7 +136,7 @@ def test_round_trip_buckets_span_half_a_millisecond_to_thirty_seconds() -> None:
     buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
     assert list(buckets) == [*(str(bound) for bound in CALL_SECONDS_BUCKETS), "+Inf"]
     assert [buckets[le] for le in ("0.0005", "0.001", "10.0", "30.0", "+Inf")] == [1, 2, 2, 3, 4]
-    heartbeat = {"action": "Heartbeat", "direction": "charger_to_csms"}
+    heartbeat = {"action": "Heartbeat", "direction": "charger_to_csms", "ocpp_version": "unknown"}
     assert value(metrics, "ocppscope_call_duration_seconds_count", **heartbeat) == 4
     assert value(metrics, "ocppscope_call_duration_seconds_sum", **heartbeat) == pytest.approx(
         61.0011
@@ -173,6 +183,7 @@ def test_unanswered_calls_and_dropped_frames() -> None:
             direction="charger_to_csms",
             message_type="CALL",
             action="Heartbeat",
+            ocpp_version="ocpp2.0.1",
         )
         == 1
     )
@@ -214,7 +225,39 @@ def test_seqno_gaps_count_the_messages_lost() -> None:
         # a TX-003 that names no lost message (here: a negative seqNo) loses nothing
         metrics.ocpp_finding(_finding("TX-003", "seqNo -1 of transaction T1 is negative"))
     assert value(metrics, "ocppscope_transaction_events_missing_total") == 3
-    assert value(metrics, "ocppscope_findings_total", rule="TX-003", severity="warning") == 2
+    tx003 = {"rule": "TX-003", "severity": "warning", "ocpp_version": "ocpp2.0.1"}
+    assert value(metrics, "ocppscope_findings_total", **tx003) == 2
+
+
+@pytest.mark.parametrize(
+    ("subprotocol", "label"),
+    [("ocpp1.6", "ocpp1.6"), ("ocpp2.1", "ocpp2.1"), (None, "unknown"), ("ocpp1.5", "unknown")],
+)
+def test_frames_round_trips_and_findings_are_labelled_with_the_selected_version(
+    subprotocol: str | None, label: str
+) -> None:
+    """Only the three versions name a series; no selection, or one the engine does not know,
+    is `unknown` (whatever a CSMS answers cannot make up a series)."""
+    conformance, latency, metrics, recorder = Conformance(), Latency(), Metrics(), Recorder()
+    with taddons.context(conformance, latency, metrics, recorder):
+        chain = [conformance, latency, metrics]
+        t0 = time.time() - 10
+        flow = ws_flow(subprotocol=subprotocol, opened_at=t0)
+        conformance.websocket_start(flow)
+        deliver(chain, flow, True, [2, "h1", "Heartbeat", {"bogus": 1}], t0 + 1)
+        deliver(chain, flow, False, [3, "h1", {"currentTime": format_datetime(t0 + 1)}], t0 + 1.1)
+    versions = {
+        s.labels["ocpp_version"]
+        for family in metrics.registry.collect()
+        if family.name
+        in ("ocppscope_frames", "ocppscope_call_duration_seconds", "ocppscope_findings")
+        for s in family.samples
+    }
+    assert versions == {label}
+    heartbeat = {"action": "Heartbeat", "direction": "charger_to_csms", "ocpp_version": label}
+    assert value(metrics, "ocppscope_call_duration_seconds_count", **heartbeat) == 1
+    assert any(f.rule_id.startswith("SCH") for f in recorder.findings)
+    assert all(f.version == (label if label != "unknown" else None) for f in recorder.findings)
 
 
 def test_connections_disconnects_and_refused_handshakes() -> None:

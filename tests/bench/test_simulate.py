@@ -47,17 +47,24 @@ def _cells(rest: str) -> list[str]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU and RSS from /proc")
+@pytest.mark.parametrize(
+    ("protocol", "metering"), [("ocpp2.0.1", "TransactionEvent"), ("ocpp1.6", "MeterValues")]
+)
 def test_tiny_run_boots_every_station_keeps_the_schedule_and_leaves_nothing(
-    tmp_path: Path,
+    tmp_path: Path, protocol: str, metering: str
 ) -> None:
-    """Heartbeats and meter values every second, so the 3 s window holds CALLs to judge."""
+    """Heartbeats and meter values every second, so the 3 s window holds CALLs to judge; both
+    fleets speak `protocol` (a 1.6 BootNotification in 2.0.1's shape would be refused)."""
     done = _bench(
         tmp_path,
         *("--stations", "20", "--rate", "50", "--hold", "3"),
-        *("--heartbeat", "1", "--meter-interval", "1"),
+        *("--heartbeat", "1", "--meter-interval", "1", "--protocol", protocol),
     )
     output = done.stdout
     assert done.returncode == 0, output + done.stderr[-3000:]
+    title = " ".join(output.split())  # the table's title may wrap
+    assert f"20 {protocol} stations started" in title
+    assert f"2 charging, a {metering} every 1 s" in title
 
     rows = {
         match[1]: _cells(match[2]) for line in output.splitlines() if (match := ROW.match(line))
@@ -93,6 +100,8 @@ def test_tiny_run_boots_every_station_keeps_the_schedule_and_leaves_nothing(
         (("--rate", "0.5"), "Invalid value for '--rate'"),
         (("--charging", "1.5"), "Invalid value for '--charging'"),
         (("--csms", "mitm"), "Invalid value for '--csms'"),
+        (("--protocol", "ocpp2.0"), "--protocol 'ocpp2.0' is not one of ocpp1.6, ocpp2.0.1"),
+        (("--protocol", "ocpp1.6", "--csms", "stand-in"), "--protocol ocpp1.6 needs --csms"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(

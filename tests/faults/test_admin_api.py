@@ -179,6 +179,17 @@ def test_bad_requests_are_422_with_a_one_line_detail(tmp_path: Path) -> None:
             return {
                 "bad kind": await admin("POST", "/faults", {"kind": "explode"}),
                 "bad field": await admin("POST", "/faults", {"kind": "drop", "statoin": "CS1"}),
+                "bad action": await admin("POST", "/faults", {"kind": "drop", "action": "Teapot"}),
+                "1.6 action": await admin(
+                    "POST",
+                    "/faults",
+                    {
+                        "kind": "reply-error",
+                        "action": "StartTransaction",
+                        "count": 1,
+                        "errorCode": "OccurenceConstraintViolation",
+                    },
+                ),
                 "not an object": await admin("POST", "/faults", [1, 2]),
                 "not json": await admin("POST", "/faults", raw=b"{kind: drop"),
                 "bad id": await admin("DELETE", "/faults/first"),
@@ -187,7 +198,11 @@ def test_bad_requests_are_422_with_a_one_line_detail(tmp_path: Path) -> None:
             }
 
     seen = run(scenario(), 60)
-    for case, named in (("bad kind", "kind 'explode'"), ("bad field", "unknown field 'statoin'")):
+    for case, named in (
+        ("bad kind", "kind 'explode'"),
+        ("bad field", "unknown field 'statoin'"),
+        ("bad action", "action 'Teapot' is not an action of OCPP 1.6, 2.0.1 or 2.1"),
+    ):
         status, answer = seen[case]
         assert status == 422, case
         assert isinstance(answer["detail"], str) and "\n" not in answer["detail"]
@@ -197,7 +212,10 @@ def test_bad_requests_are_422_with_a_one_line_detail(tmp_path: Path) -> None:
     refused = seen["client"]
     assert isinstance(refused, AdminError) and refused.bad_request
     assert str(refused) == "the proxy answered 422: outage needs 'for': how long the server is down"
-    assert seen["rules"] == []  # nothing half-added
+    status, added = seen["1.6 action"]
+    assert status == 201 and added["action"] == "StartTransaction", seen["1.6 action"]
+    assert added["errorCode"] == "OccurenceConstraintViolation"  # kept as asked
+    assert [rule["id"] for rule in seen["rules"]] == [added["id"]]  # nothing half-added
 
 
 # ---- the token ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from proxy.ocppj.messages import CallError, parse_frame
 from proxy.ocppj.schemas import validate
 
 T0 = 1_795_478_400.0
+T0_TEXT = "2026-11-24T00:00:00Z"
 UP, DOWN = Direction.CHARGER_TO_CSMS, Direction.CSMS_TO_CHARGER
 AUTHORIZE = {"idToken": {"idToken": "04A1B2", "type": "ISO14443"}}
 STATUS = {
@@ -306,3 +307,83 @@ def test_reply_error_leaves_the_answers_of_that_action_alone() -> None:
     book.add(parse_spec({"kind": "reply-error", "action": "GetVariables"}), T0)
     assert book.frame("CS01", "c1", UP, result("gv-1"), T0) is None
     assert book.rules[2].applied == 0
+
+
+# ---- the connection's version ------------------------------------------------------------------
+
+START_16 = {"connectorId": 1, "idTag": "04A1B2", "meterStart": 20000, "timestamp": T0_TEXT}
+
+
+def test_a_1_6_action_and_its_answer_are_matched_on_a_1_6_connection() -> None:
+    book = book_with({"kind": "drop", "action": "StartTransaction", "messageType": "CALLRESULT"})
+    assert (
+        book.frame("CS16", "c1", UP, call("st-1", "StartTransaction", START_16), T0, "ocpp1.6")
+        is None
+    )
+    answer = result("st-1", {"transactionId": 7, "idTagInfo": {"status": "Accepted"}})
+    decision = book.frame("CS16", "c1", DOWN, answer, T0, "ocpp1.6")
+    assert decision is not None and decision.facts is not None
+    assert (decision.facts.action, decision.facts.message_type) == (
+        "StartTransaction",
+        "CALLRESULT",
+    )
+
+
+@pytest.mark.parametrize(
+    ("subprotocol", "sent"),
+    [
+        ("ocpp1.6", "OccurenceConstraintViolation"),
+        ("ocpp2.0.1", "OccurrenceConstraintViolation"),
+        ("ocpp2.1", "OccurrenceConstraintViolation"),
+    ],
+)
+@pytest.mark.parametrize("asked", ["OccurenceConstraintViolation", "OccurrenceConstraintViolation"])
+def test_reply_error_answers_in_the_connections_spelling(
+    asked: str, subprotocol: str, sent: str
+) -> None:
+    """Either spelling asked, each connection gets the code its version defines (OCPP-J 1.6
+    §4.2.3 spells it with one r), so the receiver judges a valid CALLERROR, not RPC-012."""
+    book = book_with({"kind": "reply-error", "action": "Heartbeat", "errorCode": asked})
+    decision = book.frame("CS01", "c1", UP, call("hb-1", "Heartbeat"), T0, subprotocol)
+    assert decision is not None and decision.data is not None
+    parsed = parse_frame(decision.data, subprotocol)
+    assert parsed.violations == []
+    assert isinstance(parsed.message, CallError) and parsed.message.error_code == sent
+    assert decision.label == f"answered by the proxy with {sent} (fault 1)"
+
+
+def test_a_code_1_6_lacks_leaves_1_6_connections_alone() -> None:
+    """RpcFrameworkError is not a 1.6 code: the 1.6 Heartbeats pass (and do not count for nth),
+    the 2.0.1 ones are answered."""
+    book = book_with(
+        {"kind": "reply-error", "action": "Heartbeat", "errorCode": "RpcFrameworkError", "nth": 2}
+    )
+    on_16 = [
+        book.frame("CS", "c16", UP, call(f"a{n}", "Heartbeat"), T0, "ocpp1.6") for n in range(3)
+    ]
+    assert on_16 == [None, None, None]
+    assert book.rules[1].applied == 0
+    on_201 = [
+        book.frame("CS", "c201", UP, call(f"b{n}", "Heartbeat"), T0, "ocpp2.0.1") for n in range(3)
+    ]
+    assert [d is not None for d in on_201] == [False, True, False]
+    assert on_201[1] is not None and on_201[1].error_code == "RpcFrameworkError"
+
+
+def test_a_2_1_send_is_selected_by_its_action_and_message_type() -> None:
+    book = book_with({"kind": "drop", "action": "NotifyPeriodicEventStream", "messageType": "SEND"})
+    send = json.dumps(
+        [
+            6,
+            "s-1",
+            "NotifyPeriodicEventStream",
+            {"id": 1, "pending": 0, "basetime": T0_TEXT, "data": []},
+        ]
+    )
+    decision = book.frame("CS21", "c1", UP, send, T0, "ocpp2.1")
+    assert decision is not None and decision.facts is not None
+    assert (decision.facts.message_type, decision.facts.action) == (
+        "SEND",
+        "NotifyPeriodicEventStream",
+    )
+    assert book.frame("CS201", "c2", UP, send, T0, "ocpp2.0.1") is None  # no SEND in 2.0.1

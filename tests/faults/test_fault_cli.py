@@ -202,6 +202,23 @@ def table_rows(text: str) -> list[list[str]]:
     [
         pytest.param(["add", "drop", "--direction", "up"], "direction 'up'", id="direction"),
         pytest.param(["add", "drop", "--action", "heartbeat"], "action 'heartbeat'", id="action"),
+        pytest.param(
+            ["add", "drop", "--action", "Teapot"],
+            "action 'Teapot' is not an action of OCPP 1.6, 2.0.1 or 2.1",
+            id="action-of-no-version",
+        ),
+        pytest.param(
+            [
+                "add",
+                "reply-error",
+                "--action",
+                "StartTransaction",
+                "--error-code",
+                "MessageTypeNotSupported",
+            ],
+            "errorCode 'MessageTypeNotSupported' does not exist in OCPP 1.6",
+            id="code-1.6-lacks-on-a-1.6-action",
+        ),
         pytest.param(["add", "drop", "--probability", "2"], "probability", id="probability"),
         pytest.param(["add", "drop", "--for", "10x"], "for '10x'", id="for"),
         pytest.param(["add", "drop", "--nth", "0"], "nth", id="nth-zero"),

@@ -22,9 +22,9 @@ from proxy.faults.kinds import (
     parse_duration,
 )
 from proxy.faults.rules import FaultRule
-from proxy.faults.spec import DIRECTIONS, MATCHERS, FaultSpec, Selector, parse_spec
-from proxy.ocppj.actions import ACTIONS, Direction
-from proxy.ocppj.errors import ERROR_CODES
+from proxy.faults.spec import DIRECTIONS, MATCHERS, MESSAGE_TYPES, FaultSpec, Selector, parse_spec
+from proxy.ocppj.actions import Direction
+from proxy.ocppj.versions import ALL_ACTIONS, ALL_ERROR_CODES, V16, V21, V201
 
 NOW = 1_795_478_400.0
 PROPERTY = settings(
@@ -88,6 +88,61 @@ def test_reply_error_with_an_ocpp_j_code() -> None:
     assert parsed({"kind": "reply-error", "messageType": "CALL"}).error_code == "InternalError"
 
 
+@pytest.mark.parametrize(
+    ("action", "version"),
+    [
+        ("StartTransaction", "1.6"),
+        ("StopTransaction", "1.6"),
+        ("RemoteStartTransaction", "1.6"),
+        ("ChangeConfiguration", "1.6"),
+        ("TransactionEvent", "2.0.1"),
+        ("NotifyDERAlarm", "2.1"),
+        ("NotifyPeriodicEventStream", "2.1, only ever SENT"),
+    ],
+)
+def test_an_action_of_any_version_is_selected(action: str, version: str) -> None:
+    assert parsed({"kind": "drop", "action": action}).selector.action == action, version
+
+
+@pytest.mark.parametrize(
+    ("code", "on_16", "on_201"),
+    [
+        ("InternalError", "InternalError", "InternalError"),
+        (
+            "OccurenceConstraintViolation",
+            "OccurenceConstraintViolation",
+            "OccurrenceConstraintViolation",
+        ),
+        (
+            "OccurrenceConstraintViolation",
+            "OccurenceConstraintViolation",
+            "OccurrenceConstraintViolation",
+        ),
+        ("FormationViolation", "FormationViolation", "FormatViolation"),
+        ("FormatViolation", "FormationViolation", "FormatViolation"),
+        ("RpcFrameworkError", None, "RpcFrameworkError"),
+        ("MessageTypeNotSupported", None, "MessageTypeNotSupported"),
+    ],
+)
+def test_reply_error_codes_of_any_version_in_each_connections_spelling(
+    code: str, on_16: str | None, on_201: str | None
+) -> None:
+    """OCPP-J 1.6 §4.2.3 spells two codes otherwise than 2.0.1 (Part 4 Table 8) and 2.1; a code a
+    version lacks is None there: the rule leaves that version's connections alone."""
+    spec = parsed({"kind": "reply-error", "errorCode": code})
+    assert (spec.reply_code(V16), spec.reply_code(V201), spec.reply_code(V21)) == (
+        on_16,
+        on_201,
+        on_201,
+    )
+
+
+def test_a_2_0_1_only_code_is_accepted_for_an_action_2_0_1_shares_with_1_6() -> None:
+    """Heartbeat exists in every version: the rule acts on the 2.0.1 and 2.1 connections."""
+    spec = parsed({"kind": "reply-error", "action": "Heartbeat", "errorCode": "RpcFrameworkError"})
+    assert spec.reply_code(V201) == "RpcFrameworkError"
+
+
 def test_blackhole_in_one_direction_for_a_while() -> None:
     rule = parsed({"kind": "blackhole", "direction": "charger-to-csms", "for": 20})
     assert (rule.selector.direction, rule.duration) == (Direction.CHARGER_TO_CSMS, 20.0)
@@ -134,7 +189,9 @@ def test_every_kind_is_covered_above() -> None:
         pytest.param({"kind": "explode"}, "kind 'explode'", id="bad-kind"),
         pytest.param({"kind": "drop", "direction": "up"}, "direction 'up'", id="direction"),
         pytest.param({"kind": "drop", "direction": ["up"]}, "direction", id="direction-list"),
-        pytest.param({"kind": "drop", "action": "heartbeat"}, "action 'heartbeat'", id="action"),
+        pytest.param(
+            {"kind": "drop", "action": "heartbeat"}, "did you mean Heartbeat?", id="action"
+        ),
         pytest.param({"kind": "drop", "action": {"a": 1}}, "action", id="action-object"),
         pytest.param({"kind": "drop", "messageType": "RESULT"}, "messageType", id="type"),
         pytest.param({"kind": "drop", "messageType": [2]}, "messageType", id="type-list"),
@@ -174,9 +231,26 @@ def test_every_kind_is_covered_above() -> None:
             id="slow-accept-type",
         ),
         pytest.param(
-            {"kind": "reply-error", "errorCode": "FormationViolation"},
-            "errorCode 'FormationViolation'",
-            id="legacy-error-code",
+            {"kind": "reply-error", "errorCode": "FormatViolaton"},
+            "errorCode 'FormatViolaton' is not a CALLERROR code of OCPP 1.6, 2.0.1 or 2.1",
+            id="no-version-has-the-code",
+        ),
+        pytest.param(
+            {"kind": "reply-error", "action": "StartTransaction", "errorCode": "RpcFrameworkError"},
+            "errorCode 'RpcFrameworkError' does not exist in OCPP 1.6",
+            id="code-not-in-the-only-version-of-the-action",
+        ),
+        pytest.param(
+            {"kind": "drop", "action": "StartTransactions"},
+            "action 'StartTransactions' is not an action of OCPP 1.6, 2.0.1 or 2.1: did you "
+            "mean StartTransaction?",
+            id="action-misspelt",
+        ),
+        pytest.param(
+            {"kind": "drop", "action": "Teapot"}, "2.1 (case matters)", id="action-of-no-version"
+        ),
+        pytest.param(
+            {"kind": "drop", "messageType": "CALLRESULTERRORS"}, "SEND", id="type-2.1-listed"
         ),
         pytest.param({"kind": "reply-error", "errorCode": ["x"]}, "errorCode", id="code-list"),
         pytest.param({"kind": "disconnect", "code": 999}, "code", id="close-code-low"),
@@ -291,8 +365,8 @@ PARAMETERS: dict[str, st.SearchStrategy[Any]] = {
     "station": st.sampled_from(["*", "CS01", "emart_*", "CS0?", "[AB]*"])
     | st.text(st.characters(blacklist_characters="/"), min_size=1, max_size=8),
     "direction": st.none() | st.sampled_from(sorted(DIRECTIONS)),
-    "action": st.none() | st.sampled_from(sorted(ACTIONS)),
-    "messageType": st.none() | st.sampled_from(["CALL", "CALLRESULT", "CALLERROR"]),
+    "action": st.none() | st.sampled_from(sorted(ALL_ACTIONS)),
+    "messageType": st.none() | st.sampled_from(MESSAGE_TYPES),
     "nth": st.none() | st.integers(1, 10**9),
     "probability": st.floats(0, 1) | st.integers(0, 1),
     "count": st.none() | st.integers(1, 10**9),
@@ -301,7 +375,7 @@ PARAMETERS: dict[str, st.SearchStrategy[Any]] = {
     "jitter": durations,
     "code": st.integers(1000, 4999),
     "reset": st.booleans(),
-    "errorCode": st.sampled_from(sorted(ERROR_CODES)),
+    "errorCode": st.sampled_from(sorted(ALL_ERROR_CODES)),
     "field": st.none() | st.sampled_from(["seqNo", "idToken.idToken", "evse.id", ".a.b."]),
 }
 plausible_bodies = st.fixed_dictionaries(

@@ -26,10 +26,17 @@ BACKOFF = "1,0,4"
 
 @asynccontextmanager
 async def fleet_through_proxy(
-    stations: list[SimulatedStation], database_url: str, confdir: Path, **settings: object
+    stations: list[SimulatedStation],
+    database_url: str,
+    confdir: Path,
+    store: bool = False,
+    **settings: object,
 ) -> AsyncIterator[tuple[Proxy, Faults]]:
-    """The stations connected through a proxy to the reference CSMS; on exit the proxy stops
-    first (so its findings are complete), then the stations."""
+    """The stations connected through a proxy to the reference CSMS (which, with `store`, also
+    stores in the CSMS's database); on exit the proxy stops first (so its findings are
+    complete), then the stations."""
+    if store:
+        settings |= {"store": True, "database_url": database_url}
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     try:

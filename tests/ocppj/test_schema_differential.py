@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,6 +28,7 @@ from hypothesis_jsonschema import _from_schema, from_schema
 from proxy.ocppj.actions import ACTIONS, SCHEMA_DIR
 from proxy.ocppj.messages import parse_frame
 from proxy.ocppj.schemas import validate
+from tests.support import NODE_DIR, node_modules
 
 
 class _Many(conjecture_utils.many):
@@ -48,7 +48,6 @@ class _Many(conjecture_utils.many):
 if not hasattr(conjecture_utils.many, "more"):
     _from_schema.cu = SimpleNamespace(many=_Many)  # its only use of the module
 
-NODE_DIR = Path(__file__).resolve().parent.parent / "node"
 SCHEMAS = [f"{action}{kind}" for action in sorted(ACTIONS) for kind in ("Request", "Response")]
 EXAMPLES = int(os.environ.get("SCHEMA_EXAMPLES", "20"))
 DEPTH = 3000
@@ -92,23 +91,11 @@ class Oracle:
         self.process.wait(timeout=10)
 
 
-def _npm_ci() -> None:
-    """Install the pinned ajv and ajv-formats (tests/node/package-lock.json) when they are missing
-    or older than the lock file."""
-    installed = NODE_DIR / "node_modules" / ".package-lock.json"
-    lock = NODE_DIR / "package-lock.json"
-    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
-        return
-    subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True
-    )
-
-
 @pytest.fixture(scope="session")
 def ajv() -> Iterator[Oracle]:
     if shutil.which("node") is None:
         pytest.skip("node is not installed: no ajv to compare the schema verdicts with")
-    _npm_ci()
+    node_modules()
     oracle = Oracle()
     yield oracle
     oracle.close()

@@ -21,6 +21,7 @@ from scenarios.report import (
     ScenarioOutcome,
     TransactionRow,
     Verdict,
+    VersionRow,
     exit_code,
     parse_since,
     render,
@@ -55,6 +56,10 @@ def report(*scenarios: ScenarioOutcome) -> Report:
         findings=(Finding(START, "emart_jeju_02", "WS-007", "warning", "closed early"),),
         latency=(
             LatencyRow("Heartbeat", Direction.CHARGER_TO_CSMS, 101, 51.0, 96.0, 100.0, 1000.0),
+        ),
+        versions=(
+            VersionRow("ocpp1.6", 1, 200, 0, 0, 0),
+            VersionRow("ocpp2.0.1", 2, 1034, 0, 2, 2),
         ),
     )
 
@@ -162,6 +167,24 @@ def test_json_holds_every_section_with_times_in_utc() -> None:
     }
     assert document["chargers"][0]["total_kwh"] == 1.6666
     assert document["hours"][0]["frames"] == 1234
+    assert document["versions"] == [
+        {
+            "version": "ocpp1.6",
+            "stations": 1,
+            "frames": 200,
+            "errors": 0,
+            "warnings": 0,
+            "findings": 0,
+        },
+        {
+            "version": "ocpp2.0.1",
+            "stations": 2,
+            "frames": 1034,
+            "errors": 0,
+            "warnings": 2,
+            "findings": 2,
+        },
+    ]
     assert document["findings"]["counts"] == [
         {"rule_id": "WS-007", "severity": "warning", "count": 2}
     ]
@@ -185,6 +208,7 @@ def test_tables_show_every_section_and_end_with_the_verdicts() -> None:
         "Recent transactions",
         "Per charger",
         "Per hour",
+        "Per OCPP version",
         "Conformance findings",
         "Newest findings",
         "CALL round trips at the proxy",
@@ -202,6 +226,7 @@ def test_tables_show_every_section_and_end_with_the_verdicts() -> None:
     assert any(
         line.split() == ["2026-01-10", "15:00", "3", "1.767", "265", "1,234"] for line in lines
     )
+    assert any(line.split() == ["ocpp2.0.1", "2", "1,034", "0", "2", "2"] for line in lines)
     assert any(
         line.split()[:3] == ["WS-007", "Station", "keeps"] and line.split()[-2:] == ["warning", "2"]
         for line in lines

@@ -28,6 +28,7 @@ from scenarios.report import (
     Report,
     TransactionRow,
     Verdict,
+    VersionRow,
     exit_code,
 )
 from scenarios.report_queries import collect
@@ -46,6 +47,9 @@ SCENARIO_1 = RunWindow(
     ("emart_jeju_03",),
 )
 CLI_TIMEOUT = 60
+VERSIONS = {"emart_jeju_01": "ocpp2.0.1", "emart_jeju_02": "ocpp2.1"}
+"""What each charger's connections selected; scenario 1's rows have none (NULL, as rows stored
+before the proxy recorded it)."""
 
 
 def at(hour: int, minute: int, second: float = 0.0) -> datetime:
@@ -77,7 +81,8 @@ class Lab:
         await self.connection.execute(
             "INSERT INTO ocpp_message_log (logged_at, charger_id, direction, message_type, action,"
             " message_id, payload, rtt_ms, size_bytes, connection_id, proxy_instance, proxy_run,"
-            " seq) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, 100, $2, 'test', $9, $10)",
+            " seq, ocpp_version)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, 100, $2, 'test', $9, $10, $11)",
             logged_at,
             charger,
             direction.value,
@@ -88,6 +93,7 @@ class Lab:
             rtt_ms,
             PROXY_RUN,
             self._next(),
+            VERSIONS.get(charger),
         )
 
     async def call(
@@ -112,7 +118,8 @@ class Lab:
     ) -> None:
         await self.connection.execute(
             "INSERT INTO findings (logged_at, rule_id, severity, charger_id, message, reference,"
-            " proxy_instance, proxy_run, seq) VALUES ($1, $2, $3, $4, $5, 'test', 'test', $6, $7)",
+            " proxy_instance, proxy_run, seq, ocpp_version)"
+            " VALUES ($1, $2, $3, $4, $5, 'test', 'test', $6, $7, $8)",
             logged_at,
             rule,
             severity,
@@ -120,6 +127,7 @@ class Lab:
             message,
             PROXY_RUN,
             self._next(),
+            VERSIONS.get(charger),
         )
 
     async def transaction(
@@ -259,6 +267,11 @@ def test_sections_hold_the_known_numbers(lab_url: str) -> None:
         LatencyRow("BootNotification", Direction.CHARGER_TO_CSMS, 1, 7.0, 7.0, 7.0, 7.0),
         LatencyRow("Heartbeat", Direction.CHARGER_TO_CSMS, 101, 51.0, 96.0, 100.0, 1000.0),
         LatencyRow("RequestStartTransaction", Direction.CSMS_TO_CHARGER, 4, 20.0, 40.0, 40.0, 40.0),
+    )
+    assert report.versions == (
+        VersionRow("ocpp2.0.1", 1, 200, 0, 2, 2),
+        VersionRow("ocpp2.1", 1, 8, 0, 0, 1),
+        VersionRow("unknown", 1, 4, 0, 0, 0),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -26,9 +26,16 @@ class CsmsCounts:
 
 
 @contextlib.asynccontextmanager
-async def answering_csms() -> AsyncIterator[tuple[int, CsmsCounts]]:
-    """A CSMS that answers every CALL with a CALLRESULT; yields its port and its counts."""
+async def answering_csms(
+    subprotocols: Sequence[str] = (SUBPROTOCOL,),
+) -> AsyncIterator[tuple[int, CsmsCounts]]:
+    """A CSMS that answers every CALL with a CALLRESULT (its currentTime: a Heartbeat's answer
+    in every version); yields its port and its counts. It selects the first of `subprotocols`
+    the charger offers, and accepts a charger that offers none of them without selecting one."""
     counts = CsmsCounts()
+
+    def select(_: ServerConnection, offered: Sequence[str]) -> str | None:
+        return next((name for name in subprotocols if name in offered), None)
 
     async def handle(ws: ServerConnection) -> None:
         assert ws.request is not None
@@ -41,7 +48,12 @@ async def answering_csms() -> AsyncIterator[tuple[int, CsmsCounts]]:
                 counts.answered += 1
 
     server = await serve(
-        handle, "127.0.0.1", 0, subprotocols=[SUBPROTOCOL], ping_interval=None, max_size=None
+        handle,
+        "127.0.0.1",
+        0,
+        select_subprotocol=select,  # type: ignore[arg-type]
+        ping_interval=None,
+        max_size=None,
     )
     try:
         yield server.sockets[0].getsockname()[1], counts

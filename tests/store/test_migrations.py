@@ -97,7 +97,9 @@ def test_the_shipped_migrations_load_in_order() -> None:
         (6, "raw_frames"),
         (7, "proxy_closes"),
         (8, "ocpp_versions"),
+        (9, "frame_versions"),
         (10, "after_close"),
+        (12, "ocpp21_message_types"),
     ]
     assert all(len(m.checksum) == 64 for m in migrations)
 
@@ -135,7 +137,7 @@ def test_migrate_applies_each_migration_once(database_url: str) -> None:
         migrations = load_migrations()
         async with pg_connection(database_url) as connection:
             applied = await migrate(connection, migrations)
-            assert [m.version for m in applied] == [1, 2, 3, 4, 5, 6, 7, 8, 10]
+            assert [m.version for m in applied] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12]
             assert await migrate(connection, migrations) == []
             assert await recorded(connection) == [
                 (m.version, m.name, m.checksum) for m in migrations

@@ -57,11 +57,33 @@ def test_a_call_row_holds_the_frame_and_its_payload() -> None:
         "finding_ids": None,
         "size_bytes": len(str(call.data).encode()),
         "connection_id": wire.connection,
+        "ocpp_version": "ocpp2.0.1",
         "proxy_instance": "proxy-a",
         "proxy_run": run,
         "seq": 1,
     }
     assert orjson.loads(row["payload"]) == BOOT_REQUEST
+
+
+@pytest.mark.parametrize(
+    ("selected", "stored"),
+    [("ocpp1.6", "ocpp1.6"), ("ocpp2.1", "ocpp2.1"), (None, None), ("ocpp1.5", None)],
+)
+def test_frames_and_findings_carry_the_version_their_connection_selected(
+    selected: str | None, stored: str | None
+) -> None:
+    """None for no selection or one the engine does not know: judged by the 2.0.1 rules, it
+    still did not select 2.0.1 (WS-002 says so)."""
+    frame = engine_frames(
+        Wire()
+        .open(offered=("ocpp1.6", "ocpp2.0.1", "ocpp2.1"), selected=selected)
+        .raw('[2,"m1","Heartbeat",{"extra":1}]')
+    )[-1]
+    rows = RowMaker("p")
+    assert as_dict(Table.MESSAGES, rows.message(frame))["ocpp_version"] == stored
+    assert frame.findings
+    for finding in frame.findings:
+        assert as_dict(Table.FINDINGS, rows.finding(finding))["ocpp_version"] == stored
 
 
 def test_a_callresult_row_has_the_action_it_answers_and_its_round_trip_in_ms() -> None:

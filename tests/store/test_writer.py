@@ -327,6 +327,38 @@ def test_frames_are_stored_byte_for_byte(database_url: str) -> None:
     run(body)
 
 
+def test_ocpp_2_1_send_and_callresulterror_frames_are_stored(database_url: str) -> None:
+    """OCPP-J 2.1 §4.2.3/§4.2.4 add CALLRESULTERROR (5) and SEND (6): stored under their own
+    names, not refused by the message_type check and lost."""
+    maker = RowMaker("writer-test")
+    wire = Wire(start=time.time()).open(offered=("ocpp2.1",), selected="ocpp2.1")
+    wire.raw(
+        '[6,"s1","NotifyPeriodicEventStream",{"id":1,"pending":0,"basetime":'
+        '"2026-12-07T00:00:00Z","data":[{"t":0,"v":"1"}]}]'
+    )
+    wire.raw('[2,"c1","SetVariables",{"setVariableData":[]}]', sender="csms")
+    wire.raw('[3,"c1",{"setVariableResult":[]}]')
+    wire.raw('[5,"c1","InternalError","",{}]', sender="csms")
+    rows = [maker.message(frame) for frame in engine_frames(wire)]
+
+    async def body() -> None:
+        async with started(WriterOptions(database_url), maker) as writer:
+            submit_all(writer, MESSAGES, rows)
+            await wait_until(lambda: drained(writer), "the queue is empty")
+        assert writer.rejected == 0
+        stored = await fetch(
+            database_url, f"SELECT message_type, ocpp_version FROM {MESSAGES} ORDER BY seq"
+        )
+        assert [(row["message_type"], row["ocpp_version"]) for row in stored] == [
+            ("SEND", "ocpp2.1"),
+            ("CALL", "ocpp2.1"),
+            ("CALLRESULT", "ocpp2.1"),
+            ("CALLRESULTERROR", "ocpp2.1"),
+        ]
+
+    run(body)
+
+
 def test_a_row_the_driver_cannot_encode_costs_only_itself(database_url: str) -> None:
     maker = RowMaker("writer-test")
     poison = list(maker.closed(time.time(), "CP-1", "c#1", 1000, "charger"))
