@@ -117,6 +117,10 @@ never traffic, and never the side that closed."""
 
 _relay_messages = websocket_layer.WebsocketLayer.relay_messages
 _LOCAL_CLOSING = wsproto.connection.ConnectionState.LOCAL_CLOSING
+_SENT_ITS_CLOSE = (
+    wsproto.connection.ConnectionState.REMOTE_CLOSING,
+    wsproto.connection.ConnectionState.CLOSED,
+)
 
 
 def read_after_close() -> None:
@@ -124,11 +128,11 @@ def read_after_close() -> None:
 
     RFC 6455 §5.5.1 lets an endpoint that received a Close send data until it answers with its
     own; mitmproxy closes both sockets at once and such frames vanish. Hold open the one side
-    the Close went to (the CSMS when the charger closed; the charger when the CSMS or the proxy
-    did), report every message it sends meanwhile to the addons without forwarding it
+    the Close was relayed to (the CSMS when the charger closed, the charger when the CSMS did),
+    report every message it sends meanwhile to the addons without forwarding it
     (`after_close`), and close it on its answer, when its link drops, or after CLOSE_GRACE
     seconds; the end of the flow waits for that. The side that closed is answered and closed
-    at once, as before.
+    at once, as before, and so are both sides of a close the proxy decides.
     """
     websocket_layer.WebsocketLayer.relay_messages = _relay  # type: ignore[method-assign]
 
@@ -168,13 +172,19 @@ def _owing(
     layer: websocket_layer.WebsocketLayer, command: Any
 ) -> websocket_layer.WebsocketConnection | None:
     """The side a Close was just relayed to, when `command` is mitmproxy closing it before its
-    answer: the CSMS when the charger closed, else the charger (the proxy's own closes, like
-    the CSMS's, go to the charger). None for a link relayed as lost (`_send2` sent no Close)."""
+    answer: the CSMS when the charger closed, else the charger. None when the side that closed
+    sent no Close: a close the proxy decides (a fault, a stop, a refused message; both sides get
+    one and are closed at once, as before) or a link relayed as lost (`_send2` sent no Close)."""
     if not isinstance(command, commands.CloseConnection):
         return None
     assert layer.flow.websocket is not None
-    ws = layer.server_ws if layer.flow.websocket.closed_by_client else layer.client_ws
-    return ws if command.connection is ws.conn and ws.state is _LOCAL_CLOSING else None
+    by_client = layer.flow.websocket.closed_by_client
+    ws, closer = (
+        (layer.server_ws, layer.client_ws) if by_client else (layer.client_ws, layer.server_ws)
+    )
+    if command.connection is not ws.conn or ws.state is not _LOCAL_CLOSING:
+        return None
+    return ws if closer.state in _SENT_ITS_CLOSE else None
 
 
 def _half_close(connection: mitmproxy_connection.Connection) -> bool:

@@ -32,7 +32,6 @@ from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 
 from proxy.admin import HttpServer, admin_app
 from proxy.connections import (
-    CLOSE_GRACE,
     close_all,
     close_websocket,
     forget_proxy_close,
@@ -49,11 +48,11 @@ from proxy.store.database import redact
 log = logging.getLogger("ocppscope")
 START_TIMEOUT = 10.0
 SHUTDOWN_CLOSE_CODE = 1001  # "going away": the charger reconnects with its back-off
-SHUTDOWN_WAIT = CLOSE_GRACE + 2.0
-"""Seconds for the connections to end on stop: past the grace a charger has to answer the 1001
-Close, so one that never answers is still dropped by its flow and its close recorded. Whatever
-is left then is closed outright (its handler then ends within SHUTDOWN_FORCED_WAIT): no
-connection outlives the proxy."""
+SHUTDOWN_WAIT = 5.0
+"""Seconds for the connection handlers to end on stop, each closed at once (a WebSocket with 1001
+on both sides; anything else, a side held for the answer to a Close included, by closing the
+charger's connection). Whatever is left then is closed outright, both sides (its handler then
+ends within SHUTDOWN_FORCED_WAIT): no connection outlives the proxy."""
 SHUTDOWN_FORCED_WAIT = 2.0
 
 

@@ -25,8 +25,10 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from addons.faults import Faults
 from addons.metrics import Metrics
 from proxy import connections
+from proxy.faults.spec import parse_spec
 from proxy.ocppj.actions import Direction
 from tests.pg import fetch
 from tests.proxy_harness import (
@@ -236,7 +238,12 @@ def test_a_frame_the_charger_sends_after_the_csms_closed_is_stored_and_judged(
             assert "the station sent this CALL after the CSMS closed" in finding.message
             exchanged = proxy.addon(Metrics).registry.get_sample_value(
                 "ocppscope_frames_total",
-                {"direction": "charger_to_csms", "message_type": "CALL", "action": "Heartbeat"},
+                {
+                    "direction": "charger_to_csms",
+                    "message_type": "CALL",
+                    "action": "Heartbeat",
+                    "ocpp_version": SUBPROTOCOL,
+                },
             )
             assert exchanged == 1  # the early frame only: the late one reached no one
             rows, closes = await stored(proxy, database_url, 2)
@@ -359,26 +366,28 @@ def test_a_stopping_proxy_lets_go_of_a_charger_it_holds(
     run(scenario())
 
 
-def test_a_stopping_proxy_closes_a_charger_that_never_answers_its_1001(
+def test_a_close_the_proxy_decides_holds_no_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With a grace longer than the stop waits for, a charger that never answers the proxy's
-    1001 is still closed when the stop's wait ends, and its flow ends: nothing outlives the
-    proxy."""
+    """A fault's disconnect (like a stop's 1001 or a refused message) closes both sides at once,
+    as before: a charger that would never answer is not kept for the grace."""
     monkeypatch.setattr(connections, "CLOSE_GRACE", LONG_GRACE)
 
     async def scenario() -> None:
         async with (
             closing_csms() as (csms_url, _),
             running_proxy(tmp_path / "conf", csms_url) as proxy,
-            late_charger(proxy, "CS-SILENT", "never-answers") as station,
+            late_charger(proxy, "CS-CUT", "never-answers") as station,
         ):
-            served = asyncio.create_task(station.until_closed())
             await until(lambda: bool(proxy.recorder.flows), what="the connection")
-            await proxy.stop()
-            await within(served)
-            assert station.close_code == 1001
-            assert [f.request.path for f in proxy.recorder.ended] == ["/ocpp/CS-SILENT"]
-            assert "WS-017" in proxy.recorder.rules()
+            proxy.addon(Faults).add(parse_spec({"kind": "disconnect", "code": 4000}))
+            closes = []
+            async for event in station.events():
+                if isinstance(event, wsproto.events.CloseConnection):
+                    closes.append(event.code)
+                    break
+            assert closes == [4000]
+            assert await within(station.reader.read()) == b""  # the TCP connection too
+            await until(lambda: bool(proxy.recorder.ended), what="the end of the flow")
 
     run(scenario())
