@@ -1,7 +1,8 @@
 """Frames sent after the other side's Close (issue 19): RFC 6455 lets an endpoint that received a
 Close send data until it answers with its own, so the proxy keeps reading that side until its
 Close, its link's end or a grace period, and records each such frame as not forwarded, with a
-finding. The side that closed is answered and let go at once; a stopping proxy lets go of all.
+finding. The side that closed is answered and let go at once; a close the proxy decides holds no
+one; a stopping proxy lets go of all.
 
 `websockets` peers cannot send after a Close, so the late sender here drives wsproto by hand;
 its other end is a plain `websockets` CSMS or charger. All on 127.0.0.1, every await bounded.
