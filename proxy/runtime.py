@@ -278,7 +278,7 @@ class RunningProxy:
                 continue
             if handler.client in handler.transports:  # gone while its disconnect hooks run
                 handler.close_connection(handler.client)
-        if not await _ended(server, SHUTDOWN_WAIT):  # each WebSocket's close answered, or not
+        if not await _ended(server, SHUTDOWN_WAIT):  # every handler ended
             for handler in list(server.connections.values()):
                 close_all(handler)
             await _ended(server, SHUTDOWN_FORCED_WAIT)
