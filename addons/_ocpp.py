@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from mitmproxy import ctx, exceptions, hooks, http
 from mitmproxy.addonmanager import Loader
 
-from proxy.connections import proxy_close
+from proxy.connections import after_close, proxy_close
 from proxy.faults.record import FaultEvent
 from proxy.frame import FRAME_KEY, Frame
 from proxy.ocppj.actions import Direction
@@ -78,6 +78,7 @@ def current_frame(flow: http.HTTPFlow) -> Frame:
         received_at=message.timestamp,
         data=message.text if message.is_text else message.content,
         version=connection_version(flow),
+        after_close=after_close(flow),
     )
     flow.metadata[FRAME_KEY] = (message, frame)
     return frame

@@ -115,7 +115,12 @@ class Conformance(RefusedHandshakes):
             return
         frame.outcome = self.monitor.feed(
             events.Frame(
-                frame.received_at, frame.station, frame.connection_id, frame.direction, frame.data
+                frame.received_at,
+                frame.station,
+                frame.connection_id,
+                frame.direction,
+                frame.data,
+                after_close=frame.after_close,
             )
         )
         self._publish(frame.outcome.findings)

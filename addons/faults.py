@@ -216,6 +216,8 @@ class Faults:
                 flow, frame, FaultMark(label, "dropped", closing.id, closing.kind)
             )
             return
+        if frame.after_close:  # forwarded to no one: nothing left for a fault to do
+            return
         if message.injected:
             expected = self._injected.get(key)
             if expected:

@@ -1,6 +1,7 @@
 """Forwarding: the upgrade reaches the CSMS as the charger sent it, plus X-Forwarded-For; a link
 lost on one side is lost on the other too (1006, no Close frame); a station id too long to store
-is refused (414) rather than forwarded unrecorded; an unreachable CSMS is reported
+is refused (414) rather than forwarded unrecorded; what a side sends after the other side's Close
+reaches the addons (proxy/connections.py, `read_after_close`); an unreachable CSMS is reported
 once per outage, not once per charger attempt."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from mitmproxy import http, tls
 from mitmproxy.proxy import server_hooks
 
 from addons._ocpp import is_websocket_upgrade
-from proxy.connections import relay_lost_connections
+from proxy.connections import read_after_close, relay_lost_connections
 from proxy.ocppj.events import station_from_path
 from proxy.store.records import STATION_ID_BYTES
 
@@ -25,6 +26,7 @@ class Forwarding:
 
     def load(self, loader: object) -> None:
         relay_lost_connections()
+        read_after_close()
 
     def request(self, flow: http.HTTPFlow) -> None:
         if is_websocket_upgrade(flow) and _too_long(station_from_path(flow.request.path)):

@@ -36,7 +36,7 @@ class Metrics(RefusedHandshakes):
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         frame = current_frame(flow)
-        if frame.judged:
+        if frame.judged and not frame.after_close:  # exchanged, not sent into a close
             self.metrics.frames.count(frame)
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:

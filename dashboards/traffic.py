@@ -182,7 +182,8 @@ ORDER BY 1
         sql_graph(
             "Frames by status, selected stations",
             "What the proxy did with the selected stations' frames: sent, or dropped, delayed, "
-            "duplicated, corrupted or injected by a fault.",
+            "duplicated, corrupted or injected by a fault, or after_close: sent after the other "
+            "side's Close, so forwarded to no one.",
             "short",
             """
 SELECT $__timeGroupAlias(logged_at, $__interval), status AS metric, count(*) AS "frames"

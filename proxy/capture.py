@@ -8,6 +8,7 @@ One object per line, in time order; `ts` is RFC 3339 or epoch seconds:
      "client_cert": true, "client_cert_cn": "ACE0012345"}
     {"type": "frame",   "ts": ..., "station": "CS01", "connection": "c1",
      "direction": "charger_to_csms", "text": "[2,\"1\",\"Heartbeat\",{}]"}     # or "binary": base64
+                                         # "after_close": true: sent after the other side's Close
     {"type": "close",   "ts": ..., "station": "CS01", "connection": "c1", "code": 1006,
      "closed_by": null}                                                     # "charger" | "csms"
     {"type": "refused", "ts": ..., "station": "CS01", "status": 503}
@@ -146,7 +147,10 @@ def _event(
         return HandshakeRefused(timestamp, station, status, line)
     connection = _optional_str(record, "connection") or latest.get(station, f"{station}#0")
     if kind == "frame":
-        return Frame(timestamp, station, connection, _direction(record), _data(record), line)
+        after_close = _optional_bool(record, "after_close") or False
+        return Frame(
+            timestamp, station, connection, _direction(record), _data(record), line, after_close
+        )
     if kind == "close":
         code, closed_by = record.get("code"), record.get("closed_by")
         if code is not None and type(code) is not int:

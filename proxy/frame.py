@@ -38,6 +38,8 @@ class Frame:
     version: str | None = None
     """The subprotocol its connection selected when it is one the engine knows
     (`versions.known_version`), else None."""
+    after_close: bool = False
+    """Sent after the other side's Close: the proxy forwarded it to no one."""
 
     @property
     def judged(self) -> bool:

@@ -31,7 +31,12 @@ from mitmproxy.proxy.layers import websocket as websocket_layer
 from mitmproxy.proxy.layers.websocket import WebsocketMessageHook
 
 from proxy.admin import HttpServer, admin_app
-from proxy.connections import close_websocket, forget_proxy_close, note_proxy_close
+from proxy.connections import (
+    close_all,
+    close_websocket,
+    forget_proxy_close,
+    note_proxy_close,
+)
 from proxy.frame import FRAME_KEY
 from proxy.handshakes import HeaderTimeout
 from proxy.heap import return_big_blocks_to_the_system, tune_garbage_collector
@@ -43,6 +48,12 @@ from proxy.store.database import redact
 log = logging.getLogger("ocppscope")
 START_TIMEOUT = 10.0
 SHUTDOWN_CLOSE_CODE = 1001  # "going away": the charger reconnects with its back-off
+SHUTDOWN_WAIT = 5.0
+"""Seconds for the connection handlers to end on stop, each closed at once (a WebSocket with 1001
+on both sides; anything else, a side held for the answer to a Close included, by closing the
+charger's connection). Whatever is left then is closed outright, both sides (its handler then
+ends within SHUTDOWN_FORCED_WAIT): no connection outlives the proxy."""
+SHUTDOWN_FORCED_WAIT = 2.0
 
 
 class CertificateError(ValueError):
@@ -267,12 +278,20 @@ class RunningProxy:
                 continue
             if handler.client in handler.transports:  # gone while its disconnect hooks run
                 handler.close_connection(handler.client)
-        for _ in range(100):  # at most 5 s for the handlers to finish
-            if not server.connections:
-                break
-            await asyncio.sleep(0.05)
+        if not await _ended(server, SHUTDOWN_WAIT):  # every handler ended
+            for handler in list(server.connections.values()):
+                close_all(handler)
+            await _ended(server, SHUTDOWN_FORCED_WAIT)
         self.master.shutdown()
         await asyncio.wait_for(self.task, START_TIMEOUT)
+
+
+async def _ended(server: proxyserver.Proxyserver, seconds: float) -> bool:
+    """Whether every connection handler of `server` finished within `seconds`."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while server.connections and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    return not server.connections
 
 
 async def start_proxy(settings: ProxySettings, addons: list[Any]) -> RunningProxy:

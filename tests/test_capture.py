@@ -193,6 +193,14 @@ def test_binary_frames_are_base64(tmp_path: Path) -> None:
     assert event.data == data
 
 
+def test_a_frame_sent_after_the_close_says_so(tmp_path: Path) -> None:
+    first, late = read_capture(write(tmp_path, frame(), frame(after_close=True)))
+    assert isinstance(first, Frame) and isinstance(late, Frame)
+    assert (first.after_close, late.after_close) == (False, True)
+    with pytest.raises(CaptureError, match="'after_close' must be true, false or null"):
+        list(read_capture(write(tmp_path, frame(after_close="yes"))))
+
+
 def test_blank_and_comment_lines_are_skipped_but_counted(tmp_path: Path) -> None:
     path = write(tmp_path, "", "# header", "   ", frame(), "#", frame())
     assert [event.ref for event in read_capture(path)] == [4, 6]

@@ -108,6 +108,7 @@ INTEGRATION_MODULES = frozenset(
         "tests/store/test_proxy_store.py",
         "tests/store/test_writer.py",
         "tests/bench/test_proxy.py",
+        "tests/test_after_close.py",
         "tests/bench/test_store.py",
         "tests/ocppj/test_schema_differential.py",
         "tests/test_check_cli.py",

@@ -14,6 +14,7 @@ from ocppscope.explore.frame_text import binary_frame
 from ocppscope.explore.ladder import REVERSE
 from proxy.capture import read_capture
 from proxy.check import observed_sides, run_check, survey
+from proxy.store.records import AFTER_CLOSE
 
 Key = tuple[str, str | None, str]
 """A frame's connection, MessageId and direction."""
@@ -41,6 +42,8 @@ def capture_line(at: float, table: str, row: dict[str, Any], station: str) -> st
         record["direction"] = row["direction"]
         binary = binary_frame(row["text"]) if row["message_type"] == "INVALID" else None
         record |= {"binary": binary} if binary is not None else {"text": row["text"]}
+        if row["status"] == AFTER_CLOSE:
+            record["after_close"] = True
     elif row["event"] == "open":
         record = {
             "type": "open",

@@ -28,7 +28,8 @@ class FaultMark:
     label: str
     """In words, for the console and the fault events."""
     status: str
-    """ocpp_message_log.status: dropped, delayed, injected, duplicated, corrupted or sent."""
+    """ocpp_message_log.status: dropped, delayed, injected, duplicated, corrupted or sent (the
+    store writes `after_close` for a frame sent after the other side's Close, with no fault)."""
     rule_id: int | None = None
     kind: Kind | None = None
     """The rule and its kind; None for a frame only held behind another's fault."""

@@ -60,6 +60,9 @@ class Frame:
     direction: Direction
     data: str | bytes
     ref: object = None
+    after_close: bool = False
+    """Sent after the receiver's Close (RFC 6455 §5.5.1 allows it until the sender answers the
+    Close): it reached no one."""
 
 
 @dataclass(frozen=True, slots=True)

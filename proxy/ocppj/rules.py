@@ -7,7 +7,8 @@ number, each rule with its severities and the OCPP section it checks (`reference
 rules` prints the table, and with it the catalogue entries not checked and why (`unchecked.py`).
 BACKOFF-007 is the back-off analyser's verdict on a reconnect episode, summarising what
 BACKOFF-002/003 and TX-003/007 judge one by one; RPC-020 judges the receiver's answer to an
-unknown action (RPC-009 judges its sender). RPC-016 is a warning, not info, although libraries map
+unknown action (RPC-009 judges its sender). WS-017, a message sent after the peer's Close, is the
+proxy's own too: the catalogue's WS ids end at WS-016. RPC-016 is a warning, not info, although libraries map
 violations to codes differently: it judges the code against Table 8's meanings only where they
 are unambiguous. SEC-010 warns about a misspelt Appendix 1 event name and only notes another
 unknown one: Appendix 1 is not exhaustive, and a proprietary event is allowed for what none of
@@ -169,6 +170,12 @@ _CATALOGUE = (
         "OCPP 2.0.1/2.1 Part 2 Appendices DeviceDataCtrlr/LocalAuthListCtrlr.BytesPerMessage",
     ),
     Rule("WS-015", (W,), "One connection per station at a time", "OCPP-J §3 (inferred)"),
+    Rule(
+        "WS-017",
+        (N,),
+        "Messages sent after the peer's Close reach no one",
+        "RFC 6455 §5.5.1, §7.1.2",
+    ),
     # RPC framework
     Rule("RPC-001", (E,), "Message is valid UTF-8 JSON", "", ocppj=("encoding",)),
     Rule(

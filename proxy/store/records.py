@@ -104,6 +104,9 @@ TIME_COLUMN = {table: columns[0] for table, columns in COLUMNS.items()}
 
 Row = tuple[object, ...]
 
+AFTER_CLOSE = "after_close"
+"""ocpp_message_log.status of a frame sent after the other side's Close: not forwarded."""
+
 STATION_ID_BYTES = 1024
 """Longest station id the proxy lets through (OCPP-J 2.0.1 §3.1.1 allows 48 characters): the
 btree indexes on `charger_id` refuse rows past 2,704 bytes, so a longer id would be forwarded and
@@ -157,7 +160,7 @@ class RowMaker:
             text(frame.message_id),
             payload_json(frame),
             raw,
-            frame.fault.status if frame.fault else "sent",
+            frame.fault.status if frame.fault else AFTER_CLOSE if frame.after_close else "sent",
             rtt * 1000.0 if rtt is not None else None,
             [f.rule_id for f in findings] if findings else None,
             len(raw),

@@ -173,6 +173,8 @@ def test_a_capture_line_holds_what_the_capture_reader_needs() -> None:
         "direction": UP,
         "text": '[2,"1","Heartbeat",{}]',
     }
+    late = json.loads(capture_line(3.0, "frame", row | {"status": "after_close"}, "CS1") or "")
+    assert late["after_close"] is True
     binary = row | {"message_type": "INVALID", "text": "base64:AAE="}
     assert json.loads(capture_line(1.0, "frame", binary, "CS1") or "")["binary"] == "AAE="
     closed = {"event": "close", "connection_id": "c1", "close_code": None, "closed_by": "csms"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -432,3 +433,24 @@ def test_closes_by_a_peer_with_these_codes_are_not_judged_here():
 
     assert "WS-014" not in rule_ids(run(wire.events))
     assert "RPC-001" not in rule_ids(run(wire.events))
+
+
+# ---- WS-017: a message sent after the peer's Close reaches no one ------------------------------
+
+
+@pytest.mark.parametrize(("sender", "receiver"), [("charger", "CSMS"), ("csms", "station")])
+def test_a_message_sent_after_the_peers_close_is_ws_017_info(sender: str, receiver: str):
+    wire = Wire().open().call("Heartbeat", {}, sender=sender, message_id="late")
+    wire.events[-1] = replace(wire.events[-1], after_close=True)
+
+    findings = [f for f in run(wire.events) if f.rule_id == "WS-017"]
+
+    assert rule_severities(findings) == [("WS-017", Severity.INFO)]
+    assert findings[0].message_id == "late"
+    assert f"CALL after the {receiver} closed the connection" in findings[0].message
+
+
+def test_a_message_before_any_close_is_no_ws_017():
+    wire = Wire().open().call("Heartbeat", {}, message_id="in-time")
+
+    assert "WS-017" not in rule_ids(run(wire.events))

@@ -98,6 +98,7 @@ def test_the_shipped_migrations_load_in_order() -> None:
         (7, "proxy_closes"),
         (8, "ocpp_versions"),
         (9, "frame_versions"),
+        (10, "after_close"),
         (11, "transactions_per_charger"),
         (12, "ocpp21_message_types"),
     ]
@@ -137,7 +138,7 @@ def test_migrate_applies_each_migration_once(database_url: str) -> None:
         migrations = load_migrations()
         async with pg_connection(database_url) as connection:
             applied = await migrate(connection, migrations)
-            assert [m.version for m in applied] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12]
+            assert [m.version for m in applied] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
             assert await migrate(connection, migrations) == []
             assert await recorded(connection) == [
                 (m.version, m.name, m.checksum) for m in migrations

@@ -178,6 +178,22 @@ class TransportGroup(RuleGroup):
                 "subprotocol; without an agreed subprotocol it must close the connection",
             )
 
+    @on_frame
+    def sent_after_close(self, parsed: Parsed) -> None:
+        """WS-017: an endpoint that received a Close may still send until it answers it (RFC
+        6455 §5.5.1), but the side that closed reads nothing more: the message is lost."""
+        session = self.session
+        event = session.event
+        if not isinstance(event, Frame) or not event.after_close:
+            return
+        sender, receiver = event.direction.sender, event.direction.reverse.sender
+        what = f"this {parsed.message_type}" if parsed.message is not None else "this frame"
+        session.flag(
+            "WS-017",
+            f"the {sender} sent {what} after the {receiver} closed the connection; it reached "
+            f"no one (a CALL has to be sent again on the next connection)",
+        )
+
     @on_close
     def refused_by_the_proxy(self, event: ConnectionClosed) -> None:
         """A message the WebSocket layer could not pass on never reaches the engine as a frame:
