@@ -49,6 +49,11 @@ log = logging.getLogger("ocppscope.faults")
 TICK_SECONDS = 0.5
 EVENTS_KEPT = 1000
 OUTAGE_BODY = b"ocppscope fault: the CSMS is down (outage)\n"
+CLOSING_KEY = "ocppscope.faults.closing"
+"""flow.metadata: the rule whose fault closes the flow. What still arrives on it is not relayed
+(the close is under way on the other side) nor judged, even once its end is reported: the Close
+the proxy queues on the CSMS side is read ahead of CSMS frames already on the wire, which then
+come after the end (`proxy.connections.close_websocket`)."""
 
 
 class Faults:
@@ -68,9 +73,6 @@ class Faults:
         self._copies_sent: dict[str, dict[str, tuple[int, str | None]]] = {}
         """Per flow: duplicated CALLs' MessageIds -> (genuine answers still to come: 1, then
         0, when the next answer is the one to the copy; the CALL's action)."""
-        self._closing: dict[str, FaultRule] = {}
-        """Flows a fault is closing -> the rule: what still arrives on them is not relayed
-        (the close is under way on the other side) nor judged."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._plan: Plan | None = None
@@ -166,7 +168,7 @@ class Faults:
                 self._record(rule, "applied", station=station, flow=flow, detail="closed")
 
     def _cut(self, flow: http.HTTPFlow, rule: FaultRule) -> None:
-        self._closing[flow.id] = rule
+        flow.metadata[CLOSING_KEY] = rule
         client_id = flow.client_conn.id
         if rule.spec.reset:
             reset_connection(ctx.master, client_id)
@@ -194,7 +196,6 @@ class Faults:
 
     def websocket_end(self, flow: http.HTTPFlow) -> None:
         self.flows.pop(flow.id, None)
-        self._closing.pop(flow.id, None)
         self.book.closed(flow.id)
         self._copies_sent.pop(flow.id, None)
         for from_client in (True, False):
@@ -208,7 +209,7 @@ class Faults:
         message = flow.websocket.messages[-1]
         key = (flow.id, message.from_client)
         frame = current_frame(flow)
-        closing = self._closing.get(flow.id)
+        closing: FaultRule | None = flow.metadata.get(CLOSING_KEY)
         if closing is not None:
             message.drop()
             label = f"arrived while fault {closing.id} closed the link"

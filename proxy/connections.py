@@ -30,6 +30,8 @@ def close_websocket(master: Master, client_id: str, code: int, reason: str) -> b
 
     mitmproxy has no public API for this (flow.kill() does nothing on a live WebSocket): queue a
     Close on the server-side protocol object and let the layer relay it as it would a real one.
+    It is read ahead of CSMS frames already on the wire and not yet read: those are reported
+    after the flow's end, and the caller decides what becomes of them (addons/faults.py drops them).
     """
     handler = master.addons.get("proxyserver").connections.get(client_id)
     layer = _websocket_layer(handler) if handler else None

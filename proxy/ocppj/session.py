@@ -47,6 +47,10 @@ from proxy.ocppj.versions import DEFAULT, OCPP201, VERSIONS, Version, known_vers
 __all__ = ["Config", "Connection", "Monitor", "Outcome", "PendingCall", "Session"]
 
 G = TypeVar("G", bound=RuleGroup)
+REMEMBERED_CLOSED = 4
+"""Closed connections remembered per station: a frame can be reported after its connection's
+close (an answer already on the wire when the proxy closed the link for a fault), and it
+still answers the CALLs of that connection."""
 
 
 @dataclass(slots=True)
@@ -116,6 +120,8 @@ class Session:
         self.suppressed: dict[str, int] = {}
         """How often each skipped rule would have been reported: not findings, gaps in the log."""
         self.connections: dict[str, Connection] = {}
+        self.closed: dict[str, Connection] = {}
+        """The latest closed connections, by id, with the CALLs they left unanswered."""
         self.link = Link()
         """When the station was reachable: every version's rules judge against it."""
         self.frames = 0
@@ -166,7 +172,10 @@ class Session:
         self.direction = None
         outcome = Outcome(self._findings)
         if isinstance(event, Frame):
+            latest = self.connection
             self._frame(event, outcome)
+            if event.connection_id in self.closed:  # reported after its connection's close
+                self.connection = latest
         elif isinstance(event, ConnectionOpened):
             self._opened(event)
         elif isinstance(event, ConnectionClosed):
@@ -339,6 +348,9 @@ class Session:
         connection = self.connections.pop(event.connection_id, None)
         self.connection = connection
         if connection is not None:
+            self.closed[event.connection_id] = connection
+            if len(self.closed) > REMEMBERED_CLOSED:
+                del self.closed[next(iter(self.closed))]
             for direction in Direction:
                 if self.cancel(("rejected", direction, event.connection_id)):
                     self.rpc.closed_before_answer(connection, direction, event.closed_by)
@@ -357,7 +369,9 @@ class Session:
 
     def _frame(self, event: Frame, outcome: Outcome) -> None:
         self.frames += 1
-        connection = self.connections.get(event.connection_id)
+        connection = self.connections.get(event.connection_id) or self.closed.get(
+            event.connection_id
+        )
         if connection is None:  # a capture that starts mid-connection
             connection = Connection(
                 event.connection_id,

@@ -6,6 +6,7 @@ TransactionEvent answers are lost (E13 retries)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,12 @@ from tests.proxy_harness import Proxy, run, running_proxy, until, within
 
 BACKOFF = "1,0,4"
 """RetryBackOffWaitMinimum 1 s, RandomRange 0 s, RepeatTimes 4: the seed guide's 1, 2, 4, 8, 16."""
+_SLACK_NOTE = r"attempt \d+ \d+\.\d s (early|late)"
+COMPLIANT = re.compile(
+    rf".*: compliant( \({_SLACK_NOTE}(, {_SLACK_NOTE})*: within the slack for the observer's timing\))?"
+)
+"""A BACKOFF-007 verdict that is compliant, bare or with the note proxy/ocppj/checks/backoff.py
+adds when only the fixed part of the timing slack excuses some waits; never 'not compliant'."""
 
 
 @asynccontextmanager
@@ -104,7 +111,7 @@ def test_seed_scenario_5_the_server_goes_down_for_10_s(database_url: str, tmp_pa
             for f in proxy.recorder.findings
             if f.station == station_id and f.rule_id == "BACKOFF-007"
         ]
-        assert len(verdicts) == 1 and verdicts[0].endswith(": compliant"), verdicts
+        assert len(verdicts) == 1 and COMPLIANT.fullmatch(verdicts[0]), verdicts
     refused = [f for f in proxy.recorder.upgrades if f.response and f.response.status_code == 503]
     assert len(refused) == 5 * 3  # attempts 1-3 of each station come while the CSMS is "down"
 

@@ -6,6 +6,7 @@ import base64
 import json
 import tracemalloc
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -250,6 +251,24 @@ def test_response_in_time_is_fine():
     wire.result({}, after=2.5)
 
     assert run(wire.events) == []
+
+
+def test_an_answer_reported_after_its_connections_close_answers_the_call_sent_on_it():
+    """An outage fault's Close raced the CSMS's answer: the proxy queued its Close ahead of
+    the answer already on the wire, so the end of the connection is reported before the answer
+    (after_close). The answer is to a CALL of that connection, with its MessageId: no RPC-006,
+    and no new connection counted."""
+    wire = booted()
+    wire.call("StatusNotification", status_notification(wire), message_id=uid(1))
+    wire.wait(0.02).close(1001, closed_by="csms")
+    wire.result({}, after=0.01)
+    wire.events[-1] = replace(wire.events[-1], after_close=True)
+    monitor = Monitor()
+
+    findings = [f for event in wire.events for f in monitor.feed(event).findings]
+
+    assert rule_severities(findings) == [("WS-017", N)]
+    assert monitor.sessions[wire.station].connections_opened == 1
 
 
 # ---- RPC-007: one outstanding CALL per sender -------------------------------------------------
