@@ -27,13 +27,7 @@ from typing import Any
 
 from mitmproxy import addonmanager, ctx, exceptions, http
 
-from addons._ocpp import (
-    OcppFaultHook,
-    current_frame,
-    declare_options,
-    is_websocket_upgrade,
-    selected_subprotocol,
-)
+from addons._ocpp import OcppFaultHook, current_frame, declare_options, is_websocket_upgrade
 from proxy.connections import close_websocket, reset_connection
 from proxy.faults.book import Decision, FaultBook, read_facts
 from proxy.faults.kinds import FaultError, Kind
@@ -213,9 +207,7 @@ class Faults:
         if closing is not None:
             message.drop()
             label = f"arrived while fault {closing.id} closed the link"
-            frame.fault = _unjudged(
-                flow, frame, FaultMark(label, "dropped", closing.id, closing.kind)
-            )
+            frame.fault = _unjudged(frame, FaultMark(label, "dropped", closing.id, closing.kind))
             return
         if frame.after_close:  # forwarded to no one: nothing left for a fault to do
             return
@@ -223,14 +215,12 @@ class Faults:
             expected = self._injected.get(key)
             if expected:
                 made = expected.popleft()
-                frame.fault = made if made.judged else _unjudged(flow, frame, made)
+                frame.fault = made if made.judged else _unjudged(frame, made)
             return
         if key in self._held:  # behind a delayed message: keep the order
             self._hold(flow, message.from_client, 0.0, message.content, message.is_text, None)
             message.drop()
-            frame.fault = _unjudged(
-                flow, frame, FaultMark("held behind a delayed message", "delayed")
-            )
+            frame.fault = _unjudged(frame, FaultMark("held behind a delayed message", "delayed"))
             return
         if not isinstance(frame.data, str):
             return
@@ -242,7 +232,7 @@ class Faults:
             frame.direction,
             frame.data,
             time.time(),
-            subprotocol=selected_subprotocol(flow),
+            subprotocol=frame.version,
         )
         if decision is not None:
             self._apply(flow, frame, decision)
@@ -287,12 +277,12 @@ class Faults:
         if kind in (Kind.DROP, Kind.BLACKHOLE, Kind.DISCONNECT):
             message.drop()
             excused = facts.message_id if answered and facts is not None else None
-            frame.fault = _unjudged(flow, frame, replace(mark, facts=facts, excused=excused))
+            frame.fault = _unjudged(frame, replace(mark, facts=facts, excused=excused))
             if kind is Kind.DISCONNECT:
                 self._cut(flow, rule)
         elif kind is Kind.DELAY:
             message.drop()
-            frame.fault = _unjudged(flow, frame, replace(mark, facts=facts))
+            frame.fault = _unjudged(frame, replace(mark, facts=facts))
             label = f"delivered after {decision.delay * 1000:.0f} ms (fault {rule.id})"
             self._hold(
                 flow,
@@ -414,12 +404,10 @@ class Faults:
         return task
 
 
-def _unjudged(flow: http.HTTPFlow, frame: Frame, mark: FaultMark) -> FaultMark:
+def _unjudged(frame: Frame, mark: FaultMark) -> FaultMark:
     """`mark`, kept from the engine and saying what the frame was for the record."""
     text = frame.data if isinstance(frame.data, str) else None
-    facts = mark.facts or (
-        read_facts(text, selected_subprotocol(flow)) if text is not None else None
-    )
+    facts = mark.facts or (read_facts(text, frame.version) if text is not None else None)
     return replace(mark, judged=False, facts=facts)
 
 

@@ -102,7 +102,7 @@ class FrameCounts(Collector):
 
     def count(self, frame: Frame) -> None:
         action = bounded_action(frame.action)
-        version = frame.version or UNKNOWN
+        version = version_label(frame.version)
         key = (frame.direction, frame.message_type, action, version)
         frames = self.frames
         frames[key] = frames.get(key, 0) + 1
